@@ -1,0 +1,69 @@
+"""morphlib: morph drum loops with a convolutional variational autoencoder.
+
+The heavy parts (TensorFlow, Keras, librosa) load on first use, so ``import morphlib``
+is quick and works on a machine without them::
+
+    import morphlib as ml
+    loops = ml.load_folder("data/Drums")                 # or ml.synth_drums("data/demo")
+    model = ml.train(loops, "models/vae", epochs=500)    # run again to resume
+    print(ml.evaluate(model, loops).summary())
+    m = ml.morph(model, loops, "Overkill J", "Kaputnik Beat R", alpha=0.5)
+    ml.write_wav("morph.wav", m.y, sr=m.sr)
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "AnalysisSettings": "config",
+    "Preset": "config",
+    "PRESETS": "config",
+    "fast_mode": "config",
+    "get_preset": "config",
+    "synth_drums": "synth",
+    "read_audio": "audio",
+    "write_wav": "audio",
+    "safe_filename": "audio",
+    "unique_path": "audio",
+    "magnitude": "spectral",
+    "griffin_lim": "spectral",
+    "load_folder": "dataset",
+    "LoopSet": "dataset",
+    "train": "training",
+    "load_model": "morphing",
+    "MorphModel": "morphing",
+    "morph": "morphing",
+    "crossfade": "morphing",
+    "interpolate": "morphing",
+    "evaluate": "evaluation",
+    "specplot": "plots",
+    "play": "plots",
+    "plot_history": "plots",
+    "plot_strip": "plots",
+    "plot_cosine": "plots",
+}
+
+from .errors import (  # noqa: E402  (light: no third-party import)
+    ArchitectureError,
+    AudioFileError,
+    DataFolderError,
+    ModelFolderError,
+    MorphlibError,
+    ParameterError,
+    SettingsMismatchError,
+    UnknownSoundError,
+)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'morphlib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,261 @@
+"""Reading, checking, fitting and writing audio."""
+
+import dataclasses
+import errno
+import os
+import re
+import unicodedata
+
+import numpy as np
+
+from .errors import AudioFileError, ParameterError
+
+#: File endings read (case-insensitive), all through libsndfile.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3")
+
+#: Peak level under which a file counts as silent: -80 dBFS.
+SILENCE_PEAK = 1e-4
+
+#: Highest peak written to a file, about -0.1 dBFS, so that 16-bit output never clips.
+MAX_PEAK = 0.99
+
+
+@dataclasses.dataclass
+class AudioInfo:
+    """What a file was, and what was done to make it fit.
+
+    Attributes
+    ----------
+    path : str
+    sr : int
+        The file's own sample rate in Hz.
+    channels : int
+    duration : float
+        The file's own duration in seconds.
+    subtype : str
+        libsndfile's name of the encoding, e.g. ``"PCM_16"``.
+    notes : list of str
+        What was done: resampling, downmixing, cropping or padding.
+    """
+
+    path: str
+    sr: int
+    channels: int
+    duration: float
+    subtype: str
+    notes: list = dataclasses.field(default_factory=list)
+
+
+def read_audio(path, *, sr=22050):
+    """Read a file as mono float32 at ``sr``, or raise AudioFileError saying why not.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    sr : int > 0
+        Target sample rate in Hz.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        Mono signal: channels averaged, resampled to ``sr``.
+    info : AudioInfo
+
+    Raises
+    ------
+    AudioFileError
+        Empty, unreadable or undecodable file; no samples; NaN or Inf samples;
+        silence (peak below -80 dBFS).
+    """
+    import soundfile as sf
+
+    path = os.fspath(path)
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise AudioFileError(path, _os_reason(exc)) from None
+    if size == 0:
+        raise AudioFileError(path, "empty file (0 bytes)")
+    try:
+        with sf.SoundFile(path) as f:
+            file_sr, channels, subtype = f.samplerate, f.channels, f.subtype
+            data = f.read(dtype="float32", always_2d=True)
+    except OSError as exc:
+        raise AudioFileError(path, _os_reason(exc)) from None
+    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as exc:
+        raise AudioFileError(path, f"not a readable audio file ({_short(exc)})") from None
+    info = AudioInfo(path, int(file_sr), int(channels), len(data) / file_sr, str(subtype))
+    if len(data) == 0:
+        raise AudioFileError(path, "the file holds no samples")
+    if not np.all(np.isfinite(data)):
+        bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
+        raise AudioFileError(path, f"{bad} samples are NaN or infinite")
+    if channels > 1:
+        data = data.mean(axis=1)
+        info.notes.append(f"downmixed {channels} channels to mono")
+    else:
+        data = data[:, 0]
+    if np.max(np.abs(data)) < SILENCE_PEAK:
+        raise AudioFileError(path, "silent (peak below -80 dBFS)")
+    if file_sr != sr:
+        data = resample(data, orig_sr=file_sr, target_sr=sr)
+        info.notes.append(f"resampled {file_sr} Hz to {sr} Hz")
+    return np.ascontiguousarray(data, dtype=np.float32), info
+
+
+def _os_reason(exc):
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied: the file cannot be read (check its permissions)"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop: the link never reaches a file"
+    if exc.errno == errno.ENOENT:
+        return "file not found (a broken link, or it was removed)"
+    if exc.errno == errno.EISDIR:
+        return "a folder, not a file"
+    return f"cannot be read ({exc.strerror or exc})"
+
+
+def _short(exc):
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def resample(y, *, orig_sr, target_sr):
+    """Resample a mono signal (soxr, high quality).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    orig_sr, target_sr : int > 0
+        Sample rates in Hz.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(round(n * target_sr / orig_sr),), dtype=float32]
+    """
+    import soxr
+
+    return soxr.resample(np.asarray(y, dtype=np.float32), orig_sr, target_sr, quality="HQ")
+
+
+def fit_length(y, n_samples):
+    """Crop or zero-pad ``y`` at the end to exactly ``n_samples``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    n_samples : int > 0
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n_samples,)]
+    note : str or None
+        ``"cropped 4.00 s to 3.41 s"``-style description, None when unchanged.
+    """
+    n = len(y)
+    if n == n_samples:
+        return y, None
+    if n > n_samples:
+        return y[:n_samples], f"cropped {n} to {n_samples} samples"
+    return np.pad(y, (0, n_samples - n)), f"padded {n} to {n_samples} samples with silence"
+
+
+def prevent_clipping(y, *, peak=MAX_PEAK):
+    """Scale ``y`` down so that its peak is at most ``peak``; never scale up.
+
+    Parameters
+    ----------
+    y : np.ndarray
+    peak : float in (0, 1]
+
+    Returns
+    -------
+    y : np.ndarray [dtype=float32]
+        Finite, with ``max(abs(y)) <= peak``.
+    """
+    y = np.nan_to_num(np.asarray(y, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if top > peak:
+        y = y * np.float32(peak / top)
+    return y
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_filename(name, *, default="untitled"):
+    """A file name that is valid on Windows, macOS and Linux.
+
+    Keeps letters of every script (Japanese names stay), replaces characters that
+    some system forbids, and avoids Windows' reserved names.
+
+    Parameters
+    ----------
+    name : str
+    default : str
+        Used when nothing is left.
+    """
+    name = unicodedata.normalize("NFC", str(name))
+    name = re.sub(r'[<>:"/\\|?*\x00-\x1f\x7f]', "_", name)
+    name = name.strip().rstrip(". ")
+    if not name:
+        name = default
+    if name.split(".")[0].upper() in _RESERVED:
+        name = "_" + name
+    return name[:150]
+
+
+def unique_path(path):
+    """``path`` itself when free, else ``stem (2).ext``, ``stem (3).ext``, ...
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        return path
+    stem, ext = os.path.splitext(path)
+    k = 2
+    while os.path.exists(f"{stem} ({k}){ext}"):
+        k += 1
+    return f"{stem} ({k}){ext}"
+
+
+def write_wav(path, y, *, sr, overwrite=False):
+    """Write a mono 16-bit WAV file, never clipping and never overwriting by accident.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write. The folder is created if missing.
+    y : np.ndarray [shape=(n,)]
+        Signal; scaled down if its peak exceeds ``MAX_PEAK``.
+    sr : int > 0
+        Sample rate in Hz.
+    overwrite : bool
+        Replace an existing file. When False and ``path`` exists, a FileExistsError
+        names it.
+
+    Returns
+    -------
+    path : str
+        The path written.
+    """
+    import soundfile as sf
+
+    path = os.fspath(path)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ParameterError(f"y must be mono with shape (n,), got shape {y.shape}")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"{path} already exists; choose another name, or pass overwrite=True (--overwrite)"
+        )
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.part")
+    sf.write(tmp, prevent_clipping(y), int(sr), subtype="PCM_16", format="WAV")
+    os.replace(tmp, path)
+    return path

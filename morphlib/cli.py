@@ -1,0 +1,257 @@
+"""``python -m morphlib``: demo, synth-drums, train, evaluate, morph."""
+
+import argparse
+import json
+import os
+import sys
+
+from . import __version__
+from .errors import MorphlibError
+
+DEMO_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _seed(text):
+    value = _positive_int(str(int(text) + 1)) if text.lstrip("-").isdigit() else None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value - 1
+
+
+def _alpha(text):
+    from .morphing import check_alpha
+
+    try:
+        return check_alpha(text)
+    except MorphlibError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_analysis(p):
+    g = p.add_argument_group("analysis settings (default: the model's own, else the tutorial's)")
+    g.add_argument("--sr", type=_positive_int, help="sample rate in Hz (22050)")
+    g.add_argument("--n-fft", type=_positive_int, help="FFT and window size (2048)")
+    g.add_argument("--hop-length", type=_positive_int, help="hop in samples (512)")
+    g.add_argument("--n-frames", type=_positive_int, help="frames per loop (148 = 3.41 s)")
+
+
+def build_parser():
+    parser = _Parser(prog="python -m morphlib", description="Morph drum loops with a convolutional VAE.")
+    parser.add_argument("--version", action="version", version=f"morphlib {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="demo loops → train → evaluate → morph WAVs and a PNG", description=(
+        "Make demo loops, train the tutorial preset on them (or the fast preset with --fast), evaluate, and "
+        "write morphs at alpha 0, .25, .5, .75, 1 plus a spectrogram PNG into OUT. Running it again resumes training."))
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--fast", action="store_true", help="small and quick (also on when MORPHLIB_FAST=1)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs (default: the preset's)")
+    p.add_argument("--seed", type=_seed, default=0)
+
+    p = sub.add_parser("synth-drums", help="write synthetic techno drum loops", description="Write N synthetic drum loops (2 bars at 140 BPM, 44.1 kHz stereo WAV). The same seed gives the same files; existing files are kept.")
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument("--n", type=_positive_int, default=74, help="number of loops (74)")
+    p.add_argument("--seed", type=_seed, default=0)
+
+    p = sub.add_parser("train", help="train (or resume training) a model", description="Train a VAE on every audio file below DATA_DIR into MODEL_DIR. Running the same command again resumes from the last finished epoch.")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("--epochs", type=_positive_int, help="total epochs, counting those done (default: the preset's; tutorial 500)")
+    p.add_argument("--preset", help="tutorial (default), fast or tiny")
+    p.add_argument("--seed", type=_seed, default=0)
+    _add_analysis(p)
+
+    p = sub.add_parser("evaluate", help="reconstruction figures of a model on a folder", description="MSE, per-file cosine similarity, spectral convergence and log-spectral distance of MODEL_DIR's model on DATA_DIR.")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("morph", help="morph sound A into sound B", description=(
+        "Blend the latent vectors of A and B (z = (1 - alpha) z_A + alpha z_B: alpha 0 is A, 1 is B), decode, "
+        "and write WAV files. A and B are audio files, names of the loops the model was trained on, or names in --data."))
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--alpha", type=_alpha, nargs="+", default=[0.5], metavar="X", help="one or more values in [0, 1]")
+    p.add_argument("--out", required=True, help="a .wav file for one alpha, a folder for several")
+    p.add_argument("--data", metavar="DATA_DIR", help="look A and B up in this folder")
+    p.add_argument("--method", choices=("linear", "spherical"), default="linear")
+    p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations (32)")
+    p.add_argument("--seed", type=_seed, default=0, help="Griffin-Lim's initial phase")
+    p.add_argument("--crossfade", action="store_true", help="also write the naive magnitude crossfade, for comparison")
+    p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args) or 0
+    except (MorphlibError, FileExistsError) as exc:
+        print(f"morphlib: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("morphlib: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def _settings(args, model_dir=None):
+    from .config import AnalysisSettings
+    from .modelfolder import META, read_meta
+
+    base = read_meta(model_dir)["settings"] if model_dir and os.path.exists(os.path.join(model_dir, META)) else AnalysisSettings()
+    given = {k: getattr(args, k, None) for k in ("sr", "n_fft", "hop_length", "n_frames")}
+    return AnalysisSettings(**{**base.to_dict(), **{k: v for k, v in given.items() if v is not None}})
+
+
+def cmd_synth_drums(args):
+    from .synth import synth_drums
+
+    paths = synth_drums(args.out_dir, n=args.n, seed=args.seed)
+    print(f"{len(paths)} loops in {args.out_dir}")
+
+
+def cmd_train(args):
+    from .dataset import load_folder
+    from .training import train
+
+    loops = load_folder(args.data_dir, _settings(args, args.model))
+    _print_load_report(loops)
+    model = train(loops, args.model, epochs=args.epochs, preset=args.preset, seed=args.seed)
+    return 130 if getattr(model, "interrupted", False) else 0
+
+
+def _print_load_report(loops, file=sys.stdout):
+    print(loops.summary(), file=file)
+    for s in loops.skipped:
+        print(f"  skipped {s.name}: {s.reason}", file=file)
+
+
+def cmd_evaluate(args):
+    from .dataset import load_folder
+    from .evaluation import evaluate
+    from .morphing import load_model
+
+    model = load_model(args.model)
+    loops = load_folder(args.data_dir, model.settings, progress=not args.json)
+    ev = evaluate(model, loops)
+    if args.json:
+        print(json.dumps(ev.to_dict(loops), ensure_ascii=False))
+        return
+    from .dataset import format_table
+
+    _print_load_report(loops)
+    print(format_table([{k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in f.items()} for f in ev.sorted_files()]))
+    print(f"{model.n_params:,} parameters; {ev.summary()}")
+
+
+def _morph_paths(out, morphs, *, overwrite):
+    from .audio import safe_filename
+
+    if len(morphs) == 1 and out.lower().endswith(".wav"):
+        return [out]
+    if out.lower().endswith(".wav"):
+        raise MorphlibError(f"--out {out} is a .wav file, but {len(morphs)} morphs were asked for; give a folder")
+    return [os.path.join(out, safe_filename(m.name) + ".wav") for m in morphs]
+
+
+def cmd_morph(args):
+    from .audio import write_wav
+    from .morphing import crossfade, load_model
+
+    model = load_model(args.model)
+    loops = None
+    if args.data:
+        from .dataset import load_folder
+
+        loops = load_folder(args.data, model.settings)
+    morphs = morph_and_check(model, args, loops)
+    if args.crossfade:
+        if loops is None:
+            raise MorphlibError("--crossfade needs the sounds' spectrograms: pass --data DATA_DIR")
+        morphs += crossfade(loops, args.a, args.b, args.alpha, n_iter=args.n_iter, seed=args.seed)
+    paths = _morph_paths(args.out, morphs, overwrite=args.overwrite)
+    clash = [p for p in paths if os.path.exists(p)]
+    if clash and not args.overwrite:
+        raise FileExistsError(f"{clash[0]} already exists; pass --overwrite to replace it, or choose another --out")
+    for m, path in zip(morphs, paths):
+        write_wav(path, m.y, sr=m.sr, overwrite=args.overwrite)
+        print(path)
+
+
+def morph_and_check(model, args, loops):
+    from .morphing import morph
+
+    return morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed)
+
+
+def cmd_demo(args):
+    import numpy as np
+
+    from .audio import unique_path, write_wav
+    from .config import fast_mode
+    from .dataset import load_folder
+    from .evaluation import evaluate
+    from .modelfolder import atomic_write_text
+    from .morphing import crossfade, morph
+    from .plots import plot_strip
+    from .synth import synth_drums
+    from .training import train
+
+    fast = args.fast or fast_mode()
+    out = args.out
+    loops_dir, model_dir, morph_dir = (os.path.join(out, d) for d in ("loops", "model", "morphs"))
+    synth_drums(loops_dir, n=16 if fast else 74, seed=args.seed)
+    loops = load_folder(loops_dir)
+    _print_load_report(loops)
+    model = train(loops, model_dir, epochs=args.epochs, preset="fast" if fast else "tutorial", seed=args.seed)
+    if getattr(model, "interrupted", False):
+        return 130
+    ev = evaluate(model, loops)
+    atomic_write_text(os.path.join(out, "evaluation.json"), json.dumps(ev.to_dict(loops), indent=2, ensure_ascii=False))
+    print(f"{model.n_params:,} parameters; {ev.summary()}")
+
+    z = model.encode(loops.S)
+    a = 0
+    b = int(np.argmax(np.linalg.norm(z - z[a], axis=1)))  # the loop furthest from A: the most audible morph
+    morphs = morph(model, a, b, list(DEMO_ALPHAS), loops=loops)
+    baseline = crossfade(loops, a, b, 0.5)
+    for m in [*morphs, baseline]:
+        print(write_wav(unique_path(os.path.join(morph_dir, f"{m.name}.wav")), m.y, sr=m.sr))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    axes = plot_strip(morphs, model.settings)
+    axes[0].figure.suptitle(f"{loops.names[a]} (α = 0) → {loops.names[b]} (α = 1)")
+    png = unique_path(os.path.join(out, "morph_strip.png"))
+    axes[0].figure.savefig(png, dpi=110)
+    print(png)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "synth-drums": cmd_synth_drums,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "morph": cmd_morph,
+}

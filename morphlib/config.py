@@ -1,0 +1,193 @@
+"""Analysis settings, model presets and the fast-mode switch."""
+
+import dataclasses
+import os
+
+from .errors import ParameterError
+
+#: The tutorial's loops: 2 bars at 140 BPM.
+TUTORIAL_BPM = 140.0
+TUTORIAL_BARS = 2
+
+
+def fast_mode():
+    """Whether ``MORPHLIB_FAST`` asks for small, quick runs.
+
+    Returns
+    -------
+    fast : bool
+        True when the environment variable ``MORPHLIB_FAST`` is ``1``, ``true``,
+        ``yes`` or ``on`` (any case).
+    """
+    return os.environ.get("MORPHLIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def check_int(name, value, *, low, high=None):
+    """``value`` as an int in ``[low, high]``, or a ParameterError naming it."""
+    try:
+        ok = not isinstance(value, bool) and int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ParameterError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisSettings:
+    """How audio becomes a magnitude spectrogram, and how long every example is.
+
+    Parameters
+    ----------
+    sr : int > 0
+        Sample rate in Hz that every file is resampled to (tutorial: 22050).
+    n_fft : int > 0
+        FFT size and window length in samples (tutorial: 2048).
+    hop_length : int > 0
+        Hop between frames in samples (tutorial: 512 = n_fft / 4).
+    n_frames : int > 0
+        STFT frames per example; every file is cropped or padded to
+        ``n_samples = (n_frames - 1) * hop_length`` samples, which gives exactly
+        ``n_frames`` centred frames (tutorial: 148, about 3.41 s).
+    """
+
+    sr: int = 22050
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_frames: int = 148
+
+    def __post_init__(self):
+        object.__setattr__(self, "sr", check_int("sr", self.sr, low=1000, high=384000))
+        object.__setattr__(self, "n_fft", check_int("n_fft", self.n_fft, low=16, high=65536))
+        object.__setattr__(
+            self, "hop_length", check_int("hop_length", self.hop_length, low=1, high=self.n_fft)
+        )
+        object.__setattr__(self, "n_frames", check_int("n_frames", self.n_frames, low=2))
+
+    @property
+    def n_bins(self):
+        """Frequency bins of the one-sided spectrum: ``1 + n_fft // 2``."""
+        return 1 + self.n_fft // 2
+
+    @property
+    def n_samples(self):
+        """Samples per example at ``sr``."""
+        return (self.n_frames - 1) * self.hop_length
+
+    @property
+    def duration(self):
+        """Seconds per example."""
+        return self.n_samples / self.sr
+
+    @property
+    def shape(self):
+        """Shape of one example's magnitude: ``(n_bins, n_frames)``."""
+        return (self.n_bins, self.n_frames)
+
+    @classmethod
+    def for_duration(cls, seconds, **kwargs):
+        """Settings whose examples last about ``seconds`` (frame count rounded).
+
+        Parameters
+        ----------
+        seconds : float > 0
+            Wanted loop length in seconds.
+        **kwargs
+            Other fields (``sr``, ``n_fft``, ``hop_length``).
+        """
+        if not seconds > 0:
+            raise ParameterError(f"seconds must be > 0, got {seconds!r}")
+        probe = cls(**kwargs)
+        n_frames = max(2, int(round(seconds * probe.sr / probe.hop_length)) + 1)
+        return dataclasses.replace(probe, n_frames=n_frames)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+    def differences(self, other):
+        """Names and values of the settings that differ from ``other``.
+
+        Returns
+        -------
+        diffs : list of str
+            e.g. ``["sr: 22050 here, 44100 in the model"]``; empty when equal.
+        """
+        out = []
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if a != b:
+                out.append(f"{f.name}: {a} in the data, {b} in the model")
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """Model size and training schedule.
+
+    Parameters
+    ----------
+    name : str
+        Short name used on the command line.
+    latent_dim : int > 0
+        Size of the latent space (tutorial: 16).
+    hidden : int > 0
+        Width of every hidden layer (tutorial: 256).
+    beta : float >= 0
+        Weight of the KL(posterior || prior) term (tutorial: 0.001).
+    learning_rate : float > 0
+        Adam's learning rate (tutorial: Keras' default 0.001).
+    batch_size : int > 0
+        Examples per step (tutorial: 16).
+    epochs : int > 0
+        Default number of epochs (tutorial: 500).
+    """
+
+    name: str
+    latent_dim: int = 16
+    hidden: int = 256
+    beta: float = 0.001
+    learning_rate: float = 0.001
+    batch_size: int = 16
+    epochs: int = 500
+
+
+PRESETS = {
+    # The tutorial's model and schedule, exactly.
+    "tutorial": Preset("tutorial"),
+    # Same shapes, narrower layers and fewer epochs: minutes on 2 CPU cores.
+    "fast": Preset("fast", hidden=32, epochs=40, learning_rate=0.003),
+    # For tests: seconds.
+    "tiny": Preset("tiny", latent_dim=4, hidden=8, epochs=2, batch_size=8),
+}
+
+
+def get_preset(name):
+    """Look a preset up by name.
+
+    Parameters
+    ----------
+    name : str or Preset
+        One of ``PRESETS`` (``"tutorial"``, ``"fast"``, ``"tiny"``), or a Preset.
+    """
+    if isinstance(name, Preset):
+        return name
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ParameterError(
+            f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}"
+        ) from None
+
+
+def default_preset():
+    """``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``."""
+    return PRESETS["fast" if fast_mode() else "tutorial"]

@@ -1,0 +1,263 @@
+"""Folders of loops → magnitude spectrograms of one shape, with a report of every skip."""
+
+import dataclasses
+import difflib
+import os
+
+import numpy as np
+
+from .audio import AUDIO_EXTENSIONS, AudioInfo, fit_length, read_audio
+from .config import AnalysisSettings
+from .errors import AudioFileError, DataFolderError, UnknownSoundError
+from .spectral import magnitude
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedFile:
+    """A file that was not loaded, and why."""
+
+    path: str
+    name: str
+    reason: str
+
+
+@dataclasses.dataclass
+class LoopSet:
+    """Loops analysed with one set of settings, ready to train on.
+
+    Attributes
+    ----------
+    S : np.ndarray [shape=(n, n_bins, n_frames), dtype=float32]
+        Linear STFT magnitude of every loop (the training set, held once).
+    y : np.ndarray [shape=(n, n_samples), dtype=float32]
+        The fitted mono signals at ``settings.sr``.
+    names : list of str
+        Path relative to the data folder, without the extension ("Overkill J").
+    infos : list of AudioInfo
+        Each file's own sample rate, channels, duration and what was done to it.
+    skipped : list of SkippedFile
+        Files that were not loaded, each with its reason.
+    settings : AnalysisSettings
+    """
+
+    S: np.ndarray
+    y: np.ndarray
+    names: list
+    infos: list
+    skipped: list
+    settings: AnalysisSettings
+
+    def __len__(self):
+        return len(self.names)
+
+    @property
+    def x(self):
+        """The tutorial's layout of ``S``: shape ``(n, n_bins, n_frames, 1)`` (a view)."""
+        return self.S[..., np.newaxis]
+
+    def index(self, key):
+        """Position of a loop given by name, file name, path or index.
+
+        Parameters
+        ----------
+        key : str or int
+            ``"Overkill J"``, ``"Overkill J.wav"``, a full path, or ``0 <= key < n``
+            (negative counts from the end).
+
+        Raises
+        ------
+        UnknownSoundError
+            Naming the key and the closest names.
+        """
+        n = len(self)
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if -n <= key < n:
+                return int(key) % n
+            raise UnknownSoundError(f"index {key} is out of range: there are {n} loops (0 to {n - 1})")
+        text = str(key)
+        if text.strip().lstrip("-").isdigit():
+            return self.index(int(text))
+        for candidate in (text, os.path.splitext(text)[0]):
+            for i, name in enumerate(self.names):
+                if candidate == name or candidate == self.infos[i].path:
+                    return i
+        folded = [name.casefold() for name in self.names]
+        if os.path.splitext(text)[0].casefold() in folded:
+            return folded.index(os.path.splitext(text)[0].casefold())
+        close = difflib.get_close_matches(text, self.names, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; list them with .table()"
+        raise UnknownSoundError(f"no loop named {text!r}{hint}")
+
+    def rows(self):
+        """One dict per loop: index, name, duration_s, sr, channels, notes."""
+        return [
+            {
+                "index": i,
+                "name": name,
+                "duration_s": round(info.duration, 3),
+                "sr": info.sr,
+                "channels": info.channels,
+                "encoding": info.subtype,
+                "notes": "; ".join(info.notes),
+            }
+            for i, (name, info) in enumerate(zip(self.names, self.infos))
+        ]
+
+    def table(self):
+        """The loaded loops as a text table (index, name, duration, sample rate, ...)."""
+        return format_table(self.rows())
+
+    def skipped_table(self):
+        """The skipped files and their reasons, as a text table."""
+        return format_table([{"name": s.name, "reason": s.reason} for s in self.skipped]) if self.skipped else "(no file skipped)"
+
+    def summary(self):
+        """One line: how many loops, of what shape, how many skipped."""
+        return (
+            f"{len(self)} loops of {self.settings.duration:.2f} s "
+            f"(spectrogram {self.settings.n_bins} x {self.settings.n_frames}), "
+            f"{len(self.skipped)} skipped"
+        )
+
+    def _repr_html_(self):  # a table in notebooks
+        return _html_table(self.rows(), caption=self.summary())
+
+    def __repr__(self):
+        return f"<LoopSet: {self.summary()}>"
+
+
+def format_table(rows):
+    """A list of dicts with the same keys → aligned plain-text table."""
+    if not rows:
+        return "(empty)"
+    keys = list(rows[0])
+    cells = [[str(r[k]) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[j]) for c in cells)) for j, k in enumerate(keys)]
+    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(keys), line(["-" * w for w in widths]), *(line(c) for c in cells)])
+
+
+def _html_table(rows, caption=""):
+    import html
+
+    if not rows:
+        return f"<p>{html.escape(caption)} (empty)</p>"
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows
+    )
+    return f"<table><caption>{html.escape(caption)}</caption><tr>{head}</tr>{body}</table>"
+
+
+def find_audio_files(folder):
+    """Every file below ``folder`` with an audio ending, sorted, links followed once.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+
+    Returns
+    -------
+    paths : list of str
+        Sorted by path, case-insensitively, so that indices are stable.
+    """
+    folder = os.fspath(folder)
+    seen = set()
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link back up the tree: do not walk it twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        found.extend(os.path.join(root, f) for f in files if f.lower().endswith(AUDIO_EXTENSIONS))
+    return sorted(found, key=lambda p: (os.path.relpath(p, folder).casefold(), p))
+
+
+def check_folder(folder):
+    """Raise DataFolderError when ``folder`` is missing or not a folder, saying what to do."""
+    folder = os.fspath(folder)
+    if os.path.isdir(folder):
+        return folder
+    if folder.startswith("/content/drive") and not os.path.isdir("/content/drive/MyDrive"):
+        raise DataFolderError(
+            f"{folder} is on Google Drive, which is not mounted: run "
+            "`from google.colab import drive; drive.mount('/content/drive')` (or the setup cell) first"
+        )
+    if os.path.exists(folder):
+        raise DataFolderError(f"{folder} is a file, not a folder of loops")
+    raise DataFolderError(
+        f"data folder {folder} does not exist; create it and put your loops (.wav, .flac, .aiff, .ogg) in it, "
+        "or make demo loops with `python -m morphlib synth-drums FOLDER`"
+    )
+
+
+def load_folder(folders, settings=None, *, progress=True):
+    """Load every audio file below one or more folders as equal-shaped spectrograms.
+
+    Each file is read (WAV/FLAC/AIFF/OGG/MP3, any bit depth), downmixed to mono,
+    resampled to ``settings.sr``, cropped or zero-padded to ``settings.n_samples``
+    and turned into |STFT|. A file that cannot be used is skipped with its reason;
+    the rest load.
+
+    Parameters
+    ----------
+    folders : str or os.PathLike or list of them
+    settings : AnalysisSettings or None
+        Default: the tutorial's (22050 Hz, n_fft 2048, hop 512, 148 frames).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    loops : LoopSet
+
+    Raises
+    ------
+    DataFolderError
+        A folder is missing, or no file in them could be used.
+    """
+    from .progress import progress_bar
+
+    settings = settings or AnalysisSettings()
+    if isinstance(folders, (str, os.PathLike)):
+        folders = [folders]
+    folders = [check_folder(f) for f in folders]
+    candidates = [(folder, path) for folder in folders for path in find_audio_files(folder)]
+    ys, names, infos, skipped = [], [], [], []
+    for folder, path in progress_bar(candidates, desc="loading loops", enabled=progress and bool(candidates), unit="file"):
+        name = os.path.splitext(os.path.relpath(path, folder))[0].replace(os.sep, "/")
+        if len(folders) > 1:
+            name = f"{os.path.basename(os.path.normpath(folder))}/{name}"
+        try:
+            y, info = _load_one(path, settings)
+        except AudioFileError as exc:
+            skipped.append(SkippedFile(path, name, exc.reason))
+            continue
+        ys.append(y)
+        names.append(name)
+        infos.append(info)
+    if not ys:
+        where = ", ".join(folders)
+        detail = f"{len(skipped)} audio files were skipped (see the reasons below)" if skipped else "it holds no audio files"
+        err = DataFolderError(
+            f"no usable loop in {where}: {detail}; add .wav/.flac/.aiff/.ogg loops"
+            + "".join(f"\n  skipped {s.name}: {s.reason}" for s in skipped[:20])
+        )
+        err.skipped = skipped
+        raise err
+    y = np.stack(ys)
+    S = magnitude(y, settings)
+    return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings)
+
+
+def _load_one(path, settings):
+    base = os.path.basename(path)
+    if base.startswith("._"):
+        raise AudioFileError(path, "macOS metadata file ('._' prefix), not audio")
+    y, info = read_audio(path, sr=settings.sr)
+    y, note = fit_length(y, settings.n_samples)
+    if note:
+        info.notes.append(note)
+    return y, info

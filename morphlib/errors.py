@@ -1,0 +1,45 @@
+"""The package's exception hierarchy.
+
+Every error morphlib raises on purpose derives from :class:`MorphlibError`, and its
+message names the offending file or value and says what to do about it.
+"""
+
+
+class MorphlibError(Exception):
+    """Base class of every error morphlib raises on purpose."""
+
+
+class ParameterError(MorphlibError, ValueError):
+    """An argument is out of range or of the wrong kind."""
+
+
+class AudioFileError(MorphlibError):
+    """One audio file cannot be used (unreadable, empty, silent, non-finite, ...)."""
+
+    def __init__(self, path, reason):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class DataFolderError(MorphlibError):
+    """A data folder is missing, unreadable, or holds no usable audio."""
+
+
+class UnknownSoundError(MorphlibError, KeyError):
+    """A sound was asked for by a name or index that the loop set does not hold."""
+
+    def __str__(self):  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ModelFolderError(MorphlibError):
+    """A model folder is missing, damaged, or was not written by morphlib."""
+
+
+class SettingsMismatchError(MorphlibError):
+    """Data analysed with other settings than the model was trained on."""
+
+
+class ArchitectureError(MorphlibError, ValueError):
+    """A model cannot be built for the requested shape."""

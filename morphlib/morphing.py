@@ -1,0 +1,363 @@
+"""A trained model in use: encode, decode, interpolate, morph and resynthesise."""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from .audio import prevent_clipping
+from .config import AnalysisSettings, check_int
+from .errors import ParameterError
+from .spectral import griffin_lim
+
+METHODS = ("linear", "spherical")
+
+
+def check_alpha(alpha):
+    """``alpha`` as a float in [0, 1], or ParameterError naming it."""
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise ParameterError(f"alpha must be a number between 0 (sound A) and 1 (sound B), got {alpha!r}") from None
+    if not 0.0 <= a <= 1.0:
+        raise ParameterError(f"alpha must be between 0 (sound A) and 1 (sound B), got {alpha!r}")
+    return a
+
+
+def interpolate(z_a, z_b, alpha, *, method="linear"):
+    """Blend two latent vectors: α = 0 gives ``z_a``, α = 1 gives ``z_b``.
+
+    Parameters
+    ----------
+    z_a, z_b : np.ndarray [shape=(latent_dim,)]
+    alpha : float in [0, 1]
+    method : {"linear", "spherical"}
+        ``linear``: ``(1 - α) z_a + α z_b``. ``spherical`` (slerp): along the great
+        circle between the two, scaled linearly in norm, which keeps the blend at a
+        typical distance from the prior's centre; it falls back to linear when the
+        vectors are (anti)parallel or zero.
+
+    Returns
+    -------
+    z : np.ndarray [shape=(latent_dim,)]
+    """
+    a = check_alpha(alpha)
+    z_a, z_b = np.asarray(z_a, np.float64), np.asarray(z_b, np.float64)
+    if method == "linear":
+        return ((1 - a) * z_a + a * z_b).astype(np.float32)
+    if method != "spherical":
+        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
+    n_a, n_b = np.linalg.norm(z_a), np.linalg.norm(z_b)
+    if n_a == 0 or n_b == 0:
+        return interpolate(z_a, z_b, a, method="linear")
+    u_a, u_b = z_a / n_a, z_b / n_b
+    omega = np.arccos(np.clip(np.dot(u_a, u_b), -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return interpolate(z_a, z_b, a, method="linear")
+    direction = (np.sin((1 - a) * omega) * u_a + np.sin(a * omega) * u_b) / np.sin(omega)
+    return (direction * ((1 - a) * n_a + a * n_b)).astype(np.float32)
+
+
+class MorphModel:
+    """A trained VAE with the analysis settings it was trained on.
+
+    Parameters
+    ----------
+    vae : morphlib.model.VAE
+    settings : AnalysisSettings
+    preset : Preset or None
+    model_dir : str or None
+        Where it was loaded from.
+    history : list of dict
+        Training history (one row per epoch).
+    """
+
+    def __init__(self, vae, settings, *, preset=None, model_dir=None, history=()):
+        self.vae = vae
+        self.settings = settings
+        self.preset = preset
+        self.model_dir = model_dir
+        self.history = list(history)
+
+    @property
+    def encoder(self):
+        return self.vae.encoder
+
+    @property
+    def decoder(self):
+        return self.vae.decoder
+
+    @property
+    def n_params(self):
+        return self.vae.n_params
+
+    @property
+    def latent_dim(self):
+        return self.vae.latent_dim
+
+    def __repr__(self):
+        where = f" from {self.model_dir}" if self.model_dir else ""
+        return f"<MorphModel{where}: {self.n_params:,} parameters, latent {self.latent_dim}, {len(self.history)} epochs>"
+
+    def check(self, data):
+        """Refuse data analysed with other settings (SettingsMismatchError says which).
+
+        Parameters
+        ----------
+        data : LoopSet or AnalysisSettings or np.ndarray
+        """
+        from .modelfolder import check_settings
+
+        where = self.model_dir or "this model"
+        if isinstance(data, AnalysisSettings):
+            check_settings(data, self.settings, where=where)
+        elif hasattr(data, "settings"):
+            check_settings(data.settings, self.settings, where=where)
+        else:
+            S = as_batch(data)
+            if S.shape[1:] != self.settings.shape:
+                from .errors import SettingsMismatchError
+
+                raise SettingsMismatchError(
+                    f"spectrograms of shape {S.shape[1:]} do not fit the model in {where}, which takes "
+                    f"{self.settings.shape} (n_fft {self.settings.n_fft}, {self.settings.n_frames} frames)"
+                )
+        return data
+
+    def encode(self, S, *, sample=False, batch_size=64):
+        """Latent vectors (posterior means unless ``sample``).
+
+        Parameters
+        ----------
+        S : np.ndarray [shape=(n, n_bins, n_frames) or (n_bins, n_frames) or (n, n_bins, n_frames, 1)]
+
+        Returns
+        -------
+        z : np.ndarray [shape=(n, latent_dim), dtype=float32]
+        """
+        S = self.check(as_batch(S))
+        out = [self.vae.encode(S[i : i + batch_size], sample=sample) for i in range(0, len(S), batch_size)]
+        return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)
+
+    def decode(self, z, *, batch_size=64):
+        """Magnitude spectrograms from latent vectors.
+
+        Parameters
+        ----------
+        z : np.ndarray [shape=(n, latent_dim) or (latent_dim,)]
+
+        Returns
+        -------
+        S : np.ndarray [shape=(n, n_bins, n_frames), dtype=float32]
+        """
+        z = np.atleast_2d(np.asarray(z, np.float32))
+        if z.shape[1] != self.latent_dim:
+            raise ParameterError(f"z must have {self.latent_dim} columns (the latent size), got shape {z.shape}")
+        out = [self.vae.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)]
+        return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)
+
+    def stored_latent(self, name):
+        """The latent mean of a training loop by name, from the model folder (no data needed).
+
+        Raises
+        ------
+        UnknownSoundError
+            Naming the closest stored names.
+        ModelFolderError
+            When the folder holds no (or stale) latents.
+        """
+        import difflib
+
+        from .errors import UnknownSoundError
+        from .modelfolder import read_latents
+
+        latents = read_latents(self.model_dir)
+        key = os.path.splitext(str(name))[0]
+        if key in latents:
+            return np.asarray(latents[key], np.float32)
+        close = difflib.get_close_matches(key, list(latents), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownSoundError(f"{name!r} is neither an audio file nor a loop the model in {self.model_dir} was trained on{hint}")
+
+    def reconstruct(self, S):
+        """``decode(encode(S))`` with posterior means."""
+        return self.decode(self.encode(S))
+
+    def to_audio(self, S, *, n_iter=32, seed=0):
+        """Griffin-Lim waveform of one magnitude, scaled down if it would clip."""
+        return prevent_clipping(griffin_lim(S, self.settings, n_iter=n_iter, seed=seed))
+
+
+def as_batch(S):
+    """``S`` as float32 ``(n, n_bins, n_frames)``, accepting one example or a trailing channel."""
+    S = np.asarray(S, dtype=np.float32)
+    if S.ndim == 4 and S.shape[-1] == 1:
+        S = S[..., 0]
+    if S.ndim == 2:
+        S = S[np.newaxis]
+    if S.ndim != 3:
+        raise ParameterError(f"spectrograms must have shape (n, n_bins, n_frames), got {S.shape}")
+    return S
+
+
+def load_model(model_dir):
+    """Load a model folder written by ``train``: the best model and its settings.
+
+    Parameters
+    ----------
+    model_dir : str or os.PathLike
+
+    Returns
+    -------
+    model : MorphModel
+
+    Raises
+    ------
+    ModelFolderError
+        Missing, damaged or foreign folder, naming the file.
+    """
+    from .backend import keras_tf_tfp
+    from .errors import ModelFolderError
+    from .modelfolder import BEST, read_history, read_meta
+
+    keras, _, _ = keras_tf_tfp()
+    from . import model as _registers_classes  # noqa: F401
+
+    model_dir = os.fspath(model_dir)
+    meta = read_meta(model_dir)
+    path = os.path.join(model_dir, BEST)
+    if not os.path.exists(path):
+        raise ModelFolderError(f"{path} is missing: training has not saved a model yet; run train again to resume")
+    try:
+        vae = keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a damaged zip or h5
+        raise ModelFolderError(f"{path} is damaged or not a morphlib model ({type(exc).__name__}: {str(exc)[:200]}); train again to rewrite it") from None
+    settings = meta["settings"]
+    if (getattr(vae, "n_bins", None), getattr(vae, "n_frames", None)) != settings.shape:
+        raise ModelFolderError(f"{path} does not match {os.path.join(model_dir, 'morphlib.json')}: model shape {(getattr(vae, 'n_bins', None), getattr(vae, 'n_frames', None))}, settings {settings.shape}")
+    return MorphModel(vae, settings, preset=meta["preset"], model_dir=model_dir, history=read_history(model_dir))
+
+
+@dataclasses.dataclass
+class Morph:
+    """One morph: its blend, magnitude and waveform.
+
+    Attributes
+    ----------
+    a, b : str
+        Names of sound A (α = 0) and sound B (α = 1).
+    alpha : float in [0, 1]
+    method : str
+        "linear", "spherical" or "crossfade" (the naive baseline, no VAE).
+    S : np.ndarray [shape=(n_bins, n_frames)]
+        Magnitude that was resynthesised.
+    y : np.ndarray [shape=(n_samples,)]
+        Waveform at ``sr``, peak at most 0.99.
+    sr : int
+    """
+
+    a: str
+    b: str
+    alpha: float
+    method: str
+    S: np.ndarray
+    y: np.ndarray
+    sr: int
+
+    @property
+    def name(self):
+        return f"{self.a} to {self.b} {self.method} a={self.alpha:.2f}"
+
+
+def resolve_sound(model, key, *, loops=None):
+    """Name and latent mean of one sound.
+
+    Parameters
+    ----------
+    model : MorphModel
+    key : str or int
+        With ``loops``: a name or index in it. Without: the path of an audio file
+        (analysed with the model's settings), or the name of a loop the model was
+        trained on (its stored latent).
+    loops : LoopSet or None
+
+    Returns
+    -------
+    name : str
+    z : np.ndarray [shape=(latent_dim,)]
+    """
+    if loops is not None:
+        model.check(loops)
+        i = loops.index(key)
+        return loops.names[i], model.encode(loops.S[i])[0]
+    if isinstance(key, (str, os.PathLike)) and os.path.isfile(key):
+        from .audio import fit_length, read_audio
+        from .spectral import magnitude
+
+        y, _ = read_audio(key, sr=model.settings.sr)
+        y, _ = fit_length(y, model.settings.n_samples)
+        name = os.path.splitext(os.path.basename(os.fspath(key)))[0]
+        return name, model.encode(magnitude(y, model.settings))[0]
+    return str(key), model.stored_latent(key)
+
+
+def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0):
+    """Morph sound A into sound B: encode both, blend, decode, Griffin-Lim.
+
+    Parameters
+    ----------
+    model : MorphModel
+    a, b : str or int
+        Sound A and sound B (see ``resolve_sound``): names or indices in ``loops``,
+        audio file paths, or names of the loops the model was trained on.
+    alpha : float in [0, 1] or sequence of them
+        0 is A, 1 is B: ``z = (1 - α) z_A + α z_B``.
+    loops : LoopSet or None
+        Where to look ``a`` and ``b`` up; must have the model's analysis settings.
+    method : {"linear", "spherical"}
+    n_iter : int > 0
+        Griffin-Lim iterations (tutorial: 32).
+    seed : int >= 0
+        Initial phase of Griffin-Lim: the same arguments give the same audio.
+
+    Returns
+    -------
+    morph : Morph, or list of Morph when ``alpha`` is a sequence
+    """
+    alphas, single = _alphas(alpha)
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
+    n_iter = check_int("n_iter", n_iter, low=1, high=10000)
+    name_a, z_a = resolve_sound(model, a, loops=loops)
+    name_b, z_b = resolve_sound(model, b, loops=loops)
+    S = model.decode(np.stack([interpolate(z_a, z_b, al, method=method) for al in alphas]))
+    out = [
+        Morph(name_a, name_b, al, method, s, model.to_audio(s, n_iter=n_iter, seed=seed), model.settings.sr)
+        for al, s in zip(alphas, S)
+    ]
+    return out[0] if single else out
+
+
+def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):
+    """The naive baseline: blend the two magnitudes directly, no VAE.
+
+    ``S = (1 - α) |S_A| + α |S_B|``, then Griffin-Lim, so a user can hear what the
+    latent space adds. Same parameters and result as ``morph``.
+    """
+    alphas, single = _alphas(alpha)
+    i, j = loops.index(a), loops.index(b)
+    out = []
+    for al in alphas:
+        S = (1 - al) * loops.S[i] + al * loops.S[j]
+        y = prevent_clipping(griffin_lim(S, loops.settings, n_iter=n_iter, seed=seed))
+        out.append(Morph(loops.names[i], loops.names[j], al, "crossfade", S, y, loops.settings.sr))
+    return out[0] if single else out
+
+
+def _alphas(alpha):
+    if np.ndim(alpha) == 0:
+        return [check_alpha(alpha)], True
+    alphas = [check_alpha(a) for a in alpha]
+    if not alphas:
+        raise ParameterError("alpha: give at least one value between 0 and 1")
+    return alphas, False

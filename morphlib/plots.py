@@ -1,0 +1,151 @@
+"""Plots with labelled axes (time in s, frequency in Hz, level in dB), and ``play``.
+
+Every plotting function takes ``ax=None`` (a new figure when None) and returns the axes.
+matplotlib and IPython are imported inside the functions so that the library imports on
+a machine without a display.
+"""
+
+import numpy as np
+
+from .config import AnalysisSettings
+from .spectral import to_db
+
+
+def _axes(ax, figsize=(6, 3)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def specplot(S, settings=None, *, ax=None, title=None, ref=None, top_db=80.0, fmax=None, colorbar=True):
+    """Draw a magnitude spectrogram in dB.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(n_bins, n_frames)]
+        Linear magnitude.
+    settings : AnalysisSettings or None
+        Sample rate and hop, for the axes in seconds and Hz.
+    ax : matplotlib.axes.Axes or None
+    title : str or None
+    ref : float or None
+        Magnitude drawn as 0 dB; default the peak of ``S`` (pass the same ``ref`` to
+        compare several plots on one scale).
+    top_db : float > 0
+        Range shown below 0 dB.
+    fmax : float or None
+        Highest frequency shown in Hz; default ``sr / 2``.
+    colorbar : bool
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    settings = settings or AnalysisSettings()
+    S = np.asarray(S)
+    if S.ndim == 3 and S.shape[-1] == 1:
+        S = S[..., 0]
+    ax = _axes(ax)
+    peak = float(np.max(S)) if S.size and np.max(S) > 0 else 1.0
+    S_db = to_db(S, ref=ref or peak, top_db=top_db)
+    duration = S.shape[1] * settings.hop_length / settings.sr
+    mesh = ax.imshow(
+        S_db,
+        origin="lower",
+        aspect="auto",
+        extent=(0.0, duration, 0.0, settings.sr / 2),
+        cmap="magma",
+        vmin=-top_db,
+        vmax=0.0,
+        interpolation="nearest",
+    )
+    ax.set_ylim(0, fmax or settings.sr / 2)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="level (dB)")
+    return ax
+
+
+def plot_history(history, *, ax=None):
+    """Training loss per epoch (log scale).
+
+    Parameters
+    ----------
+    history : list of dict
+        Rows with ``epoch``, ``loss`` and optionally ``mse`` (``MorphModel.history``).
+    """
+    ax = _axes(ax)
+    epochs = [r["epoch"] for r in history]
+    for key, label in (("loss", "loss (MSE + β·KL)"), ("mse", "reconstruction MSE")):
+        vals = [r.get(key, np.nan) for r in history]
+        if history and np.isfinite(vals).any():
+            ax.plot(epochs, vals, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (linear magnitude²)")
+    if history:
+        ax.set_yscale("log")
+        ax.legend()
+    ax.set_title("training")
+    return ax
+
+
+def plot_cosine(evaluation, *, ax=None):
+    """Histogram of per-file cosine similarities between original and reconstruction."""
+    ax = _axes(ax)
+    ax.hist(evaluation.cosine, bins=min(30, max(5, len(evaluation.files))), range=(min(0.0, evaluation.cosine_min), 1.0))
+    ax.axvline(evaluation.cosine_mean, color="k", linestyle="--", label=f"mean {evaluation.cosine_mean:.3f}")
+    ax.set_xlabel("cosine similarity (1 = identical)")
+    ax.set_ylabel("number of files")
+    ax.legend()
+    return ax
+
+
+def plot_strip(items, settings=None, *, titles=None, axes=None, fmax=None):
+    """Spectrograms side by side on one dB scale: a morph strip, or A / morph / B.
+
+    Parameters
+    ----------
+    items : list of np.ndarray [shape=(n_bins, n_frames)] or of Morph
+    settings : AnalysisSettings or None
+    titles : list of str or None
+        Default: ``α = ...`` for morphs.
+    axes : sequence of Axes or None
+
+    Returns
+    -------
+    axes : list of matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    mags = [getattr(it, "S", it) for it in items]
+    if titles is None:
+        titles = [f"{it.method} α = {it.alpha:.2f}" if hasattr(it, "alpha") else "" for it in items]
+    if axes is None:
+        _, axes = plt.subplots(1, len(items), figsize=(3.2 * len(items), 3), layout="constrained", squeeze=False)
+        axes = list(axes[0])
+    ref = max(float(np.max(m)) for m in mags) or 1.0
+    for k, (m, ax, t) in enumerate(zip(mags, axes, titles)):
+        specplot(m, settings, ax=ax, title=t, ref=ref, fmax=fmax, colorbar=k == len(mags) - 1)
+        if k:
+            ax.set_ylabel("")
+    return axes
+
+
+def play(y, sr=22050, *, autoplay=False):
+    """An inline audio player for a notebook (IPython.display.Audio).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    sr : int > 0
+    """
+    from IPython.display import Audio
+
+    from .audio import prevent_clipping
+
+    return Audio(prevent_clipping(np.ravel(y)), rate=int(sr), autoplay=autoplay, normalize=False)

@@ -1,0 +1,24 @@
+"""Progress bars that suit a terminal, a notebook and a log file alike."""
+
+import sys
+
+
+def progress_bar(iterable, *, desc, total=None, enabled=True, unit="it"):
+    """Wrap ``iterable`` in a progress bar (tqdm's notebook bar in Jupyter).
+
+    Parameters
+    ----------
+    iterable : iterable
+    desc : str
+        What is being done, shown left of the bar.
+    total : int or None
+        Length, when ``iterable`` has none.
+    enabled : bool
+        False returns ``iterable`` unchanged.
+    unit : str
+    """
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, unit=unit, file=sys.stderr, leave=True)
