@@ -166,7 +166,7 @@ PRESETS = {
     # Same shapes, narrower layers and fewer epochs: minutes on 2 CPU cores.
     "fast": Preset("fast", hidden=32, epochs=40, learning_rate=0.003),
     # For tests: seconds.
-    "tiny": Preset("tiny", latent_dim=4, hidden=8, epochs=2, batch_size=8),
+    "tiny": Preset("tiny", latent_dim=4, hidden=16, epochs=2, batch_size=8, learning_rate=0.01),
 }
 
 

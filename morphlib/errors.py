@@ -41,5 +41,5 @@ class SettingsMismatchError(MorphlibError):
     """Data analysed with other settings than the model was trained on."""
 
 
-class ArchitectureError(MorphlibError, ValueError):
+class ArchitectureError(ParameterError):
     """A model cannot be built for the requested shape."""

@@ -15,9 +15,11 @@ LSD_TOP_DB = 80.0
 def cosine_similarity(a, b):
     """Cosine of the angle between two flattened arrays, in [-1, 1] and never NaN.
 
-    Two all-zero arrays count as identical (1.0); one all-zero array as unrelated (0.0).
+    Two all-zero arrays count as identical (1.0); one all-zero array as unrelated (0.0);
+    NaN and infinite values count as 0.
     """
-    a, b = np.ravel(np.asarray(a, np.float64)), np.ravel(np.asarray(b, np.float64))
+    a = np.nan_to_num(np.ravel(np.asarray(a, np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
+    b = np.nan_to_num(np.ravel(np.asarray(b, np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     if na == 0 or nb == 0:
         return 1.0 if na == nb else 0.0

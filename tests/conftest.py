@@ -1,0 +1,65 @@
+import os
+
+os.environ.setdefault("MORPHLIB_FAST", "1")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from morphlib.config import AnalysisSettings  # noqa: E402
+
+#: Small enough that a model trains in a second: 0.12 s loops, 129 x 16 spectrograms.
+TINY = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16)
+
+
+def tone_burst(n, sr, *, freq=220.0, decay=0.05, level=0.5, seed=0):
+    """A decaying tone plus a little noise: a drum-like test signal."""
+    t = np.arange(n) / sr
+    rng = np.random.default_rng(seed)
+    y = np.sin(2 * np.pi * freq * t) * np.exp(-t / decay) + 0.05 * rng.standard_normal(n) * np.exp(-t / 0.01)
+    return (level * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def write_loops(folder, n=6, *, settings=TINY, sr=None):
+    """``n`` short distinct WAV files, named like a sample pack."""
+    os.makedirs(folder, exist_ok=True)
+    sr = sr or settings.sr
+    paths = []
+    for k in range(n):
+        y = tone_burst(settings.n_samples * sr // settings.sr, sr, freq=100 + 70 * k, decay=0.02 + 0.01 * k, seed=k)
+        path = os.path.join(folder, f"Loop {chr(65 + k)}.wav")
+        sf.write(path, y, sr, subtype="PCM_16")
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny_loops")
+    write_loops(folder, 6)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_loops(tiny_folder):
+    from morphlib.dataset import load_folder
+
+    return load_folder(tiny_folder, TINY, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_loops, tmp_path_factory):
+    from morphlib.training import train
+
+    model_dir = str(tmp_path_factory.mktemp("models") / "tiny")
+    train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False)
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir):
+    from morphlib.morphing import load_model
+
+    return load_model(tiny_model_dir)

@@ -1,0 +1,91 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import soundfile as sf
+
+from morphlib.cli import COMMANDS, main
+
+
+def _run(*args):
+    env = {**os.environ, "MORPHLIB_FAST": "1", "PYTHONPATH": os.getcwd()}
+    return subprocess.run([sys.executable, "-m", "morphlib", *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_everywhere(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"] if command else ["--help"])
+    assert exit_info.value.code == 0
+    assert "usage" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train"], "required"),
+        (["synth-drums", "x", "--n", "0"], "expected a number >= 1"),
+        (["train", "data", "--model", "m", "--epochs", "ten"], "expected a whole number"),
+        (["morph", "--model", "m", "a", "b", "--alpha", "1.5", "--out", "o.wav"], "alpha must be between 0"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_give_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_library_errors_give_one_line_and_exit_1(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "missing"), "--model", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("morphlib: error:") and "does not exist" in err and "\n" not in err
+    assert main(["evaluate", str(tmp_path), "--model", str(tmp_path / "m")]) == 1
+    assert "model folder" in capsys.readouterr().err
+
+
+def test_evaluate_json_in_a_fresh_process(tiny_folder, tiny_model_dir, tmp_path):
+    (broken := tmp_path / "data")
+    import shutil
+
+    shutil.copytree(tiny_folder, broken)
+    (broken / "broken.wav").write_bytes(b"RIFF....WAVE")
+    result = _run("evaluate", str(broken), "--model", tiny_model_dir, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["n_files"] == 6 and report["n_skipped"] == 1
+    assert report["skipped"][0]["name"] == "broken" and report["skipped"][0]["reason"]
+    assert report["n_params"] > 0 and len(report["files"]) == 6
+    assert {"name", "cosine"} <= set(report["files"][0])
+    assert 0 <= report["cosine_min"] <= report["cosine_mean"] <= 1
+
+
+def test_morph_command_writes_wavs_and_never_overwrites(tiny_model_dir, tiny_folder, tmp_path, capsys):
+    one = tmp_path / "one.wav"
+    assert main(["morph", "--model", tiny_model_dir, "Loop A", "Loop B", "--alpha", "0.5", "--out", str(one), "--n-iter", "4"]) == 0
+    info = sf.info(one)
+    assert (info.samplerate, info.subtype) == (8000, "PCM_16")
+    assert main(["morph", "--model", tiny_model_dir, "Loop A", "Loop B", "--out", str(one)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["morph", "--model", tiny_model_dir, "Loop A", "Loop B", "--out", str(one), "--overwrite", "--n-iter", "2"]) == 0
+    folder = tmp_path / "many"
+    args = ["morph", "--model", tiny_model_dir, "Loop A", "Loop C", "--alpha", "0", "0.5", "1", "--out", str(folder), "--n-iter", "2"]
+    assert main([*args, "--data", tiny_folder, "--crossfade", "--method", "spherical"]) == 0
+    assert len(os.listdir(folder)) == 6
+    assert main(["morph", "--model", tiny_model_dir, "Loop A", "Lop Q", "--out", str(tmp_path / "x.wav")]) == 1
+    assert "Loop" in capsys.readouterr().err
+
+
+def test_demo_end_to_end(tmp_path):
+    out = tmp_path / "demo out"
+    result = _run("demo", "--out", str(out), "--fast", "--epochs", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    wavs = os.listdir(out / "morphs")
+    assert len([w for w in wavs if "linear" in w]) == 5 and len([w for w in wavs if "crossfade" in w]) == 1
+    assert (out / "morph_strip.png").stat().st_size > 10_000
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["n_files"] == 16 and report["n_params"] > 0

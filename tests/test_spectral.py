@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from morphlib.config import AnalysisSettings
+from morphlib.errors import ParameterError
+from morphlib.spectral import griffin_lim, magnitude, spectral_convergence, to_db
+
+from .conftest import TINY, tone_burst
+
+
+def test_tutorial_length_gives_tutorial_frames():
+    s = AnalysisSettings()
+    assert magnitude(np.zeros(s.n_samples), s).shape == (1025, 148)
+    assert magnitude(np.zeros(75600), s).shape == (1025, 148)  # the tutorial's 3.43 s files
+
+
+def test_griffin_lim_is_reproducible_and_close():
+    y = tone_burst(TINY.n_samples, TINY.sr)
+    S = magnitude(y, TINY)
+    a = griffin_lim(S, TINY, n_iter=50, seed=3)
+    b = griffin_lim(S, TINY, n_iter=50, seed=3)
+    c = griffin_lim(S, TINY, n_iter=50, seed=4)
+    assert a.shape == (TINY.n_samples,)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert spectral_convergence(S, magnitude(a, TINY)) < 0.3
+
+
+@pytest.mark.parametrize("shape", [(10, 16), (129,), (2, 129, 16)])
+def test_griffin_lim_rejects_wrong_shapes(shape):
+    with pytest.raises(ParameterError, match="shape"):
+        griffin_lim(np.ones(shape), TINY)
+
+
+def test_griffin_lim_survives_nan_and_zero():
+    S = np.zeros(TINY.shape)
+    S[3, 3] = np.nan
+    assert np.all(np.isfinite(griffin_lim(S, TINY, n_iter=2)))
+
+
+def test_to_db_is_finite_and_floored():
+    db = to_db(np.array([[0.0, 1.0, np.nan, 1e-12]]))
+    assert np.all(np.isfinite(db)) and db.max() == 0 and db.min() == -80
+
+
+@pytest.mark.parametrize("S, S_hat, expected", [(np.ones(4), np.ones(4), 0.0), (np.ones(4), np.zeros(4), 1.0), (np.zeros(4), np.zeros(4), 0.0), (np.zeros(4), np.ones(4), 1.0)])
+def test_spectral_convergence(S, S_hat, expected):
+    assert spectral_convergence(S, S_hat) == expected
