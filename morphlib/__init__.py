@@ -42,6 +42,18 @@ _EXPORTS = {
     "plot_history": "plots",
     "plot_strip": "plots",
     "plot_cosine": "plots",
+    "build_vae": "model",
+    "VAE": "model",
+    "setup_paths": "notebook",
+    "show_loops": "notebook",
+    "show_reconstruction": "notebook",
+    "show_strip": "notebook",
+    "LiveLossPlot": "notebook",
+    "MorphPanel": "widgets",
+}
+_SUBMODULES = {
+    "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing",
+    "notebook", "plots", "spectral", "synth", "training", "widgets",
 }
 
 from .errors import (  # noqa: E402  (light: no third-party import)
@@ -57,6 +69,8 @@ from .errors import (  # noqa: E402  (light: no third-party import)
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'morphlib' has no attribute {name!r}")
@@ -66,4 +80,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_SUBMODULES])

@@ -16,6 +16,9 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", "
 #: Peak level under which a file counts as silent: -80 dBFS.
 SILENCE_PEAK = 1e-4
 
+#: Peak above which float samples are taken for garbage rather than loud audio (+60 dBFS).
+GARBAGE_PEAK = 1000.0
+
 #: Highest peak written to a file, about -0.1 dBFS, so that 16-bit output never clips.
 MAX_PEAK = 0.99
 
@@ -87,9 +90,15 @@ def read_audio(path, *, sr=22050):
     info = AudioInfo(path, int(file_sr), int(channels), len(data) / file_sr, str(subtype))
     if len(data) == 0:
         raise AudioFileError(path, "the file holds no samples")
+    missing = _wav_bytes_missing(path)
+    if missing:
+        raise AudioFileError(path, f"truncated: the WAV header promises {missing} more bytes of samples than the file holds")
     if not np.all(np.isfinite(data)):
         bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
         raise AudioFileError(path, f"{bad} samples are NaN or infinite")
+    peak = float(np.max(np.abs(data)))
+    if peak > GARBAGE_PEAK:
+        raise AudioFileError(path, f"samples out of range (peak {peak:.3g}, full scale is 1): not valid audio")
     if channels > 1:
         data = data.mean(axis=1)
         info.notes.append(f"downmixed {channels} channels to mono")
@@ -101,6 +110,33 @@ def read_audio(path, *, sr=22050):
         data = resample(data, orig_sr=file_sr, target_sr=sr)
         info.notes.append(f"resampled {file_sr} Hz to {sr} Hz")
     return np.ascontiguousarray(data, dtype=np.float32), info
+
+
+def _wav_bytes_missing(path):
+    """Bytes of sample data a RIFF/WAVE header promises beyond the end of the file (0 if none).
+
+    libsndfile quietly reads what is there, so a cut-off download would otherwise load.
+    """
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return 0
+            size = os.fstat(f.fileno()).st_size
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return 0
+                cid, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"data":
+                    if length in (0, 0xFFFFFFFF):  # streaming writers leave the size open
+                        return 0
+                    return max(0, f.tell() + length - size)
+                f.seek(length + (length & 1), os.SEEK_CUR)
+    except OSError:
+        return 0
 
 
 def _os_reason(exc):

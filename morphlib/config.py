@@ -164,7 +164,7 @@ PRESETS = {
     # The tutorial's model and schedule, exactly.
     "tutorial": Preset("tutorial"),
     # Same shapes, narrower layers and fewer epochs: minutes on 2 CPU cores.
-    "fast": Preset("fast", hidden=32, epochs=40, learning_rate=0.003),
+    "fast": Preset("fast", hidden=32, epochs=150, learning_rate=0.003),
     # For tests: seconds.
     "tiny": Preset("tiny", latent_dim=4, hidden=16, epochs=2, batch_size=8, learning_rate=0.01),
 }

@@ -257,6 +257,10 @@ def _load_one(path, settings):
     if base.startswith("._"):
         raise AudioFileError(path, "macOS metadata file ('._' prefix), not audio")
     y, info = read_audio(path, sr=settings.sr)
+    if len(y) < settings.n_fft:
+        raise AudioFileError(
+            path, f"too short: {len(y)} samples at {settings.sr} Hz, less than one {settings.n_fft}-sample analysis window"
+        )
     y, note = fit_length(y, settings.n_samples)
     if note:
         info.notes.append(note)

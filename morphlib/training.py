@@ -28,7 +28,7 @@ from .modelfolder import (
 BEST_SAVE_INTERVAL = 20.0
 
 
-def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, callbacks=(), verbose=True):
+def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, live_plot=False, callbacks=(), verbose=True):
     """Train (or resume training) a VAE on ``loops``, keeping everything in ``model_dir``.
 
     Parameters
@@ -48,8 +48,10 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
         Seeds weight initialisation, shuffling and the posterior samples.
     progress : bool
         Show a progress bar over epochs.
+    live_plot : bool
+        In a notebook: a loss curve (with the epochs already done) redrawn while training.
     callbacks : sequence of keras.callbacks.Callback
-        Extra callbacks (a live loss plot in a notebook, for instance).
+        Extra callbacks.
     verbose : bool
         Print where the run starts and ends.
 
@@ -104,6 +106,10 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
     )
     keeper = FolderKeeper(model_dir, history)
     cbs = [keeper, *([EpochProgress(epochs, start)] if progress else []), *callbacks]
+    if live_plot:
+        from .notebook import LiveLossPlot
+
+        cbs.append(LiveLossPlot(history))
     interrupted = False
     try:
         vae.fit(loops.S, epochs=epochs, initial_epoch=start, batch_size=preset.batch_size, shuffle=True, verbose=0, callbacks=cbs)

@@ -1,0 +1,18 @@
+"""Test-wide settings: fast mode, and a scratch folder for the notebooks' data and models.
+
+The notebooks read ``MORPHLIB_DATA_DIR``, ``MORPHLIB_MODEL_DIR`` and
+``MORPHLIB_EXPORT_DIR``; pointing them at a fresh folder makes every test run start from
+the same demo loops, and keeps the checkout's own ``data/`` and ``models/`` untouched.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("MORPHLIB_FAST", "1")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if "MORPHLIB_DATA_DIR" not in os.environ:
+    _scratch = tempfile.mkdtemp(prefix="morphlib-notebooks-")
+    os.environ["MORPHLIB_DATA_DIR"] = os.path.join(_scratch, "data")
+    os.environ["MORPHLIB_MODEL_DIR"] = os.path.join(_scratch, "model")
+    os.environ["MORPHLIB_EXPORT_DIR"] = os.path.join(_scratch, "exports")

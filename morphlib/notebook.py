@@ -1,0 +1,227 @@
+"""Helpers the notebooks call: where the data lives, live training plots, players.
+
+``google.colab`` and ``IPython`` are imported inside functions, so this module imports
+(and is tested) on a machine that has neither.
+"""
+
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+
+from .errors import DataFolderError
+
+DRIVE = "/content/drive"
+MY_DRIVE = "/content/drive/MyDrive"
+
+
+def in_colab():
+    """True inside a Google Colab runtime."""
+    return "google.colab" in sys.modules or os.path.isdir("/content") and "COLAB_RELEASE_TAG" in os.environ
+
+
+def mount_drive():
+    """Mount Google Drive at ``/content/drive`` (Colab only; a no-op when mounted)."""
+    if os.path.isdir(MY_DRIVE):
+        return MY_DRIVE
+    from google.colab import drive
+
+    drive.mount(DRIVE)
+    return MY_DRIVE
+
+
+@dataclasses.dataclass
+class Paths:
+    """Where a notebook reads loops and writes models and exports."""
+
+    data_dir: str
+    model_dir: str
+    export_dir: str
+    demo: bool
+
+    def __str__(self):
+        demo = " (demo loops)" if self.demo else ""
+        return f"loops: {self.data_dir}{demo}\nmodel: {self.model_dir}\nexports: {self.export_dir}"
+
+
+def project_root(start=None):
+    """The repository folder (the one holding ``morphlib/``) seen from a notebook, else cwd."""
+    here = os.path.abspath(start or os.getcwd())
+    for folder in (here, os.path.dirname(here)):
+        if os.path.isdir(os.path.join(folder, "morphlib")) and os.path.isdir(os.path.join(folder, "notebooks")):
+            return folder
+    return here
+
+
+def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, n_demo=74, seed=0):
+    """Choose the folders a notebook uses, making demo loops where there are none.
+
+    In Colab (Drive is mounted if needed): loops in ``MyDrive/Drums``, models in
+    ``MyDrive/vae_model``, exports in ``MyDrive/morph_exports``, as in the tutorial.
+    Locally: ``data/``, ``models/vae`` and ``exports/`` of the repository. A folder
+    with no audio files gets ``n_demo`` synthetic loops in a ``demo`` sub-folder.
+    In fast mode the model folder gets a ``_fast`` suffix, so that a quick run never
+    resumes (or spoils) a full one.
+
+    Parameters
+    ----------
+    data_dir, model_dir, export_dir : str or None
+        Your own folders; None for the environment variables ``MORPHLIB_DATA_DIR``,
+        ``MORPHLIB_MODEL_DIR`` and ``MORPHLIB_EXPORT_DIR`` where set (the tests use
+        them to run the notebooks in a scratch folder), else the defaults above.
+    fast : bool
+    n_demo : int > 0
+    seed : int >= 0
+
+    Returns
+    -------
+    paths : Paths
+    """
+    from .dataset import find_audio_files
+    from .synth import synth_drums
+
+    if in_colab():
+        base = mount_drive()
+        defaults = (os.path.join(base, "Drums"), os.path.join(base, "vae_model"), os.path.join(base, "morph_exports"))
+    else:
+        root = project_root()
+        defaults = (os.path.join(root, "data"), os.path.join(root, "models", "vae"), os.path.join(root, "exports"))
+    env = os.environ.get
+    data_dir = os.fspath(data_dir or env("MORPHLIB_DATA_DIR") or defaults[0])
+    model_dir = os.fspath(model_dir or env("MORPHLIB_MODEL_DIR") or defaults[1] + ("_fast" if fast else ""))
+    export_dir = os.fspath(export_dir or env("MORPHLIB_EXPORT_DIR") or defaults[2])
+    if data_dir.startswith(DRIVE) and not os.path.isdir(MY_DRIVE):
+        raise DataFolderError(f"{data_dir} is on Google Drive, which is not mounted: run the setup cell (it mounts Drive) first")
+    os.makedirs(data_dir, exist_ok=True)
+    demo = not find_audio_files(data_dir)
+    if demo:
+        print(f"no audio files in {data_dir}: making {n_demo} demo loops in it")
+        synth_drums(os.path.join(data_dir, "demo"), n=n_demo, seed=seed)
+    return Paths(data_dir, model_dir, export_dir, demo)
+
+
+def show_loops(loops, indices=(0, 1, 2), *, fmax=None):
+    """Spectrogram and player for a few loops (labelled axes: s, Hz, dB)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .plots import play, specplot
+
+    indices = [loops.index(i) for i in indices if (isinstance(i, str) or i < len(loops))]
+    fig, axes = plt.subplots(1, len(indices), figsize=(4.5 * len(indices), 3.2), layout="constrained", squeeze=False)
+    for ax, i in zip(axes[0], indices):
+        specplot(loops.S[i], loops.settings, ax=ax, title=f"{i}: {loops.names[i]}", fmax=fmax)
+    plt.show()
+    for i in indices:
+        print(f"{i}: {loops.names[i]}")
+        display(play(loops.y[i], loops.settings.sr))
+
+
+def show_reconstruction(model, loops, key, *, n_iter=32, label=""):
+    """Original vs reconstruction of one loop: spectrograms on one scale and players."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .plots import play, plot_strip
+
+    i = loops.index(key)
+    R = model.reconstruct(loops.S[i])[0]
+    axes = plot_strip([loops.S[i], R], loops.settings, titles=[f"original: {loops.names[i]}", "reconstruction"])
+    if label:
+        axes[0].figure.suptitle(label)
+    plt.show()
+    print("original")
+    display(play(loops.y[i], loops.settings.sr))
+    print("reconstruction (Griffin-Lim)")
+    display(play(model.to_audio(R, n_iter=n_iter), loops.settings.sr))
+
+
+def show_strip(morphs, settings):
+    """A static morph strip: spectrograms side by side, then one player per morph.
+
+    Renders wherever a notebook renders images and audio, with or without widgets.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .plots import play, plot_strip
+
+    axes = plot_strip(morphs, settings)
+    axes[0].figure.suptitle(f"{morphs[0].a} (α = 0) → {morphs[0].b} (α = 1)")
+    plt.show()
+    for m in morphs:
+        print(f"{m.method} α = {m.alpha:.2f}")
+        display(play(m.y, m.sr))
+
+
+def _keras_callback():
+    from .backend import keras_tf_tfp
+
+    return keras_tf_tfp()[0].callbacks.Callback
+
+
+class LiveLossPlot(_keras_callback()):
+    """A loss curve that redraws in place while a notebook trains.
+
+    Parameters
+    ----------
+    history : list of dict
+        Rows already done (when resuming), drawn first.
+    every_s : float > 0
+        Least seconds between redraws.
+    """
+
+    def __init__(self, history=(), *, every_s=2.0):
+        super().__init__()
+        self.rows = list(history)
+        self.every_s = every_s
+        self._last = 0.0
+        self._handle = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        if time.monotonic() - self._last >= self.every_s:
+            self.draw()
+
+    def on_train_end(self, logs=None):
+        self.draw()
+
+    def draw(self):
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from .plots import plot_history
+
+        self._last = time.monotonic()
+        ax = plot_history(self.rows)
+        fig = ax.figure
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
+
+
+def sorted_table(evaluation):
+    """The per-file figures, best cosine first, as an HTML-rendering table."""
+    from .dataset import _html_table
+
+    rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in f.items()} for f in evaluation.sorted_files()]
+    return _Html(_html_table(rows, caption=evaluation.summary()))
+
+
+class _Html:
+    def __init__(self, html):
+        self.html = html
+
+    def _repr_html_(self):
+        return self.html
+
+
+def describe(S):
+    """Shape, range and level of a spectrogram batch, as one line."""
+    S = np.asarray(S)
+    return f"shape {S.shape}, magnitude 0 to {float(np.max(S)):.1f}, mean {float(np.mean(S)):.3f}"
