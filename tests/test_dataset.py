@@ -23,7 +23,7 @@ def test_loads_a_folder_into_one_shape(tiny_folder):
 def test_mixed_folder_loads_the_good_and_reports_the_bad(tmp_path):
     write_loops(tmp_path / "sub" / "deeper", 2)
     sf.write(tmp_path / "Long ドラム.WAV", tone_burst(3 * TINY.n_samples * 6, 48000), 48000, subtype="PCM_24")
-    sf.write(tmp_path / "short.flac", np.stack([tone_burst(100, TINY.sr)] * 2, 1), TINY.sr)
+    sf.write(tmp_path / "short.flac", np.stack([tone_burst(400, TINY.sr)] * 2, 1), TINY.sr)
     (tmp_path / "zero.wav").write_bytes(b"")
     (tmp_path / "text.wav").write_text("hello")
     sf.write(tmp_path / "quiet.wav", np.zeros(500, np.float32), TINY.sr)
