@@ -187,9 +187,10 @@ def _keras_callback():
 class FolderKeeper(_keras_callback()):
     """After each epoch: history row, checkpoint (weights + optimizer), best model.
 
-    The best model (lowest loss) is held in memory and written at most every
-    ``BEST_SAVE_INTERVAL`` seconds and at the end, so that saving does not dominate
-    short epochs; the checkpoint is written every epoch.
+    The best model (lowest loss) is written at its first improvement, then at most every
+    ``BEST_SAVE_INTERVAL`` seconds and at the end, so that saving does not dominate short
+    epochs (a kill loses at most that much of the best model's progress); the checkpoint,
+    which resuming needs, is written every epoch.
     """
 
     def __init__(self, model_dir, history):
@@ -200,7 +201,7 @@ class FolderKeeper(_keras_callback()):
         self.best_loss = min(finite) if finite else math.inf
         self.best_epoch = next((r["epoch"] for r in self.history if r.get("loss") == self.best_loss), 0)
         self._best_weights = None
-        self._last_best_save = time.monotonic()
+        self._last_best_save = -math.inf  # the first improvement is written at once
         self.last_epoch = self.history[-1]["epoch"] if self.history else 0
         self.diverged = False
 
@@ -236,7 +237,7 @@ class FolderKeeper(_keras_callback()):
         clean.set_weights(self._best_weights)
         save_keras_atomically(clean, os.path.join(self.model_dir, BEST))
         self._best_weights = None
-        self._last_best_save = time.monotonic()
+        self._last_best_save = -math.inf  # the first improvement is written at once
 
 
 class EpochProgress(_keras_callback()):
