@@ -16,3 +16,4 @@ if "MORPHLIB_DATA_DIR" not in os.environ:
     os.environ["MORPHLIB_DATA_DIR"] = os.path.join(_scratch, "data")
     os.environ["MORPHLIB_MODEL_DIR"] = os.path.join(_scratch, "model")
     os.environ["MORPHLIB_EXPORT_DIR"] = os.path.join(_scratch, "exports")
+    os.environ.setdefault("MORPHLIB_CACHE_DIR", os.path.join(_scratch, "cache"))

@@ -193,7 +193,14 @@ def check_folder(folder):
     )
 
 
-def load_folder(folders, settings=None, *, progress=True):
+def default_cache_dir():
+    """``MORPHLIB_CACHE_DIR``, else ``$XDG_CACHE_HOME/morphlib``, else ``~/.cache/morphlib``."""
+    return os.environ.get("MORPHLIB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "morphlib"
+    )
+
+
+def load_folder(folders, settings=None, *, progress=True, cache=True):
     """Load every audio file below one or more folders as equal-shaped spectrograms.
 
     Each file is read (WAV/FLAC/AIFF/OGG/MP3, any bit depth), downmixed to mono,
@@ -208,6 +215,11 @@ def load_folder(folders, settings=None, *, progress=True):
         Default: the tutorial's (22050 Hz, n_fft 2048, hop 512, 148 frames).
     progress : bool
         Show a progress bar.
+    cache : bool or str or os.PathLike
+        Keep each file's analysis in a cache (``default_cache_dir()``, or this folder),
+        keyed by the file's content and the settings, so that loading the same folder
+        again skips decoding, resampling and the STFT; a changed file or setting is
+        analysed anew. False: no cache.
 
     Returns
     -------
@@ -225,17 +237,19 @@ def load_folder(folders, settings=None, *, progress=True):
         folders = [folders]
     folders = [check_folder(f) for f in folders]
     candidates = [(folder, path) for folder in folders for path in find_audio_files(folder)]
-    ys, names, infos, skipped = [], [], [], []
+    store = AnalysisCache(default_cache_dir() if cache is True else cache, settings) if cache else None
+    ys, mags, names, infos, skipped = [], [], [], [], []
     for folder, path in progress_bar(candidates, desc="loading loops", enabled=progress and bool(candidates), unit="file"):
         name = os.path.splitext(os.path.relpath(path, folder))[0].replace(os.sep, "/")
         if len(folders) > 1:
             name = f"{os.path.basename(os.path.normpath(folder))}/{name}"
         try:
-            y, info = _load_one(path, settings)
+            y, S, info = _load_one(path, settings, store)
         except AudioFileError as exc:
             skipped.append(SkippedFile(path, name, exc.reason))
             continue
         ys.append(y)
+        mags.append(S)
         names.append(name)
         infos.append(info)
     if not ys:
@@ -248,14 +262,25 @@ def load_folder(folders, settings=None, *, progress=True):
         err.skipped = skipped
         raise err
     y = np.stack(ys)
-    S = magnitude(y, settings)
+    S = np.empty((len(ys), settings.n_bins, settings.n_frames), np.float32)
+    for k, (row, mag) in enumerate(zip(ys, mags)):
+        S[k] = magnitude(row, settings) if mag is None else mag
+        if mag is None and store is not None:
+            store.put(infos[k], row, S[k])
+    if store is not None:
+        store.flush()
     return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings)
 
 
-def _load_one(path, settings):
+def _load_one(path, settings, store=None):
+    """(y, S or None when not cached, info) of one file, or AudioFileError."""
     base = os.path.basename(path)
     if base.startswith("._"):
         raise AudioFileError(path, "macOS metadata file ('._' prefix), not audio")
+    if store is not None:
+        hit = store.get(path)
+        if hit is not None:
+            return hit
     y, info = read_audio(path, sr=settings.sr)
     if len(y) < settings.n_fft:
         raise AudioFileError(
@@ -264,4 +289,107 @@ def _load_one(path, settings):
     y, note = fit_length(y, settings.n_samples)
     if note:
         info.notes.append(note)
-    return y, info
+    if store is not None:
+        info.key = store.last_key
+    return y, None, info
+
+
+class AnalysisCache:
+    """Analysed files (fitted signal, |STFT|, what was done) keyed by content and settings.
+
+    A file's key is a hash of its bytes and of the analysis settings; an index remembers
+    each path's size, modification time and key, so that an unchanged file is not read
+    again to hash it (as git does). Entries and the index are written through a
+    temporary name and a rename; a damaged entry counts as a miss, and a cache folder
+    that cannot be written is simply not used.
+    """
+
+    VERSION = 2
+    INDEX = "index.json"
+
+    def __init__(self, folder, settings):
+        import hashlib
+        import json
+
+        self.folder = os.fspath(folder)
+        self.settings = settings
+        self.salt = hashlib.blake2b(
+            json.dumps([self.VERSION, settings.to_dict()], sort_keys=True).encode(), digest_size=8
+        ).hexdigest()
+        self.last_key = None
+        self.changed = False
+        try:
+            with open(os.path.join(self.folder, self.INDEX), encoding="utf-8") as f:
+                index = json.load(f)
+            self.files, self.entries = dict(index["files"]), dict(index["entries"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self.files, self.entries = {}, {}
+
+    def _key(self, path):
+        import hashlib
+
+        try:
+            st = os.stat(path)
+            real = os.path.realpath(path)
+        except OSError:
+            return None  # read_audio reports why
+        known = self.files.get(real)
+        if known and known[:2] == [st.st_size, st.st_mtime_ns]:
+            content = known[2]
+        else:
+            digest = hashlib.blake2b(digest_size=16)
+            try:
+                with open(path, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+            except OSError:
+                return None
+            content = digest.hexdigest()
+            self.files[real] = [st.st_size, st.st_mtime_ns, content]
+            self.changed = True
+        return f"{self.salt}-{content}"
+
+    def get(self, path):
+        self.last_key = key = self._key(path)
+        meta = self.entries.get(key) if key else None
+        if meta is None:
+            return None
+        try:
+            flat = np.load(os.path.join(self.folder, key + ".npy"))
+        except (OSError, ValueError):
+            return None
+        n_mag = self.settings.n_bins * self.settings.n_frames
+        if flat.shape != (n_mag + self.settings.n_samples,):
+            return None
+        info = AudioInfo(path, meta["sr"], meta["channels"], meta["duration"], meta["subtype"], list(meta["notes"]))
+        return flat[n_mag:], flat[:n_mag].reshape(self.settings.shape), info
+
+    def put(self, info, y, S):
+        key = getattr(info, "key", None)
+        if key is None:
+            return
+        entry = os.path.join(self.folder, key + ".npy")
+        tmp = os.path.join(self.folder, f".{key}.part.npy")
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            np.save(tmp, np.concatenate([S.ravel(), y]).astype(np.float32))
+            os.replace(tmp, entry)
+        except OSError:
+            return  # a read-only or full disk: work without the cache
+        self.entries[key] = {k: getattr(info, k) for k in ("sr", "channels", "duration", "subtype", "notes")}
+        self.changed = True
+
+    def flush(self):
+        """Write the index, if anything changed."""
+        import json
+
+        from .modelfolder import atomic_write_text
+
+        if not self.changed:
+            return
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            atomic_write_text(os.path.join(self.folder, self.INDEX), json.dumps({"files": self.files, "entries": self.entries}))
+        except OSError:
+            pass
+        self.changed = False

@@ -1,5 +1,7 @@
 """Magnitude spectrograms and phase reconstruction (Griffin-Lim)."""
 
+import functools
+
 import numpy as np
 
 from .config import AnalysisSettings, check_int
@@ -9,24 +11,26 @@ from .errors import ParameterError
 def magnitude(y, settings=None):
     """|STFT| of a signal, as the tutorial computes it (Hann window, centred frames).
 
+    Equal to ``np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))`` (zero
+    padding at the edges), computed with scipy's FFT in float32.
+
     Parameters
     ----------
-    y : np.ndarray [shape=(n,) or (..., n)]
-        Signal at ``settings.sr``.
+    y : np.ndarray [shape=(n,) or (m, n)]
+        Signal(s) at ``settings.sr``.
     settings : AnalysisSettings or None
         ``n_fft`` (= window length) and ``hop_length``; default: the tutorial's.
 
     Returns
     -------
-    S : np.ndarray [shape=(..., n_bins, 1 + n // hop_length), dtype=float32]
+    S : np.ndarray [shape=(n_bins, 1 + n // hop_length) or (m, n_bins, 1 + n // hop_length), dtype=float32]
         Linear magnitude, >= 0.
     """
-    import librosa
-
-    settings = settings or AnalysisSettings()
+    pr = reconstructor(settings or AnalysisSettings())
     y = np.asarray(y, dtype=np.float32)
-    S = np.abs(librosa.stft(y, n_fft=settings.n_fft, hop_length=settings.hop_length, win_length=settings.n_fft))
-    return S.astype(np.float32)
+    if y.ndim == 1:
+        return np.abs(pr.stft(y)).T.copy()
+    return np.stack([np.abs(pr.stft(row)).T for row in y])
 
 
 def to_db(S, *, ref=1.0, top_db=80.0):
@@ -51,7 +55,7 @@ def to_db(S, *, ref=1.0, top_db=80.0):
 
 
 def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
-    """Estimate a waveform whose |STFT| is ``S`` (librosa's fast Griffin-Lim).
+    """Estimate a waveform whose |STFT| is ``S`` (fast Griffin-Lim, as librosa's).
 
     Parameters
     ----------
@@ -69,8 +73,6 @@ def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
     -------
     y : np.ndarray [shape=((n_frames - 1) * hop_length,), dtype=float32]
     """
-    import librosa
-
     settings = settings or AnalysisSettings()
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
     S = np.asarray(S, dtype=np.float32)
@@ -78,19 +80,28 @@ def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
         raise ParameterError(
             f"S must have shape (n_bins={settings.n_bins}, n_frames), got {S.shape}"
         )
-    S = np.maximum(np.nan_to_num(S, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
-    y = librosa.griffinlim(
-        S,
-        n_iter=n_iter,
-        hop_length=settings.hop_length,
-        win_length=settings.n_fft,
-        n_fft=settings.n_fft,
-        momentum=momentum,
-        init="random",
-        random_state=np.random.default_rng(check_int("seed", seed, low=0)),
+    if not 0 <= momentum < 1:
+        raise ParameterError(f"momentum must be in [0, 1), got {momentum!r}")
+    return reconstructor(settings)(S, n_iter=n_iter, seed=check_int("seed", seed, low=0), momentum=momentum)
+
+
+def griffin_lim_librosa(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
+    """``librosa.griffinlim`` with the same arguments: the reference the benchmark compares with."""
+    import librosa
+
+    settings = settings or AnalysisSettings()
+    S = np.maximum(np.nan_to_num(np.asarray(S, dtype=np.float32)), 0.0)
+    return librosa.griffinlim(
+        S, n_iter=n_iter, hop_length=settings.hop_length, win_length=settings.n_fft, n_fft=settings.n_fft,
+        momentum=momentum, init="random", random_state=np.random.default_rng(seed),
         length=(S.shape[1] - 1) * settings.hop_length,
-    )
-    return y.astype(np.float32)
+    ).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def reconstructor(settings):
+    """The shared PhaseReconstructor for ``settings`` (window and envelopes made once)."""
+    return PhaseReconstructor(settings)
 
 
 def spectral_convergence(S, S_hat):
@@ -107,3 +118,87 @@ def spectral_convergence(S, S_hat):
     if den == 0:
         return 0.0 if num == 0 else 1.0
     return float(num / den)
+
+
+class PhaseReconstructor:
+    """Griffin-Lim for one analysis setting, with the FFT plan, window and overlap-add
+    envelope computed once, so that repeated calls (a slider) cost only the iterations.
+
+    Same algorithm as ``librosa.griffinlim`` (fast Griffin-Lim with momentum, Hann
+    window, centred zero-padded frames), in float32 with scipy's FFT: about twice as
+    fast, with the same spectral convergence.
+
+    Parameters
+    ----------
+    settings : AnalysisSettings
+    """
+
+    def __init__(self, settings):
+        import scipy.signal
+
+        self.settings = settings
+        n_fft, hop = settings.n_fft, settings.hop_length
+        self.window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+        self.n_overlap = -(-n_fft // hop)  # frames that overlap one hop, rounded up
+        self._envelopes = {}
+
+    def _envelope(self, n_frames):
+        env = self._envelopes.get(n_frames)
+        if env is None:
+            env = self._overlap_add(np.broadcast_to(self.window**2, (n_frames, self.settings.n_fft)))
+            env = np.where(env > 1e-8, env, 1.0).astype(np.float32)
+            self._envelopes[n_frames] = env
+        return env
+
+    def _overlap_add(self, frames):
+        n_frames, n_fft = frames.shape
+        hop, r = self.settings.hop_length, self.n_overlap
+        padded = np.zeros((n_frames, r * hop), np.float32)
+        padded[:, :n_fft] = frames
+        blocks = padded.reshape(n_frames, r, hop)
+        out = np.zeros((n_frames + r - 1, hop), np.float32)
+        for k in range(r):
+            out[k : k + n_frames] += blocks[:, k, :]
+        return out.reshape(-1)
+
+    def stft(self, y):
+        """Centred, zero-padded |STFT| frames: ``(n,)`` → ``(1 + n // hop, n_bins)`` complex64."""
+        import scipy.fft
+
+        n_fft, hop = self.settings.n_fft, self.settings.hop_length
+        padded = np.pad(y, n_fft // 2)
+        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
+        return scipy.fft.rfft(frames * self.window, axis=1).astype(np.complex64, copy=False)
+
+    def istft(self, X, length):
+        """Inverse of ``stft``: ``(n_frames, n_bins)`` → ``(length,)`` float32."""
+        import scipy.fft
+
+        frames = scipy.fft.irfft(X, n=self.settings.n_fft, axis=1).astype(np.float32, copy=False) * self.window
+        y = self._overlap_add(frames) / self._envelope(len(X))
+        start = self.settings.n_fft // 2
+        return y[start : start + length]
+
+    def __call__(self, S, *, n_iter=32, seed=0, momentum=0.99):
+        """Waveform whose |STFT| is close to ``S``; arguments as for ``griffin_lim``."""
+        S = np.ascontiguousarray(np.maximum(np.nan_to_num(np.asarray(S, np.float32).T), 0.0))
+        length = (S.shape[0] - 1) * self.settings.hop_length
+        rng = np.random.default_rng(seed)
+        # drawn as librosa draws them, so that a seed gives librosa's result
+        X = S * np.exp(2j * np.pi * rng.random(S.shape[::-1])).T.astype(np.complex64)
+        previous = None
+        step = np.float32(momentum / (1 + momentum))
+        for _ in range(n_iter):
+            rebuilt = self.stft(self.istft(X, length))
+            if previous is None:
+                X = rebuilt.copy()
+            else:  # X = rebuilt - step * previous, in the buffer of previous
+                X = previous
+                X *= -step
+                X += rebuilt
+            scale = np.abs(X)
+            scale += 1e-16
+            np.divide(S, scale, out=scale)  # new phase, old magnitude
+            X *= scale
+            previous = rebuilt
+        return self.istft(X, length)

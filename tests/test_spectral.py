@@ -46,3 +46,21 @@ def test_to_db_is_finite_and_floored():
 @pytest.mark.parametrize("S, S_hat, expected", [(np.ones(4), np.ones(4), 0.0), (np.ones(4), np.zeros(4), 1.0), (np.zeros(4), np.zeros(4), 0.0), (np.zeros(4), np.ones(4), 1.0)])
 def test_spectral_convergence(S, S_hat, expected):
     assert spectral_convergence(S, S_hat) == expected
+
+
+def test_magnitude_equals_librosa():
+    import librosa
+
+    y = tone_burst(TINY.n_samples, TINY.sr)
+    ref = np.abs(librosa.stft(y, n_fft=TINY.n_fft, hop_length=TINY.hop_length))
+    np.testing.assert_allclose(magnitude(y, TINY), ref, rtol=1e-4, atol=1e-4 * ref.max())
+    np.testing.assert_allclose(magnitude(np.stack([y, 2 * y]), TINY)[1], 2 * ref, rtol=1e-4, atol=1e-3 * ref.max())
+
+
+def test_griffin_lim_as_good_as_librosa():
+    from morphlib.spectral import griffin_lim_librosa
+
+    S = magnitude(tone_burst(TINY.n_samples, TINY.sr, seed=5), TINY)
+    ours = np.mean([spectral_convergence(S, magnitude(griffin_lim(S, TINY, seed=k), TINY)) for k in range(4)])
+    ref = np.mean([spectral_convergence(S, magnitude(griffin_lim_librosa(S, TINY, seed=k), TINY)) for k in range(4)])
+    assert ours <= 1.1 * ref
