@@ -6,7 +6,8 @@ Layout of ``MODEL_DIR``::
     model.keras                   the best model so far (Keras 3 file; no optimizer state)
     history.csv                   one row per finished epoch: epoch, loss, mse, kl, seconds
     checkpoint/state.json         the last finished epoch and where its checkpoint is
-    checkpoint/epoch-NNNNNN.weights.h5   weights and optimizer state after that epoch
+    checkpoint/epoch-NNNNNN.bin   weights and optimizer state after that epoch (raw arrays;
+                                  their shapes are in state.json)
 
 Every file is written to a temporary name in the same folder and then renamed over the
 old one, so that a process killed at any point leaves the previous complete file.
@@ -19,6 +20,8 @@ import io
 import json
 import os
 import re
+
+import numpy as np
 
 from .config import AnalysisSettings, Preset
 from .errors import ModelFolderError, SettingsMismatchError
@@ -51,13 +54,6 @@ def save_keras_atomically(model, path):
     """``model.save(path)`` through a temporary ``.keras`` file and a rename."""
     tmp = _tmp_name(path, ".keras")
     model.save(tmp)
-    os.replace(tmp, path)
-
-
-def save_weights_atomically(model, path):
-    """``model.save_weights(path)`` (weights and optimizer state) through a rename."""
-    tmp = _tmp_name(path, ".weights.h5")
-    model.save_weights(tmp)
     os.replace(tmp, path)
 
 
@@ -154,16 +150,102 @@ def read_state(model_dir):
     return state
 
 
-def write_checkpoint(model_dir, model, state):
-    """Save weights + optimizer for ``state['epoch']``, then the state, then prune old ones."""
-    folder = os.path.join(os.fspath(model_dir), CHECKPOINTS)
-    os.makedirs(folder, exist_ok=True)
-    name = f"epoch-{state['epoch']:06d}.weights.h5"
-    save_weights_atomically(model, os.path.join(folder, name))
-    atomic_write_text(os.path.join(folder, STATE), json.dumps({**state, "weights": name}, indent=2))
-    for old in glob.glob(os.path.join(glob.escape(folder), "epoch-*.weights.h5")):
-        if os.path.basename(old) != name and re.fullmatch(r"epoch-\d+\.weights\.h5", os.path.basename(old)):
-            os.remove(old)
+def checkpoint_arrays(model):
+    """Copies of everything resuming needs: the weights and the optimizer's variables."""
+    return [v.numpy() for v in model.weights], [v.numpy() for v in model.optimizer.variables]
+
+
+def restore_checkpoint(model, path, layout):
+    """Load arrays written by ``CheckpointWriter`` back into ``model`` (its optimizer built here).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled, of the same architecture.
+    path : str
+        The raw checkpoint file.
+    layout : dict
+        ``{"weights": [[shape, dtype], ...], "optimizer": [...]}`` from the state file.
+    """
+    try:
+        arrays = {}
+        with open(path, "rb") as f:
+            for group in ("weights", "optimizer"):
+                arrays[group] = []
+                for shape, dtype in layout[group]:
+                    count = int(np.prod(shape, dtype=np.int64))
+                    a = np.fromfile(f, dtype=dtype, count=count)
+                    if a.size != count:
+                        raise ValueError("the file ends early")
+                    arrays[group].append(a.reshape(shape))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFolderError(f"{path} is damaged ({exc}); delete the checkpoint folder to restart from the best model") from None
+    model.optimizer.build(model.trainable_variables)
+    variables, opt_vars = model.weights, model.optimizer.variables
+    if [a.shape for a in arrays["weights"]] != [tuple(v.shape) for v in variables] or len(arrays["optimizer"]) != len(opt_vars):
+        raise ModelFolderError(f"{path} does not fit this model (another preset or morphlib version); delete the checkpoint folder to restart from the best model")
+    for v, a in zip(variables, arrays["weights"]):
+        v.assign(a)
+    for v, a in zip(opt_vars, arrays["optimizer"]):
+        v.assign(a)
+
+
+class CheckpointWriter:
+    """Writes checkpoints in a background thread, so that training does not wait for the disk.
+
+    The arrays are copied on the training thread (milliseconds); the file, then the
+    state naming it, are written by the thread, each through a temporary name and a
+    rename; older checkpoints are deleted after. At most one write is in flight: the
+    next ``write`` (and ``close``) waits for it, so a kill loses at most the epoch
+    being written.
+    """
+
+    def __init__(self, model_dir):
+        self.folder = os.path.join(os.fspath(model_dir), CHECKPOINTS)
+        os.makedirs(self.folder, exist_ok=True)
+        for stale in glob.glob(os.path.join(glob.escape(self.folder), ".*.part*")):
+            os.remove(stale)  # left by a process killed while writing
+        self._thread = None
+        self._error = None
+
+    def write(self, model, state):
+        self.wait()
+        arrays = checkpoint_arrays(model)
+        import threading
+
+        self._thread = threading.Thread(target=self._write, args=(arrays, dict(state)), daemon=True)
+        self._thread.start()
+
+    def _write(self, arrays, state):
+        try:
+            weights, slots = arrays
+            name = f"epoch-{state['epoch']:06d}.bin"
+            tmp = os.path.join(self.folder, f".{name}.part")
+            with open(tmp, "wb") as f:  # raw arrays: no archive, no checksum pass over 3 x the weights
+                for a in (*weights, *slots):
+                    np.ascontiguousarray(a).tofile(f)
+            os.replace(tmp, os.path.join(self.folder, name))
+            layout = {
+                "weights": [[list(a.shape), a.dtype.str] for a in weights],
+                "optimizer": [[list(a.shape), a.dtype.str] for a in slots],
+            }
+            atomic_write_text(os.path.join(self.folder, STATE), json.dumps({**state, "weights": name, "layout": layout}))
+            for old in glob.glob(os.path.join(glob.escape(self.folder), "epoch-*")):
+                if os.path.basename(old) != name:
+                    os.remove(old)
+        except Exception as exc:  # reported on the training thread by wait()
+            self._error = exc
+
+    def wait(self):
+        """Block until the write in flight is on disk; raise what it failed with."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise ModelFolderError(f"could not write a checkpoint into {self.folder}: {error}")
+
+    close = wait
 
 
 LATENTS = "latents.json"

@@ -15,11 +15,12 @@ from .config import check_int, default_preset, get_preset
 from .errors import ModelFolderError, ParameterError
 from .modelfolder import (
     BEST,
+    CheckpointWriter,
     read_history,
     read_meta,
     read_state,
+    restore_checkpoint,
     save_keras_atomically,
-    write_checkpoint,
     write_history,
     write_meta,
 )
@@ -116,7 +117,7 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        keeper.flush_best()
+        keeper.close()
     if interrupted:
         say(f"interrupted after epoch {keeper.last_epoch}; run the same call again to resume from there")
     elif keeper.diverged:
@@ -143,11 +144,7 @@ def _restore(model_dir, vae, say):
     history = read_history(model_dir)
     state = read_state(model_dir)
     if state is not None:
-        vae.optimizer.build(vae.trainable_variables)
-        try:
-            vae.load_weights(state["weights_path"])
-        except Exception as exc:  # h5py and Keras raise several kinds for a damaged file
-            raise ModelFolderError(f"{state['weights_path']} is damaged ({type(exc).__name__}); delete it and its state.json to restart from the best model") from None
+        restore_checkpoint(vae, state["weights_path"], state.get("layout", {}))
         start = state["epoch"]
         history = [r for r in history if r["epoch"] <= start]
         if len(history) != start:  # an old or hand-edited history: renumber rather than leave gaps
@@ -185,7 +182,8 @@ def _keras_callback():
 
 
 class FolderKeeper(_keras_callback()):
-    """After each epoch: history row, checkpoint (weights + optimizer), best model.
+    """After each epoch: history row, checkpoint (weights + optimizer, written in the
+    background), best model.
 
     The best model (lowest loss) is written at its first improvement, then at most every
     ``BEST_SAVE_INTERVAL`` seconds and at the end, so that saving does not dominate short
@@ -204,6 +202,7 @@ class FolderKeeper(_keras_callback()):
         self._last_best_save = -math.inf  # the first improvement is written at once
         self.last_epoch = self.history[-1]["epoch"] if self.history else 0
         self.diverged = False
+        self.checkpoints = CheckpointWriter(model_dir)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
@@ -223,8 +222,15 @@ class FolderKeeper(_keras_callback()):
             self.best_loss, self.best_epoch = loss, epoch + 1
             self._best_weights = self.model.get_weights()
         write_history(self.model_dir, self.history)
-        write_checkpoint(self.model_dir, self.model, {"epoch": epoch + 1, "loss": loss})
+        self.checkpoints.write(self.model, {"epoch": epoch + 1, "loss": loss})
         if self._best_weights is not None and time.monotonic() - self._last_best_save >= BEST_SAVE_INTERVAL:
+            self.flush_best()
+
+    def close(self):
+        """Finish the checkpoint in flight and write the best model held in memory."""
+        try:
+            self.checkpoints.close()
+        finally:
             self.flush_best()
 
     def flush_best(self):
