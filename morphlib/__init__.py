@@ -56,7 +56,7 @@ _SUBMODULES = {
     "notebook", "plots", "spectral", "synth", "training", "widgets",
 }
 
-from .errors import (  # noqa: E402  (light: no third-party import)
+from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)
     ArchitectureError,
     AudioFileError,
     DataFolderError,

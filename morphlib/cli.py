@@ -27,10 +27,9 @@ def _positive_int(text):
 
 
 def _seed(text):
-    value = _positive_int(str(int(text) + 1)) if text.lstrip("-").isdigit() else None
-    if value is None:
+    if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value - 1
+    return int(text)
 
 
 def _alpha(text):
@@ -164,7 +163,7 @@ def cmd_evaluate(args):
     print(f"{model.n_params:,} parameters; {ev.summary()}")
 
 
-def _morph_paths(out, morphs, *, overwrite):
+def _morph_paths(out, morphs):
     from .audio import safe_filename
 
     if len(morphs) == 1 and out.lower().endswith(".wav"):
@@ -176,7 +175,7 @@ def _morph_paths(out, morphs, *, overwrite):
 
 def cmd_morph(args):
     from .audio import write_wav
-    from .morphing import crossfade, load_model
+    from .morphing import crossfade, load_model, morph
 
     model = load_model(args.model)
     loops = None
@@ -184,24 +183,18 @@ def cmd_morph(args):
         from .dataset import load_folder
 
         loops = load_folder(args.data, model.settings)
-    morphs = morph_and_check(model, args, loops)
+    morphs = morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed)
     if args.crossfade:
         if loops is None:
             raise MorphlibError("--crossfade needs the sounds' spectrograms: pass --data DATA_DIR")
         morphs += crossfade(loops, args.a, args.b, args.alpha, n_iter=args.n_iter, seed=args.seed)
-    paths = _morph_paths(args.out, morphs, overwrite=args.overwrite)
+    paths = _morph_paths(args.out, morphs)
     clash = [p for p in paths if os.path.exists(p)]
     if clash and not args.overwrite:
         raise FileExistsError(f"{clash[0]} already exists; pass --overwrite to replace it, or choose another --out")
     for m, path in zip(morphs, paths):
         write_wav(path, m.y, sr=m.sr, overwrite=args.overwrite)
         print(path)
-
-
-def morph_and_check(model, args, loops):
-    from .morphing import morph
-
-    return morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed)
 
 
 def cmd_demo(args):

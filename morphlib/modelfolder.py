@@ -19,7 +19,6 @@ import glob
 import io
 import json
 import os
-import re
 
 import numpy as np
 

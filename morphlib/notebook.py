@@ -9,8 +9,6 @@ import os
 import sys
 import time
 
-import numpy as np
-
 from .errors import DataFolderError
 
 DRIVE = "/content/drive"
@@ -157,9 +155,9 @@ def show_strip(morphs, settings):
 
 
 def _keras_callback():
-    from .backend import keras_tf_tfp
+    from .training import _keras_callback
 
-    return keras_tf_tfp()[0].callbacks.Callback
+    return _keras_callback()
 
 
 class LiveLossPlot(_keras_callback()):
@@ -220,8 +218,3 @@ class _Html:
     def _repr_html_(self):
         return self.html
 
-
-def describe(S):
-    """Shape, range and level of a spectrogram batch, as one line."""
-    S = np.asarray(S)
-    return f"shape {S.shape}, magnitude 0 to {float(np.max(S)):.1f}, mean {float(np.mean(S)):.3f}"

@@ -9,7 +9,6 @@ import math
 import os
 import time
 
-import numpy as np
 
 from .config import check_int, default_preset, get_preset
 from .errors import ModelFolderError, ParameterError
@@ -65,7 +64,6 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
     from .backend import keras_tf_tfp
     from .dataset import LoopSet, load_folder
     from .model import build_vae
-    from .morphing import MorphModel
 
     keras, _, _ = keras_tf_tfp()
     if not isinstance(loops, LoopSet):

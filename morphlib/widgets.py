@@ -7,7 +7,6 @@ Works with ipywidgets 7.7 (Google Colab) and 8.x (JupyterLab); ``ipywidgets`` an
 import io
 import os
 
-import numpy as np
 
 from .audio import safe_filename, unique_path, write_wav
 from .morphing import METHODS, Morph, crossfade, interpolate
