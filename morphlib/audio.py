@@ -67,7 +67,8 @@ def read_audio(path, *, sr=22050):
     Raises
     ------
     AudioFileError
-        Empty, unreadable or undecodable file; no samples; NaN or Inf samples;
+        Empty, unreadable or undecodable file; a WAV cut off before the end its header
+        promises; no samples; NaN or Inf samples; samples far out of range (garbage);
         silence (peak below -80 dBFS).
     """
     import soundfile as sf

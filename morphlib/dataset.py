@@ -261,24 +261,19 @@ def load_folder(folders, settings=None, *, progress=True, cache=True):
         )
         err.skipped = skipped
         raise err
-    y = np.stack(ys)
-    S = np.empty((len(ys), settings.n_bins, settings.n_frames), np.float32)
-    for k, (row, mag) in enumerate(zip(ys, mags)):
-        S[k] = magnitude(row, settings) if mag is None else mag
-        if mag is None and store is not None:
-            store.put(infos[k], row, S[k])
     if store is not None:
         store.flush()
-    return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings)
+    return LoopSet(S=np.stack(mags), y=np.stack(ys), names=names, infos=infos, skipped=skipped, settings=settings)
 
 
 def _load_one(path, settings, store=None):
-    """(y, S or None when not cached, info) of one file, or AudioFileError."""
+    """(y, S, info) of one file, from the cache or analysed (and then cached), or AudioFileError."""
     base = os.path.basename(path)
     if base.startswith("._"):
         raise AudioFileError(path, "macOS metadata file ('._' prefix), not audio")
-    if store is not None:
-        hit = store.get(path)
+    key = store.key(path) if store is not None else None
+    if key is not None:
+        hit = store.get(key, path)
         if hit is not None:
             return hit
     y, info = read_audio(path, sr=settings.sr)
@@ -289,9 +284,10 @@ def _load_one(path, settings, store=None):
     y, note = fit_length(y, settings.n_samples)
     if note:
         info.notes.append(note)
-    if store is not None:
-        info.key = store.last_key
-    return y, None, info
+    S = magnitude(y, settings)
+    if key is not None:
+        store.put(key, info, y, S)
+    return y, S, info
 
 
 class AnalysisCache:
@@ -316,7 +312,6 @@ class AnalysisCache:
         self.salt = hashlib.blake2b(
             json.dumps([self.VERSION, settings.to_dict()], sort_keys=True).encode(), digest_size=8
         ).hexdigest()
-        self.last_key = None
         self.changed = False
         try:
             with open(os.path.join(self.folder, self.INDEX), encoding="utf-8") as f:
@@ -325,7 +320,8 @@ class AnalysisCache:
         except (OSError, ValueError, KeyError, TypeError):
             self.files, self.entries = {}, {}
 
-    def _key(self, path):
+    def key(self, path):
+        """The cache key of the file at ``path``, or None when it cannot be read."""
         import hashlib
 
         try:
@@ -349,9 +345,9 @@ class AnalysisCache:
             self.changed = True
         return f"{self.salt}-{content}"
 
-    def get(self, path):
-        self.last_key = key = self._key(path)
-        meta = self.entries.get(key) if key else None
+    def get(self, key, path):
+        """(y, S, info) stored under ``key``, or None."""
+        meta = self.entries.get(key)
         if meta is None:
             return None
         try:
@@ -364,10 +360,7 @@ class AnalysisCache:
         info = AudioInfo(path, meta["sr"], meta["channels"], meta["duration"], meta["subtype"], list(meta["notes"]))
         return flat[n_mag:], flat[:n_mag].reshape(self.settings.shape), info
 
-    def put(self, info, y, S):
-        key = getattr(info, "key", None)
-        if key is None:
-            return
+    def put(self, key, info, y, S):
         entry = os.path.join(self.folder, key + ".npy")
         tmp = os.path.join(self.folder, f".{key}.part.npy")
         try:
