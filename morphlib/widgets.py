@@ -59,9 +59,10 @@ class MorphPanel:
         self.a = w.Dropdown(options=names, value=names[loops.index(a)], description="sound A", layout=layout)
         self.b = w.Dropdown(options=names, value=names[loops.index(b)], description="sound B", layout=layout)
         self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="α (A→B)", continuous_update=False, readout_format=".2f", layout=w.Layout(width="90%"))
-        self.method = w.ToggleButtons(options=list(METHODS), value="linear", description="blend")
+        # A separate label: ipywidgets 8 puts a ToggleButtons description above the buttons.
+        self.method = w.ToggleButtons(options=list(METHODS), value="linear")
         self.n_iter = w.IntSlider(value=n_iter, min=1, max=128, description="GL iters", continuous_update=False)
-        self.save_button = w.Button(description="save morph as WAV", icon="save")
+        self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
         self.status = w.HTML()
         self.image = w.Image(format="png")
         self.players = w.Output()
@@ -69,7 +70,7 @@ class MorphPanel:
             control.observe(self._on_change, names="value")
         self.save_button.on_click(self._on_save)
         self.widget = w.VBox([
-            w.HBox([self.a, self.b]), self.alpha, w.HBox([self.method, self.n_iter]),
+            w.HBox([self.a, self.b]), self.alpha, w.HBox([w.Label("blend"), self.method, self.n_iter]),
             self.image, self.players, w.HBox([self.save_button, self.status]),
         ])
         self.morph = None

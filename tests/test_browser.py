@@ -1,0 +1,446 @@
+"""The morph panel driven as a user drives it: in a real browser, in a real front end.
+
+A Jupyter server serves a copy of ``notebooks/04_morph.ipynb`` on localhost (fast mode,
+four demo loops, a tiny model trained here), headless Chromium opens it, runs all cells
+from the menu, drags the α slider and presses "save morph as WAV". The test checks what
+reaches the page: the spectrogram image and the player's source change, the new sound
+decodes to a loop of the right length, and the button writes a new WAV.
+
+Two front ends: JupyterLab 4 with ipywidgets 8 (what ``jupyter lab`` gives locally), and
+the classic Notebook 6 with ipywidgets 7.7.1, the version Colab's kernels run. The
+classic one lives in its own environment beside the main one (see ``CLASSIC_ENV``).
+
+Screenshots before and after the slider move (and at a failure) go to
+``test-artifacts/browser/`` or ``$MORPHLIB_TEST_ARTIFACTS``; they are never committed.
+
+Without Chromium, Playwright or the classic environment the test skips and says what to
+install; where ``CI`` or ``MORPHLIB_REQUIRE_BROWSER`` is set it fails instead.
+"""
+
+import contextlib
+import dataclasses
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from morphlib.config import AnalysisSettings
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOK = "04_morph.ipynb"
+
+#: Half-second loops: big enough to look like drums in a screenshot, small enough that
+#: the tiny preset trains in seconds.
+SETTINGS = AnalysisSettings(sr=16000, n_fft=512, hop_length=128, n_frames=64)
+
+#: Debian's Chromium, started as the machine's probe found it must be: no sandbox as
+#: root, and none of the background connections a closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+#: Where the classic Notebook + ipywidgets 7 environment is looked for.
+CLASSIC_ENV = os.path.join(REPO, ".venv-classic")
+CLASSIC_SETUP = "python3 -m venv --system-site-packages .venv-classic && .venv-classic/bin/pip install -r tests/requirements-classic.txt"
+
+pytestmark = pytest.mark.browser
+
+
+def _required():
+    flags = (os.environ.get("MORPHLIB_REQUIRE_BROWSER", ""), os.environ.get("CI", ""))
+    return any(flag.strip().lower() in {"1", "true", "yes", "on"} for flag in flags)
+
+
+def _unavailable(reason):
+    """Skip on a developer's machine; fail where the browser test is required (CI)."""
+    if _required():
+        pytest.fail(f"browser test required here (CI or MORPHLIB_REQUIRE_BROWSER is set) but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def find_chromium():
+    """The Chromium binary: ``$MORPHLIB_CHROMIUM``, else ``chromium`` on PATH."""
+    explicit = os.environ.get("MORPHLIB_CHROMIUM")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            _unavailable(f"MORPHLIB_CHROMIUM={explicit!r} is not an executable file")
+        return explicit
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        _unavailable("no Chromium found (looked for chromium and chromium-browser on PATH, and $MORPHLIB_CHROMIUM): "
+                     "install Debian's package with `apt-get install chromium` to run the browser test")
+    return found
+
+
+# --- the front ends ---------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class FrontEnd:
+    """How to serve a notebook in one front end and how its page is laid out."""
+
+    name: str
+    python: str
+    server_args: tuple
+    notebook_url: str
+    idle: str          # a selector that appears once the kernel is idle
+    prompts: str       # every code cell's input prompt
+    errors: str        # where a cell's traceback can appear
+    handle: str        # the slider's handle
+    track: str         # the slider's track
+
+    def run_all(self, page):
+        if self.name == "jupyterlab":
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        else:
+            page.click("#celllink")
+            page.click("#run_all_cells")
+
+
+def jupyterlab():
+    return FrontEnd(
+        name="jupyterlab",
+        python=sys.executable,
+        server_args=("-m", "jupyter", "lab", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"),
+        notebook_url="/lab/tree/{notebook}?reset",
+        idle="#jp-main-statusbar >> text=Idle",
+        prompts=".jp-Notebook .jp-CodeCell .jp-InputPrompt",
+        errors=".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+        handle=".noUi-handle",
+        track=".noUi-base",
+    )
+
+
+def classic():
+    python = os.environ.get("MORPHLIB_CLASSIC_PYTHON") or os.path.join(CLASSIC_ENV, "bin", "python")
+    return FrontEnd(
+        name="classic",
+        python=python,
+        server_args=("-m", "notebook", "--NotebookApp.show_banner=False"),
+        notebook_url="/notebooks/{notebook}",
+        idle="#kernel_indicator_icon.kernel_idle_icon",
+        prompts="#notebook .code_cell .input_prompt",
+        errors="#notebook .output_error",
+        handle=".ui-slider-handle",
+        track=".ui-slider",
+    )
+
+
+def check_classic_env(front_end):
+    """The classic environment's versions, or a skip saying how to make it."""
+    how = f"make it with `{CLASSIC_SETUP}` (or point MORPHLIB_CLASSIC_PYTHON at one)"
+    if not os.path.exists(front_end.python):
+        _unavailable(f"no classic Notebook environment at {front_end.python}: {how}")
+    probe = "import notebook, ipywidgets, widgetsnbextension; print(notebook.__version__, ipywidgets.__version__)"
+    result = subprocess.run([front_end.python, "-c", probe], capture_output=True, text=True)
+    versions = result.stdout.split()
+    if result.returncode or not versions[0].startswith("6.") or not versions[1].startswith("7."):
+        _unavailable(f"{front_end.python} lacks the classic Notebook 6 + ipywidgets 7 ({result.stdout.strip() or result.stderr.strip()[-200:]}): {how}")
+    return versions
+
+
+# --- the server -------------------------------------------------------------------------
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclasses.dataclass
+class Server:
+    url: str
+    token: str
+    log: str
+    export_dir: str
+
+    def log_tail(self, n=3000):
+        with open(self.log, errors="replace") as f:
+            return f.read()[-n:]
+
+
+@contextlib.contextmanager
+def serve(front_end, workspace, *, data_dir, model_dir):
+    """Serve a copy of the notebook (the server autosaves outputs; the checkout's copy stays clean)."""
+    root = os.path.join(workspace, "notebooks")
+    os.makedirs(root)
+    shutil.copy(os.path.join(REPO, "notebooks", NOTEBOOK), root)
+    settings_dir = os.path.join(workspace, "lab-settings", "@jupyterlab", "apputils-extension")
+    os.makedirs(settings_dir)
+    with open(os.path.join(settings_dir, "notification.jupyterlab-settings"), "w") as f:
+        f.write('{"fetchNews": "false", "checkForUpdates": false}')  # no news pop-up over the page
+    export_dir = os.path.join(workspace, "exports")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])),
+        MORPHLIB_FAST="1",
+        MORPHLIB_DATA_DIR=data_dir,
+        MORPHLIB_MODEL_DIR=model_dir,
+        MORPHLIB_EXPORT_DIR=export_dir,
+        MORPHLIB_CACHE_DIR=os.path.join(workspace, "cache"),
+        JUPYTER_CONFIG_DIR=os.path.join(workspace, "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=os.path.join(workspace, "jupyter-runtime"),
+        JUPYTERLAB_SETTINGS_DIR=os.path.join(workspace, "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=os.path.join(workspace, "lab-workspaces"),
+        IPYTHONDIR=os.path.join(workspace, "ipython"),
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    command = [
+        front_end.python, *front_end.server_args, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        f"--IdentityProvider.token={token}" if front_end.name == "jupyterlab" else f"--NotebookApp.token={token}",
+        f"--ServerApp.root_dir={root}" if front_end.name == "jupyterlab" else f"--notebook-dir={root}",
+        "--allow-root",
+    ]
+    log = os.path.join(workspace, "server.log")
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", token, log, export_dir)
+    try:
+        _wait_until_up(process, server)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _wait_until_up(process, server, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the Jupyter server exited with {process.returncode}:\n{server.log_tail()}", pytrace=False)
+        try:
+            with urllib.request.urlopen(f"{server.url}/api/status?token={server.token}", timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the Jupyter server did not answer within {timeout} s:\n{server.log_tail()}", pytrace=False)
+
+
+def _stop(process):
+    """Stop the server and its kernels (one process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # kernels left behind by a quick exit
+
+
+# --- fixtures ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium():
+    return find_chromium()
+
+
+@pytest.fixture(scope="module")
+def sync_playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright's Python package is not installed: `pip install -r requirements.txt` installs it "
+                     "(the browser is Debian's chromium; nothing is downloaded)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def demo_model(tmp_path_factory):
+    """Four demo loops and a tiny model trained on them, as 01 and 02 would leave them."""
+    from morphlib.dataset import load_folder
+    from morphlib.synth import synth_drums
+    from morphlib.training import train
+
+    root = tmp_path_factory.mktemp("browser-demo")
+    data_dir, model_dir = str(root / "data"), str(root / "model")
+    synth_drums(os.path.join(data_dir, "demo"), n=4, seed=0)
+    loops = load_folder(data_dir, SETTINGS, progress=False, cache=False)
+    train(loops, model_dir, epochs=30, preset="tiny", progress=False, verbose=False)
+    return data_dir, model_dir
+
+
+@pytest.fixture
+def artifacts():
+    folder = os.environ.get("MORPHLIB_TEST_ARTIFACTS") or os.path.join(REPO, "test-artifacts")
+    folder = os.path.join(folder, "browser")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+# --- what the page shows ----------------------------------------------------------------
+
+#: The panel's current picture and sound, read off the page. Its first player is the
+#: morph's (the second is the crossfade's).
+PANEL_STATE = """panel => {
+  const img = panel.querySelector('img.widget-image');
+  const source = panel.querySelector('audio source');
+  const readout = panel.querySelector('.widget-readout');
+  return {image: img ? img.src : null, audio: source ? source.src : null,
+          readout: readout ? (readout.value || readout.textContent).trim() : null};
+}"""
+
+#: Size and a checksum of the PNG behind the image's blob URL: a new URL must also be a new picture.
+IMAGE_BYTES = """async panel => {
+  const img = panel.querySelector('img.widget-image');
+  const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+  let sum = 0;
+  for (const b of bytes) sum = (sum * 31 + b) >>> 0;
+  return [bytes.length, sum, img.naturalWidth, img.naturalHeight];
+}"""
+
+#: The morph player's duration in seconds, once the browser has decoded its header.
+AUDIO_DURATION = """async panel => {
+  const audio = panel.querySelector('audio');
+  audio.load();
+  if (audio.readyState < 1) {
+    await new Promise((ok, fail) => {
+      audio.addEventListener('loadedmetadata', ok, {once: true});
+      audio.addEventListener('error', () => fail(new Error('the browser cannot decode the morph: ' + (audio.error && audio.error.message))), {once: true});
+    });
+  }
+  return audio.duration;
+}"""
+
+#: Whether both the picture and the morph's player have been replaced.
+CHANGED = """([panel, before]) => {
+  const img = panel.querySelector('img.widget-image');
+  const source = panel.querySelector('audio source');
+  return img && source && img.src !== before.image && source.src !== before.audio;
+}"""
+
+
+def _run_all_cells(page, front_end, timeout_ms=240_000):
+    """Run > Run All Cells, then wait until every cell ran; fail with the traceback if one did not."""
+    front_end.run_all(page)
+    failed = page.wait_for_function(
+        """([prompts, errors]) => {
+             const traceback = Array.from(document.querySelectorAll(errors)).find(e => e.textContent.includes('Traceback'));
+             if (traceback) return traceback.textContent;
+             const all = Array.from(document.querySelectorAll(prompts));
+             return all.length > 0 && all.every(p => /\\[\\d+\\]/.test(p.textContent)) && 'ok';
+           }""",
+        arg=[front_end.prompts, front_end.errors], timeout=timeout_ms,
+    ).json_value()
+    if failed != "ok":
+        pytest.fail(f"a cell failed in {front_end.name}:\n{failed[-3000:]}", pytrace=False)
+
+
+def _drag(page, handle, track, to):
+    """Drag ``handle`` with the mouse to the fraction ``to`` of ``track``, as a user does."""
+    h, t = handle.bounding_box(), track.bounding_box()
+    y = h["y"] + h["height"] / 2
+    page.mouse.move(h["x"] + h["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(t["x"] + to * t["width"], y, steps=12)
+    page.mouse.up()
+
+
+def _wavs(folder):
+    return set(os.listdir(folder)) if os.path.isdir(folder) else set()
+
+
+def _drive_panel(page, front_end, server, artifacts):
+    import soundfile as sf
+
+    url = server.url + front_end.notebook_url.format(notebook=NOTEBOOK)
+    page.goto(f"{url}{'&' if '?' in url else '?'}token={server.token}")
+    page.wait_for_selector(front_end.idle, timeout=120_000)
+    _run_all_cells(page, front_end)
+
+    panel = page.locator(".widget-vbox").filter(has=page.locator("img.widget-image")).first
+    panel.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "panel => { const i = panel.querySelector('img.widget-image'); return i && i.naturalWidth > 0 && panel.querySelector('audio source'); }",
+        arg=panel.element_handle(), timeout=60_000,
+    )
+    panel.scroll_into_view_if_needed()
+    before = panel.evaluate(PANEL_STATE)
+    before_png = panel.evaluate(IMAGE_BYTES)
+    assert before["audio"].startswith("data:audio/wav;base64,"), before["audio"][:80]
+    assert before["readout"] == "0.50", before
+    page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-before-slider.png"))
+
+    alpha = panel.locator(".widget-hslider").first
+    _drag(page, alpha.locator(front_end.handle), alpha.locator(front_end.track), 0.9)
+    try:
+        page.wait_for_function(CHANGED, arg=[panel.element_handle(), before], timeout=60_000)
+    except Exception:
+        page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-failure.png"))
+        after = panel.evaluate(PANEL_STATE)
+        pytest.fail(
+            f"{front_end.name}: dragging α from {before['readout']} to {after['readout']} did not change "
+            f"{'the spectrogram image' if after['image'] == before['image'] else ''}"
+            f"{' and ' if after['image'] == before['image'] and after['audio'] == before['audio'] else ''}"
+            f"{'the audio player' if after['audio'] == before['audio'] else ''} within 60 s",
+            pytrace=False,
+        )
+    after = panel.evaluate(PANEL_STATE)
+    after_png = panel.evaluate(IMAGE_BYTES)
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-after-slider.png"))
+    assert after["readout"] not in (None, "0.50"), after
+    assert abs(float(after["readout"]) - 0.9) <= 0.1, after
+    assert after_png[:2] != before_png[:2], "the image's URL changed but not its picture"
+    assert after_png[2] > 0 and after_png[3] > 0
+    assert after["audio"].startswith("data:audio/wav;base64,") and after["audio"] != before["audio"]
+    assert panel.evaluate(AUDIO_DURATION) == pytest.approx(SETTINGS.duration, abs=0.02)
+
+    # The export button writes the morph the user hears: the current α, a new file each time.
+    exported = _wavs(server.export_dir)
+    save = panel.get_by_role("button", name="save morph as WAV")
+    for n in (1, 2):
+        save.click()
+        deadline = time.monotonic() + 30
+        while len(_wavs(server.export_dir) - exported) < n and time.monotonic() < deadline:
+            time.sleep(0.2)
+        new = sorted(_wavs(server.export_dir) - exported)
+        assert len(new) == n, f"press {n} of 'save morph as WAV' wrote {new} in {server.export_dir}"
+    status = panel.locator(".widget-html").last.inner_text()
+    assert "saved" in status and new[-1] in status, status
+    for name in new:
+        assert f"a={after['readout']}" in name, (name, after["readout"])
+        y, sr = sf.read(os.path.join(server.export_dir, name))
+        assert sr == SETTINGS.sr and len(y) == SETTINGS.n_samples and abs(y).max() > 0
+
+
+FRONT_ENDS = {"jupyterlab": jupyterlab, "classic": classic}
+
+
+@pytest.mark.parametrize("name", list(FRONT_ENDS))
+def test_dragging_alpha_changes_picture_and_sound_and_save_writes_a_wav(name, chromium, sync_playwright, demo_model, artifacts, tmp_path):
+    front_end = FRONT_ENDS[name]()
+    if name == "classic":
+        check_classic_env(front_end)
+    data_dir, model_dir = demo_model
+    with serve(front_end, str(tmp_path), data_dir=data_dir, model_dir=model_dir) as server, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000},
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            try:
+                _drive_panel(page, front_end, server, artifacts)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=os.path.join(artifacts, f"{name}-failure.png"))
+                    with open(os.path.join(artifacts, f"{name}-failure.html"), "w") as f:
+                        f.write(page.content())
+                print(f"server log ({server.log}):\n{server.log_tail()}")
+                raise
+        finally:
+            context.close()
