@@ -399,18 +399,23 @@ def _drive_panel(page, front_end, server, artifacts):
     assert panel.evaluate(AUDIO_DURATION) == pytest.approx(SETTINGS.duration, abs=0.02)
 
     # The export button writes the morph the user hears: the current α, a new file each time.
-    exported = _wavs(server.export_dir)
+    from playwright.sync_api import expect
+
     save = panel.get_by_role("button", name="save morph as WAV")
-    for n in (1, 2):
+    status = panel.locator(".widget-html").last
+    written = []
+    for press in (1, 2):
+        earlier = _wavs(server.export_dir)
         save.click()
         deadline = time.monotonic() + 30
-        while len(_wavs(server.export_dir) - exported) < n and time.monotonic() < deadline:
+        while not _wavs(server.export_dir) - earlier and time.monotonic() < deadline:
             time.sleep(0.2)
-        new = sorted(_wavs(server.export_dir) - exported)
-        assert len(new) == n, f"press {n} of 'save morph as WAV' wrote {new} in {server.export_dir}"
-    status = panel.locator(".widget-html").last.inner_text()
-    assert "saved" in status and new[-1] in status, status
-    for name in new:
+        new = _wavs(server.export_dir) - earlier
+        assert len(new) == 1, f"press {press} of 'save morph as WAV' wrote {sorted(new)} in {server.export_dir}"
+        written += new
+        expect(status).to_contain_text(f"saved {os.path.join(server.export_dir, written[-1])}", timeout=30_000)
+    assert len(set(written)) == 2 and all(name in _wavs(server.export_dir) for name in written), written
+    for name in written:
         assert f"a={after['readout']}" in name, (name, after["readout"])
         y, sr = sf.read(os.path.join(server.export_dir, name))
         assert sr == SETTINGS.sr and len(y) == SETTINGS.n_samples and abs(y).max() > 0
