@@ -338,28 +338,21 @@ def _run_all_cells(page, front_end, timeout_ms=240_000):
         pytest.fail(f"a cell failed in {front_end.name}:\n{failed[-3000:]}", pytrace=False)
 
 
-def _drag(page, handle, track, to):
-    """Drag ``handle`` with the mouse to the fraction ``to`` of ``track``, as a user does."""
-    h, t = handle.bounding_box(), track.bounding_box()
-    y = h["y"] + h["height"] / 2
-    page.mouse.move(h["x"] + h["width"] / 2, y)
-    page.mouse.down()
-    page.mouse.move(t["x"] + to * t["width"], y, steps=12)
-    page.mouse.up()
-
-
 def _wavs(folder):
-    return set(os.listdir(folder)) if os.path.isdir(folder) else set()
+    """The finished WAV files in ``folder`` (not the hidden part-files of a write in progress)."""
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return {name for name in names if name.endswith(".wav") and not name.startswith(".")}
 
 
-def _drive_panel(page, front_end, server, artifacts):
-    import soundfile as sf
-
+def _open_and_run_all(page, front_end, server):
     url = server.url + front_end.notebook_url.format(notebook=NOTEBOOK)
     page.goto(f"{url}{'&' if '?' in url else '?'}token={server.token}")
     page.wait_for_selector(front_end.idle, timeout=120_000)
     _run_all_cells(page, front_end)
 
+
+def _rendered_panel(page):
+    """The morph panel (the box holding the spectrogram image), once its picture and players are drawn."""
     panel = page.locator(".widget-vbox").filter(has=page.locator("img.widget-image")).first
     panel.wait_for(timeout=60_000)
     page.wait_for_function(
@@ -367,53 +360,70 @@ def _drive_panel(page, front_end, server, artifacts):
         arg=panel.element_handle(), timeout=60_000,
     )
     panel.scroll_into_view_if_needed()
-    before = panel.evaluate(PANEL_STATE)
-    before_png = panel.evaluate(IMAGE_BYTES)
-    assert before["audio"].startswith("data:audio/wav;base64,"), before["audio"][:80]
-    assert before["readout"] == "0.50", before
-    page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-before-slider.png"))
+    return panel
 
+
+def _drag_alpha(page, front_end, panel, to):
+    """Drag α's handle with the mouse to the fraction ``to`` of its track; return what changed."""
+    before = panel.evaluate(PANEL_STATE)
     alpha = panel.locator(".widget-hslider").first
-    _drag(page, alpha.locator(front_end.handle), alpha.locator(front_end.track), 0.9)
+    handle, track = alpha.locator(front_end.handle).bounding_box(), alpha.locator(front_end.track).bounding_box()
+    y = handle["y"] + handle["height"] / 2
+    page.mouse.move(handle["x"] + handle["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + to * track["width"], y, steps=12)
+    page.mouse.up()
     try:
         page.wait_for_function(CHANGED, arg=[panel.element_handle(), before], timeout=60_000)
     except Exception:
-        page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-failure.png"))
         after = panel.evaluate(PANEL_STATE)
-        pytest.fail(
-            f"{front_end.name}: dragging α from {before['readout']} to {after['readout']} did not change "
-            f"{'the spectrogram image' if after['image'] == before['image'] else ''}"
-            f"{' and ' if after['image'] == before['image'] and after['audio'] == before['audio'] else ''}"
-            f"{'the audio player' if after['audio'] == before['audio'] else ''} within 60 s",
-            pytrace=False,
-        )
-    after = panel.evaluate(PANEL_STATE)
-    after_png = panel.evaluate(IMAGE_BYTES)
-    panel.scroll_into_view_if_needed()
-    page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-after-slider.png"))
-    assert after["readout"] not in (None, "0.50"), after
-    assert abs(float(after["readout"]) - 0.9) <= 0.1, after
-    assert after_png[:2] != before_png[:2], "the image's URL changed but not its picture"
-    assert after_png[2] > 0 and after_png[3] > 0
-    assert after["audio"].startswith("data:audio/wav;base64,") and after["audio"] != before["audio"]
-    assert panel.evaluate(AUDIO_DURATION) == pytest.approx(SETTINGS.duration, abs=0.02)
+        same = [what for what, key in (("the spectrogram image", "image"), ("the morph's player", "audio")) if after[key] == before[key]]
+        pytest.fail(f"{front_end.name}: dragging α from {before['readout']} to {after['readout']} did not change "
+                    f"{' or '.join(same)} within 60 s", pytrace=False)
+    return before, panel.evaluate(PANEL_STATE)
 
-    # The export button writes the morph the user hears: the current α, a new file each time.
+
+def _press_save(panel, export_dir, presses=2):
+    """Press "save morph as WAV" ``presses`` times; return the file each press wrote."""
     from playwright.sync_api import expect
 
     save = panel.get_by_role("button", name="save morph as WAV")
     status = panel.locator(".widget-html").last
     written = []
-    for press in (1, 2):
-        earlier = _wavs(server.export_dir)
+    for press in range(1, presses + 1):
+        earlier = _wavs(export_dir)
         save.click()
         deadline = time.monotonic() + 30
-        while not _wavs(server.export_dir) - earlier and time.monotonic() < deadline:
+        while not _wavs(export_dir) - earlier and time.monotonic() < deadline:
             time.sleep(0.2)
-        new = _wavs(server.export_dir) - earlier
-        assert len(new) == 1, f"press {press} of 'save morph as WAV' wrote {sorted(new)} in {server.export_dir}"
+        new = _wavs(export_dir) - earlier
+        assert len(new) == 1, f"press {press} of 'save morph as WAV' wrote {sorted(new)} in {export_dir}"
         written += new
-        expect(status).to_contain_text(f"saved {os.path.join(server.export_dir, written[-1])}", timeout=30_000)
+        expect(status).to_contain_text(f"saved {os.path.join(export_dir, written[-1])}", timeout=30_000)
+    return written
+
+
+def _drive_panel(page, front_end, server, artifacts):
+    import soundfile as sf
+
+    _open_and_run_all(page, front_end, server)
+    panel = _rendered_panel(page)
+    first_png = panel.evaluate(IMAGE_BYTES)
+    page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-before-slider.png"))
+
+    before, after = _drag_alpha(page, front_end, panel, 0.9)
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-after-slider.png"))
+    assert before["readout"] == "0.50" and abs(float(after["readout"]) - 0.9) <= 0.1, (before, after)
+    new_png = panel.evaluate(IMAGE_BYTES)
+    assert new_png[:2] != first_png[:2], "the image's URL changed but not its picture"
+    assert new_png[2] > 0 and new_png[3] > 0, "the new picture does not display"
+    for state in (before, after):
+        assert state["audio"].startswith("data:audio/wav;base64,"), state["audio"][:80]
+    assert panel.evaluate(AUDIO_DURATION) == pytest.approx(SETTINGS.duration, abs=0.02)
+
+    # The export button writes the morph the user hears: the α shown, a new file each press.
+    written = _press_save(panel, server.export_dir)
     assert len(set(written)) == 2 and all(name in _wavs(server.export_dir) for name in written), written
     for name in written:
         assert f"a={after['readout']}" in name, (name, after["readout"])
@@ -424,11 +434,15 @@ def _drive_panel(page, front_end, server, artifacts):
 FRONT_ENDS = {"jupyterlab": jupyterlab, "classic": classic}
 
 
-@pytest.mark.parametrize("name", list(FRONT_ENDS))
-def test_dragging_alpha_changes_picture_and_sound_and_save_writes_a_wav(name, chromium, sync_playwright, demo_model, artifacts, tmp_path):
-    front_end = FRONT_ENDS[name]()
-    if name == "classic":
+@pytest.fixture(params=list(FRONT_ENDS))
+def front_end(request):
+    front_end = FRONT_ENDS[request.param]()
+    if front_end.name == "classic":
         check_classic_env(front_end)
+    return front_end
+
+
+def test_dragging_alpha_changes_picture_and_sound_and_save_writes_a_wav(front_end, chromium, sync_playwright, demo_model, artifacts, tmp_path):
     data_dir, model_dir = demo_model
     with serve(front_end, str(tmp_path), data_dir=data_dir, model_dir=model_dir) as server, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
@@ -442,8 +456,8 @@ def test_dragging_alpha_changes_picture_and_sound_and_save_writes_a_wav(name, ch
                 _drive_panel(page, front_end, server, artifacts)
             except BaseException:
                 with contextlib.suppress(Exception):
-                    page.screenshot(path=os.path.join(artifacts, f"{name}-failure.png"))
-                    with open(os.path.join(artifacts, f"{name}-failure.html"), "w") as f:
+                    page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-failure.png"))
+                    with open(os.path.join(artifacts, f"{front_end.name}-failure.html"), "w") as f:
                         f.write(page.content())
                 print(f"server log ({server.log}):\n{server.log_tail()}")
                 raise

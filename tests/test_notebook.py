@@ -1,0 +1,76 @@
+"""The helpers the notebooks call: where data lives, and what they display."""
+
+import os
+
+import pytest
+
+from morphlib.dataset import find_audio_files
+from morphlib.errors import DataFolderError
+from morphlib.notebook import in_colab, project_root, setup_paths, show_strip, sorted_table
+
+from .conftest import write_loops
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def no_env(monkeypatch):
+    for name in ("MORPHLIB_DATA_DIR", "MORPHLIB_MODEL_DIR", "MORPHLIB_EXPORT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_not_colab_here():
+    assert not in_colab()
+
+
+@pytest.mark.parametrize("start", ["", "notebooks"])
+def test_project_root_is_found_from_the_repository_and_its_notebooks(start):
+    assert project_root(os.path.join(REPO, start)) == REPO
+
+
+def test_local_defaults_make_demo_loops_once_and_keep_fast_runs_apart(tmp_path, monkeypatch, no_env):
+    monkeypatch.chdir(tmp_path)
+    paths = setup_paths(fast=True, n_demo=2)
+    assert paths.demo and len(find_audio_files(paths.data_dir)) == 2
+    assert paths.data_dir == str(tmp_path / "data")
+    assert paths.model_dir == str(tmp_path / "models" / "vae_fast")
+    assert paths.export_dir == str(tmp_path / "exports")
+    again = setup_paths(fast=False, n_demo=2)
+    assert not again.demo and len(find_audio_files(again.data_dir)) == 2
+    assert again.model_dir == str(tmp_path / "models" / "vae")
+
+
+@pytest.mark.parametrize("how", ["arguments", "environment"])
+def test_a_users_folders_win_and_their_audio_is_left_alone(tmp_path, monkeypatch, no_env, how):
+    mine = tmp_path / "my loops"
+    write_loops(mine, 2)
+    folders = (str(mine), str(tmp_path / "m"), str(tmp_path / "e"))
+    if how == "arguments":
+        paths = setup_paths(*folders, fast=True)
+    else:
+        for name, folder in zip(("MORPHLIB_DATA_DIR", "MORPHLIB_MODEL_DIR", "MORPHLIB_EXPORT_DIR"), folders):
+            monkeypatch.setenv(name, folder)
+        paths = setup_paths(fast=True)
+    assert (paths.data_dir, paths.model_dir, paths.export_dir) == folders
+    assert not paths.demo and sorted(os.listdir(mine)) == ["Loop A.wav", "Loop B.wav"]
+    assert "my loops" in str(paths)
+
+
+def test_drive_folder_without_drive_says_to_run_the_setup_cell(no_env):
+    with pytest.raises(DataFolderError, match="/content/drive/MyDrive/Drums.*not mounted.*setup cell"):
+        setup_paths("/content/drive/MyDrive/Drums")
+
+
+def test_static_strip_and_sorted_table_render(tiny_model, tiny_loops, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from morphlib.evaluation import evaluate
+    from morphlib.morphing import morph
+
+    morphs = morph(tiny_model, "Loop A", "Loop B", [0.0, 1.0], loops=tiny_loops, n_iter=2)
+    show_strip(morphs, tiny_model.settings)
+    printed = capsys.readouterr().out
+    assert "linear α = 0.00" in printed and "linear α = 1.00" in printed
+    html = sorted_table(evaluate(tiny_model, tiny_loops))._repr_html_()
+    assert html.count("<tr") == len(tiny_loops) + 1 and "Loop A" in html
