@@ -89,7 +89,7 @@ class FrontEnd:
 
     name: str
     python: str
-    server_args: tuple
+    server_args: tuple  # {token} and {root} are filled in
     notebook_url: str
     idle: str          # a selector that appears once the kernel is idle
     prompts: str       # every code cell's input prompt
@@ -110,7 +110,8 @@ def jupyterlab():
     return FrontEnd(
         name="jupyterlab",
         python=sys.executable,
-        server_args=("-m", "jupyter", "lab", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"),
+        server_args=("-m", "jupyter", "lab", "--IdentityProvider.token={token}", "--ServerApp.root_dir={root}",
+                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"),
         notebook_url="/lab/tree/{notebook}?reset",
         idle="#jp-main-statusbar >> text=Idle",
         prompts=".jp-Notebook .jp-CodeCell .jp-InputPrompt",
@@ -125,7 +126,7 @@ def classic():
     return FrontEnd(
         name="classic",
         python=python,
-        server_args=("-m", "notebook", "--NotebookApp.show_banner=False"),
+        server_args=("-m", "notebook", "--NotebookApp.token={token}", "--notebook-dir={root}", "--NotebookApp.show_banner=False"),
         notebook_url="/notebooks/{notebook}",
         idle="#kernel_indicator_icon.kernel_idle_icon",
         prompts="#notebook .code_cell .input_prompt",
@@ -196,10 +197,8 @@ def serve(front_end, workspace, *, data_dir, model_dir):
         TF_CPP_MIN_LOG_LEVEL="2",
     )
     command = [
-        front_end.python, *front_end.server_args, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--IdentityProvider.token={token}" if front_end.name == "jupyterlab" else f"--NotebookApp.token={token}",
-        f"--ServerApp.root_dir={root}" if front_end.name == "jupyterlab" else f"--notebook-dir={root}",
-        "--allow-root",
+        front_end.python, *(arg.format(token=token, root=root) for arg in front_end.server_args),
+        "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
     ]
     log = os.path.join(workspace, "server.log")
     with open(log, "w") as out:
@@ -363,24 +362,41 @@ def _rendered_panel(page):
     return panel
 
 
+def _alpha_handle(front_end, panel):
+    return panel.locator(".widget-hslider").first.locator(front_end.handle)
+
+
 def _drag_alpha(page, front_end, panel, to):
-    """Drag α's handle with the mouse to the fraction ``to`` of its track; return what changed."""
+    """Drag α's handle with the mouse to the fraction ``to`` of its track; return the states before and after."""
     before = panel.evaluate(PANEL_STATE)
-    alpha = panel.locator(".widget-hslider").first
-    handle, track = alpha.locator(front_end.handle).bounding_box(), alpha.locator(front_end.track).bounding_box()
+    handle = _alpha_handle(front_end, panel).bounding_box()
+    track = panel.locator(".widget-hslider").first.locator(front_end.track).bounding_box()
     y = handle["y"] + handle["height"] / 2
     page.mouse.move(handle["x"] + handle["width"] / 2, y)
     page.mouse.down()
     page.mouse.move(track["x"] + to * track["width"], y, steps=12)
     page.mouse.up()
+    return before, _changed(page, front_end, panel, before, "dragging α")
+
+
+def _step_alpha(page, front_end, panel, key):
+    """Focus α's handle and press ``key``, as a keyboard user does; return the states before and after."""
+    before = panel.evaluate(PANEL_STATE)
+    _alpha_handle(front_end, panel).focus()
+    page.keyboard.press(key)
+    return before, _changed(page, front_end, panel, before, f"pressing {key} on α")
+
+
+def _changed(page, front_end, panel, before, action):
+    """The panel's state once both its picture and its player changed; a failure names what did not."""
     try:
         page.wait_for_function(CHANGED, arg=[panel.element_handle(), before], timeout=60_000)
     except Exception:
         after = panel.evaluate(PANEL_STATE)
         same = [what for what, key in (("the spectrogram image", "image"), ("the morph's player", "audio")) if after[key] == before[key]]
-        pytest.fail(f"{front_end.name}: dragging α from {before['readout']} to {after['readout']} did not change "
+        pytest.fail(f"{front_end.name}: {action} from {before['readout']} to {after['readout']} did not change "
                     f"{' or '.join(same)} within 60 s", pytrace=False)
-    return before, panel.evaluate(PANEL_STATE)
+    return panel.evaluate(PANEL_STATE)
 
 
 def _press_save(panel, export_dir, presses=2):
@@ -412,6 +428,7 @@ def _drive_panel(page, front_end, server, artifacts):
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-before-slider.png"))
 
     before, after = _drag_alpha(page, front_end, panel, 0.9)
+    before_step = after["readout"]
     panel.scroll_into_view_if_needed()
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-after-slider.png"))
     assert before["readout"] == "0.50" and abs(float(after["readout"]) - 0.9) <= 0.1, (before, after)
@@ -421,6 +438,10 @@ def _drive_panel(page, front_end, server, artifacts):
     for state in (before, after):
         assert state["audio"].startswith("data:audio/wav;base64,"), state["audio"][:80]
     assert panel.evaluate(AUDIO_DURATION) == pytest.approx(SETTINGS.duration, abs=0.02)
+
+    # One step back with the keyboard: α moves by the slider's step of 0.05.
+    _, after = _step_alpha(page, front_end, panel, "ArrowLeft")
+    assert float(after["readout"]) == pytest.approx(float(before_step) - 0.05), (before_step, after)
 
     # The export button writes the morph the user hears: the α shown, a new file each press.
     written = _press_save(panel, server.export_dir)
