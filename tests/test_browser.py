@@ -2,9 +2,10 @@
 
 A Jupyter server serves a copy of ``notebooks/04_morph.ipynb`` on localhost (fast mode,
 four demo loops, a tiny model trained here), headless Chromium opens it, runs all cells
-from the menu, drags the α slider and presses "save morph as WAV". The test checks what
-reaches the page: the spectrogram image and the player's source change, the new sound
-decodes to a loop of the right length, and the button writes a new WAV.
+from the menu, drags the α slider with the mouse, steps it with the arrow key and presses
+"save morph as WAV". The test checks what reaches the page: the spectrogram image and
+the player's source change with each move, the new sound decodes to a loop of the right
+length, and each press writes a new WAV at the α shown.
 
 Two front ends: JupyterLab 4 with ipywidgets 8 (what ``jupyter lab`` gives locally), and
 the classic Notebook 6 with ipywidgets 7.7.1, the version Colab's kernels run. The
@@ -40,8 +41,8 @@ NOTEBOOK = "04_morph.ipynb"
 #: the tiny preset trains in seconds.
 SETTINGS = AnalysisSettings(sr=16000, n_fft=512, hop_length=128, n_frames=64)
 
-#: Debian's Chromium, started as the machine's probe found it must be: no sandbox as
-#: root, and none of the background connections a closed network refuses.
+#: No sandbox (the tests may run as root), and none of Chromium's background connections,
+#: which a machine without internet access refuses over and over.
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
