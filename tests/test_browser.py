@@ -138,7 +138,7 @@ def classic():
 
 
 def check_classic_env(front_end):
-    """The classic environment's versions, or a skip saying how to make it."""
+    """Skip (or fail, in CI) unless the classic environment holds Notebook 6 and ipywidgets 7."""
     how = f"make it with `{CLASSIC_SETUP}` (or point MORPHLIB_CLASSIC_PYTHON at one)"
     if not os.path.exists(front_end.python):
         _unavailable(f"no classic Notebook environment at {front_end.python}: {how}")
@@ -147,7 +147,6 @@ def check_classic_env(front_end):
     versions = result.stdout.split()
     if result.returncode or not versions[0].startswith("6.") or not versions[1].startswith("7."):
         _unavailable(f"{front_end.python} lacks the classic Notebook 6 + ipywidgets 7 ({result.stdout.strip() or result.stderr.strip()[-200:]}): {how}")
-    return versions
 
 
 # --- the server -------------------------------------------------------------------------
@@ -363,15 +362,16 @@ def _rendered_panel(page):
     return panel
 
 
-def _alpha_handle(front_end, panel):
-    return panel.locator(".widget-hslider").first.locator(front_end.handle)
+def _alpha(panel):
+    """α's slider: the panel's first horizontal slider."""
+    return panel.locator(".widget-hslider").first
 
 
 def _drag_alpha(page, front_end, panel, to):
     """Drag α's handle with the mouse to the fraction ``to`` of its track; return the states before and after."""
     before = panel.evaluate(PANEL_STATE)
-    handle = _alpha_handle(front_end, panel).bounding_box()
-    track = panel.locator(".widget-hslider").first.locator(front_end.track).bounding_box()
+    handle = _alpha(panel).locator(front_end.handle).bounding_box()
+    track = _alpha(panel).locator(front_end.track).bounding_box()
     y = handle["y"] + handle["height"] / 2
     page.mouse.move(handle["x"] + handle["width"] / 2, y)
     page.mouse.down()
@@ -383,7 +383,7 @@ def _drag_alpha(page, front_end, panel, to):
 def _step_alpha(page, front_end, panel, key):
     """Focus α's handle and press ``key``, as a keyboard user does; return the states before and after."""
     before = panel.evaluate(PANEL_STATE)
-    _alpha_handle(front_end, panel).focus()
+    _alpha(panel).locator(front_end.handle).focus()
     page.keyboard.press(key)
     return before, _changed(page, front_end, panel, before, f"pressing {key} on α")
 

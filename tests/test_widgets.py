@@ -58,7 +58,7 @@ def test_each_control_redraws_what_it_changes(panel, control, value, sound_chang
 def test_save_writes_the_current_morph_and_never_overwrites(panel):
     panel.alpha.value = 0.25
     first = panel.save()
-    panel._on_save()  # what the button does
+    panel.save_button.click()
     second = panel.status.value.split("<code>")[1].split("</code>")[0]
     assert first != second and os.path.exists(first) and os.path.exists(second)
     assert "a=0.25" in os.path.basename(first)
