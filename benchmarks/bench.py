@@ -51,10 +51,11 @@ TRAIN = """
 import json, resource, sys, time
 import numpy as np
 from morphlib.dataset import load_folder
-from morphlib.training import train, _keras_callback
+from morphlib.backend import keras_callback_base
+from morphlib.training import train
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[4])
 
-class Clock(_keras_callback()):
+class Clock(keras_callback_base()):
     def on_train_begin(self, logs=None):
         self.last, self.elapsed, self.seconds, self.curve = time.perf_counter(), 0.0, [], []
     def on_epoch_end(self, epoch, logs=None):

@@ -31,6 +31,7 @@ _EXPORTS = {
     "load_folder": "dataset",
     "LoopSet": "dataset",
     "train": "training",
+    "checkpoint_status": "modelfolder",
     "load_model": "morphing",
     "MorphModel": "morphing",
     "morph": "morphing",

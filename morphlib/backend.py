@@ -35,3 +35,8 @@ def keras_tf_tfp():
             "tensorflow-probability` (Keras 3 stays the Keras morphlib uses)"
         ) from exc
     return keras, tf, tfp.distributions
+
+
+def keras_callback_base():
+    """``keras.callbacks.Callback``, for classes defined at import time of a module that needs Keras."""
+    return keras_tf_tfp()[0].callbacks.Callback

@@ -26,6 +26,18 @@ def _positive_int(text):
     return value
 
 
+def _positive_number(text):
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 def _seed(text):
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
@@ -49,6 +61,17 @@ def _add_analysis(p):
     g.add_argument("--n-frames", type=_positive_int, help="frames per loop (148 = 3.41 s)")
 
 
+def _add_training_schedule(p):
+    p.add_argument("--checkpoint-every", type=_positive_number, default=120.0, metavar="SECONDS",
+                   help="seconds between checkpoints into the model folder (120); a kill costs at most this much training")
+    p.add_argument("--max-minutes", type=_positive_number, metavar="M",
+                   help="stop cleanly after the epoch running once M minutes have passed (the same command resumes)")
+
+
+def _schedule(args):
+    return {"checkpoint_every": args.checkpoint_every, "max_minutes": args.max_minutes}
+
+
 def build_parser():
     parser = _Parser(prog="python -m morphlib", description="Morph drum loops with a convolutional VAE.")
     parser.add_argument("--version", action="version", version=f"morphlib {__version__}")
@@ -61,6 +84,7 @@ def build_parser():
     p.add_argument("--fast", action="store_true", help="small and quick (also on when MORPHLIB_FAST=1)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: the preset's)")
     p.add_argument("--seed", type=_seed, default=0)
+    _add_training_schedule(p)
 
     p = sub.add_parser("synth-drums", help="write synthetic techno drum loops", description="Write N synthetic drum loops (2 bars at 140 BPM, 44.1 kHz stereo WAV). The same seed gives the same files; existing files are kept.")
     p.add_argument("out_dir", metavar="OUT_DIR")
@@ -73,6 +97,7 @@ def build_parser():
     p.add_argument("--epochs", type=_positive_int, help="total epochs, counting those done (default: the preset's; tutorial 500)")
     p.add_argument("--preset", help="tutorial (default), fast or tiny")
     p.add_argument("--seed", type=_seed, default=0)
+    _add_training_schedule(p)
     _add_analysis(p)
 
     p = sub.add_parser("evaluate", help="reconstruction figures of a model on a folder", description="MSE, per-file cosine similarity, spectral convergence and log-spectral distance of MODEL_DIR's model on DATA_DIR.")
@@ -135,7 +160,7 @@ def cmd_train(args):
 
     loops = load_folder(args.data_dir, _settings(args, args.model))
     _print_load_report(loops)
-    model = train(loops, args.model, epochs=args.epochs, preset=args.preset, seed=args.seed)
+    model = train(loops, args.model, epochs=args.epochs, preset=args.preset, seed=args.seed, **_schedule(args))
     return 130 if getattr(model, "interrupted", False) else 0
 
 
@@ -204,7 +229,7 @@ def cmd_demo(args):
     from .config import fast_mode
     from .dataset import load_folder
     from .evaluation import evaluate
-    from .modelfolder import atomic_write_text
+    from .files import atomic_write_text
     from .morphing import crossfade, morph
     from .plots import plot_strip
     from .synth import synth_drums
@@ -216,8 +241,8 @@ def cmd_demo(args):
     synth_drums(loops_dir, n=16 if fast else 74, seed=args.seed)
     loops = load_folder(loops_dir)
     _print_load_report(loops)
-    model = train(loops, model_dir, epochs=args.epochs, preset="fast" if fast else "tutorial", seed=args.seed)
-    if getattr(model, "interrupted", False):
+    model = train(loops, model_dir, epochs=args.epochs, preset="fast" if fast else "tutorial", seed=args.seed, **_schedule(args))
+    if getattr(model, "interrupted", False) or getattr(model, "timed_out", False):
         return 130
     ev = evaluate(model, loops)
     atomic_write_text(os.path.join(out, "evaluation.json"), json.dumps(ev.to_dict(loops), indent=2, ensure_ascii=False))

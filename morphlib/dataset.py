@@ -376,7 +376,7 @@ class AnalysisCache:
         """Write the index, if anything changed."""
         import json
 
-        from .modelfolder import atomic_write_text
+        from .files import atomic_write_text
 
         if not self.changed:
             return

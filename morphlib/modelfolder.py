@@ -5,12 +5,15 @@ Layout of ``MODEL_DIR``::
     morphlib.json                 analysis settings, preset, architecture (self-describing)
     model.keras                   the best model so far (Keras 3 file; no optimizer state)
     history.csv                   one row per finished epoch: epoch, loss, mse, kl, seconds
-    checkpoint/state.json         the last finished epoch and where its checkpoint is
-    checkpoint/epoch-NNNNNN.bin   weights and optimizer state after that epoch (raw arrays;
-                                  their shapes are in state.json)
+    checkpoint/slot-0.bin         weights and optimizer state (raw arrays) of one checkpoint,
+    checkpoint/slot-0.json        and its epoch, history, array shapes, size and checksum
+    checkpoint/slot-1.bin, .json  the other slot: checkpoints alternate between the two
 
-Every file is written to a temporary name in the same folder and then renamed over the
-old one, so that a process killed at any point leaves the previous complete file.
+A process killed at any point leaves complete files behind. The small files and the best
+model are written under a temporary name and renamed over the old one. The checkpoint, the
+big file written again and again, is rewritten in place in the older of two slots (so that
+no copy of it lands in Google Drive's trash), and a torn slot is recognised by its
+checksum, which leaves the other slot as the last good checkpoint.
 """
 
 import csv
@@ -19,11 +22,15 @@ import glob
 import io
 import json
 import os
+import threading
+import time
+import zlib
 
 import numpy as np
 
 from .config import AnalysisSettings, Preset
 from .errors import ModelFolderError, SettingsMismatchError
+from .files import atomic_write_text, discard, is_full, part_name, recover_replaced, replace_emptying, write_in_place
 
 FORMAT = "morphlib-model"
 FORMAT_VERSION = 1
@@ -34,26 +41,38 @@ CHECKPOINTS = "checkpoint"
 STATE = "state.json"
 
 
-def atomic_write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = _tmp_name(path)
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _tmp_name(path, suffix=""):
-    folder, base = os.path.split(os.fspath(path))
-    return os.path.join(folder, f".{base}.part{suffix}")
-
-
 def save_keras_atomically(model, path):
-    """``model.save(path)`` through a temporary ``.keras`` file and a rename."""
-    tmp = _tmp_name(path, ".keras")
+    """``model.save(path)`` through a temporary ``.keras`` file, emptying the old file first.
+
+    Returns
+    -------
+    n_bytes : int
+        Size of the file written.
+    """
+    tmp = best_part(path)
     model.save(tmp)
-    os.replace(tmp, path)
+    n = os.path.getsize(tmp)
+    replace_emptying(tmp, path)
+    return n
+
+
+def best_part(path):
+    return part_name(path, ".keras")
+
+
+def recover_best(model_dir, *, drop_stale=False):
+    """Finish a best-model write that a kill interrupted between its two steps.
+
+    With ``drop_stale`` (only for the process that trains into the folder) a temporary
+    file that a kill left half-written is deleted too.
+    """
+    import zipfile
+
+    path = os.path.join(os.fspath(model_dir), BEST)
+    recovered = recover_replaced(best_part(path), path, zipfile.is_zipfile)
+    if drop_stale:
+        discard(best_part(path))
+    return recovered
 
 
 def write_meta(model_dir, *, settings, preset, model_config, data_names=()):
@@ -122,18 +141,101 @@ def read_history(model_dir):
 
 
 def write_history(model_dir, rows):
+    """Write ``history.csv``; return the bytes written."""
     buf = io.StringIO()
     fields = list(HISTORY_FIELDS) + sorted({k for r in rows for k in r} - set(HISTORY_FIELDS))
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(os.path.join(os.fspath(model_dir), HISTORY), buf.getvalue())
+    return atomic_write_text(os.path.join(os.fspath(model_dir), HISTORY), buf.getvalue())
+
+
+SLOTS = ("slot-0", "slot-1")
+LEGACY_STATE = "state.json"  # morphlib 0.1's single checkpoint: state.json + epoch-NNNNNN.bin
 
 
 def read_state(model_dir):
-    """The last checkpoint's state dict, or None when there is no usable checkpoint."""
+    """The newest complete checkpoint's state, or None when the folder has none.
+
+    Returns
+    -------
+    state : dict or None
+        ``epoch``, ``loss``, ``seq``, ``saved_at`` (Unix time), ``history`` (rows up to
+        ``epoch``; absent in old folders), ``layout``, and ``weights_path``.
+
+    Raises
+    ------
+    ModelFolderError
+        When checkpoints exist but none is complete.
+    """
     folder = os.path.join(os.fspath(model_dir), CHECKPOINTS)
-    path = os.path.join(folder, STATE)
+    found, damaged = [], []
+    for slot in SLOTS:
+        if os.path.exists(os.path.join(folder, slot + ".json")):
+            state, why = _read_slot(folder, slot)
+            (found.append(state) if state else damaged.append(f"{slot}: {why}"))
+    if found:
+        return max(found, key=lambda st: st["seq"])
+    legacy = _read_legacy_state(folder)
+    if legacy is not None or not damaged:
+        return legacy
+    raise ModelFolderError(
+        f"no complete checkpoint in {folder} ({'; '.join(damaged)}); delete that folder to restart from the best model"
+    )
+
+
+def checkpoint_status(model_dir):
+    """The newest checkpoint in words: its epoch and when it was saved.
+
+    Returns
+    -------
+    text : str
+        e.g. ``"last checkpoint: epoch 140, saved 2026-11-24 17:02:11 (3 min ago)"``.
+    """
+    try:
+        state = read_state(model_dir)
+    except ModelFolderError as exc:
+        return f"no usable checkpoint: {exc}"
+    if state is None:
+        return f"no checkpoint in {model_dir} yet"
+    saved = state.get("saved_at")
+    if saved is None:
+        return f"last checkpoint: epoch {state['epoch']}"
+    ago = max(0.0, time.time() - saved)
+    ago = f"{ago:.0f} s" if ago < 120 else f"{ago / 60:.0f} min" if ago < 7200 else f"{ago / 3600:.1f} h"
+    return f"last checkpoint: epoch {state['epoch']}, saved {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(saved))} ({ago} ago)"
+
+
+def checkpoint_epoch(model_dir):
+    """Epochs done in the newest complete checkpoint; 0 when there is none or it is damaged."""
+    try:
+        state = read_state(model_dir)
+    except ModelFolderError:
+        return 0
+    return state["epoch"] if state else 0
+
+
+def _read_slot(folder, slot):
+    """(state, None) for a complete slot, else (None, why)."""
+    try:
+        with open(os.path.join(folder, slot + ".json"), encoding="utf-8") as f:
+            state = json.load(f)
+        state["epoch"], state["seq"] = int(state["epoch"]), int(state["seq"])
+        path = os.path.join(folder, slot + ".bin")
+        with open(path, "rb") as f:
+            crc, size = 0, 0
+            for block in iter(lambda: f.read(1 << 22), b""):
+                crc, size = zlib.crc32(block, crc), size + len(block)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"unreadable ({exc})"
+    if (size, crc) != (state.get("size"), state.get("crc32")):
+        return None, "torn by an interrupted write"
+    state["weights_path"] = path
+    return state, None
+
+
+def _read_legacy_state(folder):
+    path = os.path.join(folder, LEGACY_STATE)
     if not os.path.exists(path):
         return None
     try:
@@ -145,8 +247,7 @@ def read_state(model_dir):
         raise ModelFolderError(f"{path} is damaged ({exc}); delete the folder {folder} to restart from the best model") from None
     if not os.path.exists(weights):
         raise ModelFolderError(f"{path} names {weights}, which is missing; delete the folder {folder} to restart from the best model")
-    state["weights_path"] = weights
-    return state
+    return {**state, "seq": 0, "weights_path": weights}
 
 
 def checkpoint_arrays(model):
@@ -189,51 +290,87 @@ def restore_checkpoint(model, path, layout):
         v.assign(a)
 
 
+def full_disk_message(folder, exc, *, kept):
+    """What to tell a user whose disk or Drive filled up while morphlib wrote into ``folder``."""
+    return (
+        f"{folder} is full ({exc.strerror or exc}): free space there and run the same command again "
+        f"(on Google Drive: empty Drive's trash and delete old models or files, or train into a folder on another drive). "
+        f"{kept}"
+    )
+
+
 class CheckpointWriter:
     """Writes checkpoints in a background thread, so that training does not wait for the disk.
 
-    The arrays are copied on the training thread (milliseconds); the file, then the
-    state naming it, are written by the thread, each through a temporary name and a
-    rename; older checkpoints are deleted after. At most one write is in flight: the
-    next ``write`` (and ``close``) waits for it, so a kill loses at most the epoch
-    being written.
+    The arrays are copied on the training thread (milliseconds); the thread overwrites the
+    older of the two slots in place, then its state file, which records the data's size
+    and CRC-32 so that a slot torn by a kill or a full disk is never used. At most one write
+    is in flight: the next ``write`` (and ``close``) waits for it.
+
+    Attributes
+    ----------
+    bytes_written : int
+        Bytes written into the folder so far.
+    last : dict or None
+        ``epoch`` and ``saved_at`` of the newest checkpoint on disk.
     """
 
     def __init__(self, model_dir):
         self.folder = os.path.join(os.fspath(model_dir), CHECKPOINTS)
         os.makedirs(self.folder, exist_ok=True)
         for stale in glob.glob(os.path.join(glob.escape(self.folder), ".*.part*")):
-            os.remove(stale)  # left by a process killed while writing
+            discard(stale)  # left by a process killed while writing (morphlib 0.1)
+        try:
+            newest = read_state(model_dir)
+        except ModelFolderError:
+            newest = None
+        self.seq = newest["seq"] if newest else 0
+        self.last = {"epoch": newest["epoch"], "saved_at": newest.get("saved_at")} if newest else None
+        self.bytes_written = 0
         self._thread = None
         self._error = None
 
-    def write(self, model, state):
+    def write(self, model, state, history):
+        """Checkpoint ``model`` (weights and optimizer) with ``state`` (``epoch``, ``loss``) and ``history``."""
         self.wait()
         arrays = checkpoint_arrays(model)
-        import threading
-
-        self._thread = threading.Thread(target=self._write, args=(arrays, dict(state)), daemon=True)
+        self.seq += 1
+        state = {**state, "seq": self.seq, "history": list(history)}
+        self._thread = threading.Thread(target=self._write, args=(arrays, state), daemon=True)
         self._thread.start()
 
     def _write(self, arrays, state):
         try:
-            weights, slots = arrays
-            name = f"epoch-{state['epoch']:06d}.bin"
-            tmp = os.path.join(self.folder, f".{name}.part")
-            with open(tmp, "wb") as f:  # raw arrays: no archive, no checksum pass over 3 x the weights
-                for a in (*weights, *slots):
-                    np.ascontiguousarray(a).tofile(f)
-            os.replace(tmp, os.path.join(self.folder, name))
-            layout = {
-                "weights": [[list(a.shape), a.dtype.str] for a in weights],
-                "optimizer": [[list(a.shape), a.dtype.str] for a in slots],
-            }
-            atomic_write_text(os.path.join(self.folder, STATE), json.dumps({**state, "weights": name, "layout": layout}))
-            for old in glob.glob(os.path.join(glob.escape(self.folder), "epoch-*")):
-                if os.path.basename(old) != name:
-                    os.remove(old)
+            self._write_slot(SLOTS[state["seq"] % 2], arrays, state)
         except Exception as exc:  # reported on the training thread by wait()
             self._error = exc
+
+    def _write_slot(self, slot, arrays, state):
+        weights, slots = arrays
+        chunks = [np.ascontiguousarray(a) for a in (*weights, *slots)]
+        crc = 0
+        for c in chunks:  # raw arrays: no archive; one CRC pass to recognise a torn slot
+            crc = zlib.crc32(memoryview(c).cast("B"), crc)
+        self.bytes_written += write_in_place(os.path.join(self.folder, slot + ".bin"), chunks)
+        state = {
+            **state,
+            "saved_at": time.time(),
+            "size": sum(c.nbytes for c in chunks),
+            "crc32": crc,
+            "layout": {
+                "weights": [[list(a.shape), a.dtype.str] for a in weights],
+                "optimizer": [[list(a.shape), a.dtype.str] for a in slots],
+            },
+        }
+        text = json.dumps(state).encode("utf-8")
+        self.bytes_written += write_in_place(os.path.join(self.folder, slot + ".json"), [text])
+        self.last = {"epoch": state["epoch"], "saved_at": state["saved_at"]}
+        self._drop_legacy()
+
+    def _drop_legacy(self):
+        for old in glob.glob(os.path.join(glob.escape(self.folder), "epoch-*.bin")):
+            discard(old)
+        discard(os.path.join(self.folder, LEGACY_STATE))
 
     def wait(self):
         """Block until the write in flight is on disk; raise what it failed with."""
@@ -242,7 +379,11 @@ class CheckpointWriter:
             self._thread = None
         if self._error is not None:
             error, self._error = self._error, None
-            raise ModelFolderError(f"could not write a checkpoint into {self.folder}: {error}")
+            kept = (f"The last good checkpoint (epoch {self.last['epoch']}) is kept; training resumes from it."
+                    if self.last else "No checkpoint was completed yet.")
+            if is_full(error):
+                raise ModelFolderError(full_disk_message(os.path.dirname(self.folder), error, kept=kept)) from error
+            raise ModelFolderError(f"could not write a checkpoint into {self.folder}: {error}. {kept}") from error
 
     close = wait
 
@@ -262,7 +403,7 @@ def write_latents(model_dir, names, z):
         "model": _stamp(os.path.join(model_dir, BEST)),
         "latents": {name: [round(float(v), 7) for v in row] for name, row in zip(names, z)},
     }
-    atomic_write_text(os.path.join(model_dir, LATENTS), json.dumps(payload, ensure_ascii=False))
+    return atomic_write_text(os.path.join(model_dir, LATENTS), json.dumps(payload, ensure_ascii=False))
 
 
 def read_latents(model_dir):

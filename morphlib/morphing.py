@@ -218,13 +218,14 @@ def load_model(model_dir):
     """
     from .backend import keras_tf_tfp
     from .errors import ModelFolderError
-    from .modelfolder import BEST, read_history, read_meta
+    from .modelfolder import BEST, read_history, read_meta, recover_best
 
     keras, _, _ = keras_tf_tfp()
     from . import model as _registers_classes  # noqa: F401
 
     model_dir = os.fspath(model_dir)
     meta = read_meta(model_dir)
+    recover_best(model_dir)
     path = os.path.join(model_dir, BEST)
     if not os.path.exists(path):
         raise ModelFolderError(f"{path} is missing: training has not saved a model yet; run train again to resume")

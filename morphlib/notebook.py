@@ -10,6 +10,7 @@ import sys
 import time
 
 from .errors import DataFolderError
+from .training import TrainingListener
 
 DRIVE = "/content/drive"
 MY_DRIVE = "/content/drive/MyDrive"
@@ -154,33 +155,30 @@ def show_strip(morphs, settings):
         display(play(m.y, m.sr))
 
 
-def _keras_callback():
-    from .training import _keras_callback
+class LiveLossPlot(TrainingListener):
+    """A loss curve that redraws in place while a notebook trains, titled with when the last
+    checkpoint was saved and how much training a lost runtime would cost at that moment.
 
-    return _keras_callback()
-
-
-class LiveLossPlot(_keras_callback()):
-    """A loss curve that redraws in place while a notebook trains.
+    Pass it to ``train(..., callbacks=[LiveLossPlot()])``: the epochs already done (when
+    resuming) are drawn too.
 
     Parameters
     ----------
-    history : list of dict
-        Rows already done (when resuming), drawn first.
     every_s : float > 0
         Least seconds between redraws.
     """
 
-    def __init__(self, history=(), *, every_s=2.0):
+    def __init__(self, *, every_s=2.0):
         super().__init__()
-        self.rows = list(history)
         self.every_s = every_s
         self._last = 0.0
         self._handle = None
 
+    @property
+    def rows(self):
+        return self.keeper.history if self.keeper is not None else []
+
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
         if time.monotonic() - self._last >= self.every_s:
             self.draw()
 
@@ -195,6 +193,8 @@ class LiveLossPlot(_keras_callback()):
 
         self._last = time.monotonic()
         ax = plot_history(self.rows)
+        if self.keeper is not None:
+            ax.set_title(f"training — {self.keeper.status()}", fontsize="medium")
         fig = ax.figure
         if self._handle is None:
             self._handle = display(fig, display_id=True)

@@ -1,34 +1,44 @@
 """Training into a model folder that survives interruptions.
 
-Run ``train`` again with the same folder and it continues from the last finished epoch
-(weights and Adam's state), so a killed process, a closed notebook or a lost Colab
-runtime costs at most the epoch that was running.
+Run ``train`` again with the same folder and it continues from the last checkpoint
+(weights and Adam's state). Checkpoints are written by time (every ``checkpoint_every``
+seconds, after the first epoch and at every stop), so that a model folder on Google Drive
+receives a bounded number of bytes; a killed process or a lost Colab runtime costs at most
+the training since the last checkpoint.
 """
 
+import contextlib
 import math
 import os
 import time
 
-
+from .backend import keras_callback_base
 from .config import check_int, default_preset, get_preset
 from .errors import ModelFolderError, ParameterError
+from .files import is_full
 from .modelfolder import (
     BEST,
+    META,
     CheckpointWriter,
+    full_disk_message,
     read_history,
     read_meta,
     read_state,
+    recover_best,
     restore_checkpoint,
     save_keras_atomically,
     write_history,
     write_meta,
 )
 
-#: Seconds between saves of an improved best model (it is always saved at the end).
-BEST_SAVE_INTERVAL = 20.0
+#: Default seconds between checkpoints into the model folder.
+CHECKPOINT_EVERY = 120.0
 
 
-def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, live_plot=False, callbacks=(), verbose=True):
+def train(
+    loops, model_dir, *, epochs=None, preset=None, seed=0, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None,
+    progress=True, callbacks=(), verbose=True,
+):
     """Train (or resume training) a VAE on ``loops``, keeping everything in ``model_dir``.
 
     Parameters
@@ -37,7 +47,7 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
         The training set, or a folder to load it from.
     model_dir : str or os.PathLike
         Model folder (created if missing). If it already holds a training run, that
-        run continues from its last finished epoch.
+        run continues from its last checkpoint.
     epochs : int > 0 or None
         Total epochs wanted, counting those already done; default the preset's (500
         for the tutorial). A finished run asked for more continues to that number.
@@ -46,26 +56,38 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
         ``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``.
     seed : int >= 0
         Seeds weight initialisation, shuffling and the posterior samples.
+    checkpoint_every : float > 0
+        Seconds between checkpoints (weights, Adam's state, history and best model written
+        into ``model_dir``); also written after the first epoch and at every stop. A kill
+        or a lost runtime costs at most this much training (plus the epoch running).
+        Default 120: the tutorial preset's 500 epochs write about half a gigabyte, where
+        a checkpoint per epoch would write 36 GB (ruinous on Google Drive).
+    max_minutes : float > 0 or None
+        Stop after the epoch in progress once this many minutes have passed, saving as at
+        any stop; the same call resumes.
     progress : bool
-        Show a progress bar over epochs.
-    live_plot : bool
-        In a notebook: a loss curve (with the epochs already done) redrawn while training.
+        Show a progress bar over epochs, with when the last checkpoint was saved.
     callbacks : sequence of keras.callbacks.Callback
-        Extra callbacks.
+        Extra callbacks. Those derived from :class:`TrainingListener` (such as the
+        notebooks' ``LiveLossPlot``) also see the history so far and the checkpoints.
     verbose : bool
         Print where the run starts and ends.
 
     Returns
     -------
     model : MorphModel
-        The best model so far (lowest training loss), with ``history`` and
-        ``interrupted`` (True when stopped by Ctrl-C / a kernel interrupt).
+        The best model so far (lowest training loss), with ``history``, ``interrupted``
+        (True when stopped by Ctrl-C / a kernel interrupt), ``timed_out`` (True when
+        ``max_minutes`` stopped it) and ``bytes_written`` (into ``model_dir``).
     """
     from .backend import keras_tf_tfp
     from .dataset import LoopSet, load_folder
     from .model import build_vae
 
     keras, _, _ = keras_tf_tfp()
+    checkpoint_every = check_positive("checkpoint_every", checkpoint_every, unit="seconds")
+    if max_minutes is not None:
+        max_minutes = check_positive("max_minutes", max_minutes, unit="minutes")
     if not isinstance(loops, LoopSet):
         loops = load_folder(loops, progress=progress)
     model_dir = os.fspath(model_dir)
@@ -91,8 +113,10 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
     keras.utils.set_random_seed(seed)
     vae = build_vae(loops.settings, preset, seed=seed)
     vae.compile(optimizer=keras.optimizers.Adam(learning_rate=preset.learning_rate))
+    written = 0
     if meta is None:
         write_meta(model_dir, settings=loops.settings, preset=preset, model_config=vae.get_config(), data_names=loops.names)
+        written += os.path.getsize(os.path.join(model_dir, META))
     history, start = _restore(model_dir, vae, say)
     if start >= epochs:
         say(f"{model_dir} is already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more")
@@ -101,28 +125,58 @@ def train(loops, model_dir, *, epochs=None, preset=None, seed=0, progress=True, 
         keras.utils.set_random_seed(seed + start)  # fresh shuffles for the resumed part
     say(
         f"training {vae.n_params:,} parameters on {len(loops)} loops, epochs {start + 1} to {epochs} "
-        f"(preset {preset.name!r}, batch {preset.batch_size}) into {model_dir}"
+        f"(preset {preset.name!r}, batch {preset.batch_size}) into {model_dir}, "
+        f"checkpoint every {_duration(checkpoint_every)}" + (f", for at most {_duration(max_minutes * 60)}" if max_minutes else "")
     )
-    keeper = FolderKeeper(model_dir, history)
-    cbs = [keeper, *([EpochProgress(epochs, start)] if progress else []), *callbacks]
-    if live_plot:
-        from .notebook import LiveLossPlot
-
-        cbs.append(LiveLossPlot(history))
+    keeper = FolderKeeper(model_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes)
+    keeper.bytes_written += written
+    cbs = [keeper, *([EpochProgress(epochs, start, keeper)] if progress else []), *callbacks]
+    for cb in callbacks:
+        if isinstance(cb, TrainingListener):
+            cb.keeper = keeper
     interrupted = False
     try:
         vae.fit(loops.S, epochs=epochs, initial_epoch=start, batch_size=preset.batch_size, shuffle=True, verbose=0, callbacks=cbs)
     except KeyboardInterrupt:
         interrupted = True
+    except ModelFolderError:
+        keeper.close(save=False)  # the folder takes no more (full?): its last good checkpoint stays
+        raise
     finally:
         keeper.close()
     if interrupted:
-        say(f"interrupted after epoch {keeper.last_epoch}; run the same call again to resume from there")
+        say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
     elif keeper.diverged:
         say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
+    elif keeper.timed_out:
+        say(f"stopped after {_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
     else:
         say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
-    return _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
+    model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
+    model.timed_out = keeper.timed_out
+    model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
+    say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
+    return model
+
+
+def check_positive(name, value, *, unit):
+    """``value`` as a finite float > 0, or a ParameterError naming it."""
+    try:
+        ok = not isinstance(value, bool) and math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"{name} must be a number of {unit} > 0, got {value!r}")
+    return float(value)
+
+
+def _duration(seconds):
+    """``"2 min"``, ``"45 s"``, ``"1 h 30 min"``."""
+    seconds = round(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _existing_meta(model_dir):
@@ -139,18 +193,24 @@ def _existing_meta(model_dir):
 
 def _restore(model_dir, vae, say):
     """Load the last checkpoint (or the best model) into ``vae``; return (history, epochs done)."""
-    history = read_history(model_dir)
+    recover_best(model_dir, drop_stale=True)
     state = read_state(model_dir)
     if state is not None:
         restore_checkpoint(vae, state["weights_path"], state.get("layout", {}))
         start = state["epoch"]
-        history = [r for r in history if r["epoch"] <= start]
-        if len(history) != start:  # an old or hand-edited history: renumber rather than leave gaps
-            history = [{**r, "epoch": k + 1} for k, r in enumerate(history[-start:])] if history else []
-        say(f"resuming {model_dir} after epoch {start}")
+        if "history" in state:  # rows up to the checkpoint: later rows are trained again
+            history = [dict(r) for r in state["history"]]
+        else:  # a morphlib 0.1 checkpoint: the history file, cut at the checkpoint
+            history = [r for r in read_history(model_dir) if r["epoch"] <= start]
+            if len(history) != start:  # an old or hand-edited history: renumber rather than leave gaps
+                history = [{**r, "epoch": k + 1} for k, r in enumerate(history[-start:])] if history else []
+        saved = state.get("saved_at")
+        when = f", saved {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(saved))}" if saved else ""
+        say(f"resuming {model_dir} after epoch {start} (its last checkpoint{when})")
         return history, start
     best = os.path.join(model_dir, BEST)
-    if os.path.exists(best):  # no checkpoint (deleted, or an interrupted first epoch): start from the best weights
+    history = read_history(model_dir)
+    if os.path.exists(best):  # no checkpoint (deleted by hand): start from the best weights
         from .morphing import load_model
 
         vae.set_weights(load_model(model_dir).vae.get_weights())
@@ -166,41 +226,56 @@ def _best_model(model_dir, vae, loops, preset, history, *, interrupted):
     if os.path.exists(os.path.join(model_dir, BEST)):
         model = load_model(model_dir)
         model.history = list(history)
-        write_latents(model_dir, loops.names, model.encode(loops.S))
+        model.bytes_written = write_latents(model_dir, loops.names, model.encode(loops.S))
     else:  # stopped before the first epoch finished
         model = MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=history)
     model.interrupted = interrupted
     return model
 
 
-def _keras_callback():
-    from .backend import keras_tf_tfp
-
-    return keras_tf_tfp()[0].callbacks.Callback
+Callback = keras_callback_base()
 
 
-class FolderKeeper(_keras_callback()):
-    """After each epoch: history row, checkpoint (weights + optimizer, written in the
-    background), best model.
+class FolderKeeper(Callback):
+    """Keeps the model folder: history, checkpoints and the best model, written by time.
 
-    The best model (lowest loss) is written at its first improvement, then at most every
-    ``BEST_SAVE_INTERVAL`` seconds and at the end, so that saving does not dominate short
-    epochs (a kill loses at most that much of the best model's progress); the checkpoint,
-    which resuming needs, is written every epoch.
+    After each epoch the history row is kept in memory (and the best weights, when the loss
+    improved). A checkpoint — weights and Adam's state (in the background), the history and
+    the best model, if it changed — goes into the folder after the first epoch of a run,
+    then whenever ``checkpoint_every`` seconds have passed since the last one, and at
+    every stop. So the bytes written grow with training time, not with epochs.
+
+    Parameters
+    ----------
+    model_dir : str
+    history : list of dict
+        Rows already done.
+    checkpoint_every : float > 0
+        Seconds.
+    max_minutes : float > 0 or None
     """
 
-    def __init__(self, model_dir, history):
+    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None):
         super().__init__()
         self.model_dir = model_dir
         self.history = list(history)
+        self.checkpoint_every = checkpoint_every
+        self.max_minutes = max_minutes
         finite = [r["loss"] for r in self.history if math.isfinite(r.get("loss", math.nan))]
         self.best_loss = min(finite) if finite else math.inf
         self.best_epoch = next((r["epoch"] for r in self.history if r.get("loss") == self.best_loss), 0)
         self._best_weights = None
-        self._last_best_save = -math.inf  # the first improvement is written at once
         self.last_epoch = self.history[-1]["epoch"] if self.history else 0
-        self.diverged = False
+        self.saved_epoch = self.last_epoch
+        self.diverged = self.timed_out = False
+        self.n_checkpoints = 0
+        self.bytes_written = 0
         self.checkpoints = CheckpointWriter(model_dir)
+        self._started = self._saved_at = time.monotonic()
+        self._closed = False
+
+    def on_train_begin(self, logs=None):
+        self._started = self._saved_at = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
@@ -219,17 +294,58 @@ class FolderKeeper(_keras_callback()):
         if loss < self.best_loss:
             self.best_loss, self.best_epoch = loss, epoch + 1
             self._best_weights = self.model.get_weights()
-        write_history(self.model_dir, self.history)
-        self.checkpoints.write(self.model, {"epoch": epoch + 1, "loss": loss})
-        if self._best_weights is not None and time.monotonic() - self._last_best_save >= BEST_SAVE_INTERVAL:
-            self.flush_best()
+        now = time.monotonic()
+        if self.n_checkpoints == 0 or now - self._saved_at >= self.checkpoint_every:
+            self.save()
+        if self.max_minutes is not None and now - self._started >= 60 * self.max_minutes:
+            self.timed_out = True
+            self.model.stop_training = True
 
-    def close(self):
-        """Finish the checkpoint in flight and write the best model held in memory."""
-        try:
-            self.checkpoints.close()
-        finally:
+    def save(self):
+        """Checkpoint now: history file, weights and optimizer (background), best model."""
+        with self._full_disk_is_an_error():
+            self.bytes_written += write_history(self.model_dir, self.history)
+            self.checkpoints.write(self.model, {"epoch": self.last_epoch, "loss": self.history[-1].get("loss")}, self.history)
             self.flush_best()
+        self.saved_epoch, self._saved_at = self.last_epoch, time.monotonic()
+        self.n_checkpoints += 1
+
+    @contextlib.contextmanager
+    def _full_disk_is_an_error(self):
+        try:
+            yield
+        except OSError as exc:
+            if not is_full(exc):
+                raise
+            last = self.checkpoints.last
+            kept = f"The last good checkpoint (epoch {last['epoch']}) is kept; training resumes from it." if last else ""
+            raise ModelFolderError(full_disk_message(self.model_dir, exc, kept=kept)) from exc
+
+    def at_risk(self):
+        """``(epochs, seconds)`` of training that a lost runtime would cost now."""
+        return self.last_epoch - self.saved_epoch, time.monotonic() - self._saved_at
+
+    def status(self):
+        """When the last checkpoint was saved and what a lost runtime would cost now, in words."""
+        if self.saved_epoch == 0:
+            return "no checkpoint yet"
+        epochs, seconds = self.at_risk()
+        risk = "nothing" if epochs == 0 else f"{epochs} epoch{'s' * (epochs != 1)}"
+        return f"saved epoch {self.saved_epoch} {_duration(seconds)} ago; a lost runtime now costs {risk}"
+
+    def close(self, *, save=True):
+        """At any stop: checkpoint what is not saved yet (unless ``save`` is False, when the
+        folder failed), and wait for it to be on disk."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if save and self.model is not None and self.last_epoch > self.saved_epoch:
+                self.checkpoints.wait()  # a failed write in flight is reported, not written over
+                self.save()
+        finally:
+            self.checkpoints.close()
+            self.bytes_written += self.checkpoints.bytes_written
 
     def flush_best(self):
         """Write the best weights held in memory to ``model.keras`` (no optimizer state)."""
@@ -239,17 +355,23 @@ class FolderKeeper(_keras_callback()):
 
         clean = VAE.from_config(self.model.get_config())
         clean.set_weights(self._best_weights)
-        save_keras_atomically(clean, os.path.join(self.model_dir, BEST))
+        self.bytes_written += save_keras_atomically(clean, os.path.join(self.model_dir, BEST))
         self._best_weights = None
-        self._last_best_save = -math.inf  # the first improvement is written at once
 
 
-class EpochProgress(_keras_callback()):
-    """A tqdm bar over epochs, with the latest loss figures."""
+class TrainingListener(Callback):
+    """A callback that ``train`` hands its :class:`FolderKeeper` (as ``self.keeper``) before
+    training: the history so far, the best loss, and when the last checkpoint was saved."""
 
-    def __init__(self, epochs, start):
+    keeper = None
+
+
+class EpochProgress(Callback):
+    """A tqdm bar over epochs, with the latest loss figures and the last checkpoint."""
+
+    def __init__(self, epochs, start, keeper=None):
         super().__init__()
-        self.epochs, self.start = epochs, start
+        self.epochs, self.start, self.keeper = epochs, start, keeper
 
     def on_train_begin(self, logs=None):
         import sys
@@ -260,7 +382,10 @@ class EpochProgress(_keras_callback()):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        self.bar.set_postfix({k: f"{float(v):.4g}" for k, v in logs.items() if k in ("loss", "mse", "kl")}, refresh=False)
+        figures = {k: f"{float(v):.4g}" for k, v in logs.items() if k in ("loss", "mse", "kl")}
+        if self.keeper is not None and self.keeper.saved_epoch:
+            figures["saved"] = f"ep {self.keeper.saved_epoch}, {_duration(self.keeper.at_risk()[1])} ago"
+        self.bar.set_postfix(figures, refresh=False)
         self.bar.update(1)
 
     def on_train_end(self, logs=None):

@@ -30,6 +30,12 @@ def test_help_everywhere(command, capsys):
         (["train", "data", "--model", "m", "--epochs", "ten"], "expected a whole number"),
         (["morph", "--model", "m", "a", "b", "--alpha", "1.5", "--out", "o.wav"], "alpha must be between 0"),
         (["frobnicate"], "invalid choice"),
+        (["train", "data", "--model", "m", "--checkpoint-every", "0"], "expected a number > 0, got '0'"),
+        (["train", "data", "--model", "m", "--checkpoint-every", "-5"], "expected a number > 0, got '-5'"),
+        (["train", "data", "--model", "m", "--checkpoint-every", "soon"], "expected a number, got 'soon'"),
+        (["train", "data", "--model", "m", "--max-minutes", "0"], "expected a number > 0, got '0'"),
+        (["train", "data", "--model", "m", "--max-minutes", "nan"], "expected a number > 0, got 'nan'"),
+        (["demo", "--out", "o", "--max-minutes", "-1"], "expected a number > 0, got '-1'"),
     ],
 )
 def test_bad_arguments_give_one_line(argv, message, capsys):

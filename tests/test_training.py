@@ -12,6 +12,7 @@ import pytest
 from morphlib.config import AnalysisSettings
 from morphlib.dataset import load_folder
 from morphlib.errors import ModelFolderError, ParameterError, SettingsMismatchError
+from morphlib.modelfolder import checkpoint_epoch
 from morphlib.morphing import load_model
 from morphlib.training import train
 
@@ -90,11 +91,8 @@ def _cli(*args, **kwargs):
 TINY_ARGS = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-frames", "16"]
 
 
-def _epochs_done(state):
-    try:
-        return json.load(open(state))["epoch"]
-    except (OSError, ValueError):
-        return 0
+def _epochs_done(model_dir):
+    return checkpoint_epoch(model_dir)
 
 
 @pytest.mark.parametrize("kills", [3])
@@ -103,33 +101,31 @@ def test_killed_training_resumes_without_gaps(tiny_folder, tiny_loops, tmp_path,
     import random
 
     model_dir = str(tmp_path / "killed")
-    state = os.path.join(model_dir, "checkpoint", "state.json")
     rng = random.Random()
     for k in range(kills):
-        proc = _cli("train", tiny_folder, "--model", model_dir, "--preset", "tiny", "--epochs", "100000", *TINY_ARGS)
-        start = _epochs_done(state)
+        proc = _cli("train", tiny_folder, "--model", model_dir, "--preset", "tiny", "--epochs", "100000", "--checkpoint-every", "0.001", *TINY_ARGS)
+        start = _epochs_done(model_dir)
         deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None and _epochs_done(state) < start + 3:
+        while time.time() < deadline and proc.poll() is None and _epochs_done(model_dir) < start + 3:
             time.sleep(0.02)
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         time.sleep(rng.uniform(0.0, 0.25))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        done = _epochs_done(state)
+        done = _epochs_done(model_dir)
         assert done >= start + 3
         load_model(model_dir)  # the best model is a complete file after every kill
     model = train(tiny_loops, model_dir, epochs=done + 2, progress=False, verbose=False)
     assert [r["epoch"] for r in model.history] == list(range(1, done + 3)) == _history_epochs(model_dir)
     assert not [n for n in os.listdir(model_dir) if ".part" in n]
-    assert len(os.listdir(os.path.join(model_dir, "checkpoint"))) <= 3  # state, one checkpoint, maybe one .part
+    assert sorted(os.listdir(os.path.join(model_dir, "checkpoint"))) == ["slot-0.bin", "slot-0.json", "slot-1.bin", "slot-1.json"]
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tiny_folder, tmp_path):
     model_dir = str(tmp_path / "interrupted")
     proc = _cli("train", tiny_folder, "--model", model_dir, "--preset", "tiny", "--epochs", "100000", *TINY_ARGS)
-    state = os.path.join(model_dir, "checkpoint", "state.json")
     deadline = time.time() + 120
-    while time.time() < deadline and not os.path.exists(state):
+    while time.time() < deadline and not _epochs_done(model_dir):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -147,3 +143,183 @@ def test_bad_training_arguments_fail_before_anything_is_written(tiny_loops, tmp_
     with pytest.raises(ParameterError, match=match):
         train(tiny_loops, tmp_path / "m", progress=False, **kwargs)
     assert not (tmp_path / "m").exists()
+
+
+def _process_writes():
+    """Bytes this process has passed to write() so far (Linux), or None."""
+    try:
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("wchar:"))
+    except (OSError, StopIteration):
+        return None
+
+
+def _checkpoint_bytes(model_dir):
+    folder = os.path.join(model_dir, "checkpoint")
+    return max(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder) if n.endswith(".bin"))
+
+
+@pytest.mark.parametrize("every, n_checkpoints", [(3600.0, 2), (1e-6, 25)])
+def test_checkpoints_are_written_by_time_and_writes_stay_within_budget(tiny_loops, tmp_path, every, n_checkpoints):
+    """25 epochs: with a long interval only the first epoch and the end are saved (the
+    bytes written into the folder do not grow with epochs); with a tiny one, every epoch."""
+    model_dir = str(tmp_path / "m")
+    before = _process_writes()
+    model = train(tiny_loops, model_dir, epochs=25, preset="tiny", progress=False, verbose=False, checkpoint_every=every)
+    after = _process_writes()
+    one = _checkpoint_bytes(model_dir) + os.path.getsize(os.path.join(model_dir, "model.keras"))
+    small = 64_000  # morphlib.json, history.csv, latents.json, checkpoint states
+    assert model.bytes_written <= n_checkpoints * one + small
+    if every > 1:
+        assert model.bytes_written >= 2 * _checkpoint_bytes(model_dir)
+        if before is not None:  # everything the process wrote, wherever, is within the budget
+            assert after - before <= 2 * one + small + 200_000
+    assert [r["epoch"] for r in model.history] == list(range(1, 26)) == _history_epochs(model_dir)
+    state = json.load(open(os.path.join(model_dir, "checkpoint", f"slot-{n_checkpoints % 2}.json")))
+    assert state["epoch"] == 25 and state["seq"] == n_checkpoints
+
+
+def test_kill_between_checkpoints_costs_at_most_the_interval(tiny_folder, tiny_loops, tmp_path):
+    """A kill between checkpoints loses the epochs since the last one (never more than the
+    interval's worth); the same command resumes from it, with no gap in the history."""
+    from morphlib.modelfolder import read_state
+
+    model_dir = str(tmp_path / "between")
+    every = 1.5
+    proc = _cli("train", tiny_folder, "--model", model_dir, "--preset", "tiny", "--epochs", "100000",
+                "--checkpoint-every", str(every), *TINY_ARGS)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and _epochs_done(model_dir) < 2:
+        time.sleep(0.02)  # the first checkpoint (epoch 1), then one by time
+    time.sleep(every * 0.6)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    proc.wait()
+    state = read_state(model_dir)
+    assert killed_at - state["saved_at"] <= every + 1.0  # the interval, plus an epoch and a write
+    assert [r["epoch"] for r in state["history"]] == list(range(1, state["epoch"] + 1))
+    model = train(tiny_loops, model_dir, epochs=state["epoch"] + 3, progress=False, verbose=False)
+    assert [r["epoch"] for r in model.history] == list(range(1, state["epoch"] + 4)) == _history_epochs(model_dir)
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_the_last_good_checkpoint(tiny_loops, tmp_path, monkeypatch):
+    import errno
+
+    import morphlib.modelfolder as mf
+    from morphlib.modelfolder import read_state
+
+    model_dir = str(tmp_path / "full")
+    real = mf.write_in_place
+    calls = []
+
+    def fills_up(path, chunks):
+        calls.append(path)
+        if len(calls) > 2 and path.endswith(".bin"):  # the second checkpoint's data: half written, then full
+            with open(path, "wb") as f:
+                f.write(b"\0" * 100)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, chunks)
+
+    monkeypatch.setattr(mf, "write_in_place", fills_up)
+    with pytest.raises(ModelFolderError) as info:
+        train(tiny_loops, model_dir, epochs=50, preset="tiny", progress=False, verbose=False, checkpoint_every=1e-6)
+    message = str(info.value)
+    assert model_dir in message and "is full" in message and "trash" in message
+    assert "last good checkpoint (epoch 1)" in message
+    monkeypatch.setattr(mf, "write_in_place", real)
+    assert read_state(model_dir)["epoch"] == 1  # the torn slot is recognised and passed over
+    load_model(model_dir)
+    model = train(tiny_loops, model_dir, epochs=4, progress=False, verbose=False)
+    assert [r["epoch"] for r in model.history] == [1, 2, 3, 4]
+
+
+def test_torn_and_missing_slots(tiny_loops, tmp_path):
+    from morphlib.modelfolder import read_state
+
+    model_dir = str(tmp_path / "m")
+    train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False, checkpoint_every=1e-6)
+    folder = os.path.join(model_dir, "checkpoint")
+    assert read_state(model_dir)["epoch"] == 3  # seq 3: slot-1
+    with open(os.path.join(folder, "slot-1.bin"), "r+b") as f:
+        f.write(b"torn")
+    assert read_state(model_dir)["epoch"] == 2
+    with open(os.path.join(folder, "slot-0.json"), "w") as f:
+        f.write('{"epoch": 2, "se')
+    with pytest.raises(ModelFolderError, match="no complete checkpoint in .*slot-0: unreadable.*slot-1: torn"):
+        read_state(model_dir)
+    with pytest.raises(ModelFolderError, match="delete that folder"):
+        train(tiny_loops, model_dir, epochs=5, progress=False, verbose=False)
+
+
+def test_a_kill_while_the_best_model_is_replaced_is_recovered(tiny_loops, tmp_path):
+    import shutil
+
+    model_dir = tmp_path / "m"
+    train(tiny_loops, model_dir, epochs=2, preset="tiny", progress=False, verbose=False)
+    best = model_dir / "model.keras"
+    shutil.copy(best, model_dir / ".model.keras.part.keras")
+    best.write_bytes(b"")  # killed after emptying the old best model, before the rename
+    assert load_model(model_dir).n_params > 0
+    assert best.stat().st_size > 0 and not (model_dir / ".model.keras.part.keras").exists()
+
+
+def test_a_folder_from_morphlib_0_1_resumes_and_its_old_checkpoint_goes(tiny_loops, tmp_path):
+    from morphlib.modelfolder import read_state
+
+    model_dir = str(tmp_path / "old")
+    train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False, checkpoint_every=1e-6)
+    folder = os.path.join(model_dir, "checkpoint")
+    state = read_state(model_dir)
+    os.rename(state["weights_path"], os.path.join(folder, "epoch-000003.bin"))
+    json.dump({"epoch": 3, "loss": state["loss"], "weights": "epoch-000003.bin", "layout": state["layout"]},
+              open(os.path.join(folder, "state.json"), "w"))
+    for name in ("slot-0.bin", "slot-0.json", "slot-1.bin", "slot-1.json"):
+        if os.path.exists(os.path.join(folder, name)):
+            os.remove(os.path.join(folder, name))
+    model = train(tiny_loops, model_dir, epochs=5, progress=False, verbose=False)
+    assert [r["epoch"] for r in model.history] == [1, 2, 3, 4, 5]
+    assert sorted(os.listdir(folder)) == ["slot-0.bin", "slot-0.json", "slot-1.bin", "slot-1.json"]
+
+
+def test_max_minutes_stops_cleanly_and_resumes(tiny_loops, tmp_path, capsys):
+    model_dir = str(tmp_path / "m")
+    started = time.monotonic()
+    model = train(tiny_loops, model_dir, epochs=100_000, preset="tiny", progress=False, max_minutes=0.05)
+    assert time.monotonic() - started < 30
+    assert model.timed_out and not model.interrupted
+    assert "stopped after 3 s (max_minutes)" in capsys.readouterr().out
+    done = len(model.history)
+    assert checkpoint_epoch(model_dir) == done > 1
+    again = train(tiny_loops, model_dir, epochs=done + 2, progress=False, verbose=False)
+    assert [r["epoch"] for r in again.history] == list(range(1, done + 3))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"checkpoint_every": 0}, "checkpoint_every must be a number of seconds > 0, got 0"),
+     ({"checkpoint_every": -1}, "got -1"), ({"checkpoint_every": "soon"}, "got 'soon'"),
+     ({"max_minutes": 0}, "max_minutes must be a number of minutes > 0, got 0"), ({"max_minutes": float("inf")}, "got inf")],
+)
+def test_bad_schedule_arguments(tiny_loops, tmp_path, kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        train(tiny_loops, tmp_path / "m", progress=False, **kwargs)
+    assert not (tmp_path / "m").exists()
+
+
+def test_status_says_what_a_lost_runtime_costs(tiny_loops, tmp_path):
+    from morphlib.modelfolder import checkpoint_status
+    from morphlib.training import TrainingListener
+
+    seen = []
+
+    class Watch(TrainingListener):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.keeper.status())
+
+    model_dir = str(tmp_path / "m")
+    train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False, checkpoint_every=3600, callbacks=[Watch()])
+    assert seen[0].startswith("saved epoch 1 0 s ago; a lost runtime now costs nothing")
+    assert seen[2].startswith("saved epoch 1 ") and seen[2].endswith("costs 2 epochs")
+    assert checkpoint_status(model_dir).startswith("last checkpoint: epoch 3, saved ")
+    assert checkpoint_status(tmp_path / "none") == f"no checkpoint in {tmp_path / 'none'} yet"

@@ -1,0 +1,83 @@
+"""Bytes written into the model folder while training, before and after time-based checkpoints.
+
+    python benchmarks/drive_writes.py                   # tutorial preset, 74 demo loops, 100 epochs
+    python benchmarks/drive_writes.py --epochs 500
+    python benchmarks/drive_writes.py --before 8ae986a  # also run an earlier morphlib from git
+
+Each run trains in a fresh process and counts everything that process writes (Linux's
+``/proc/self/io`` ``wchar``: every byte passed to ``write()``, wherever it goes) and what
+morphlib counts into the model folder; both are scaled to 100 epochs. "before" is an
+earlier morphlib taken from git (a checkpoint every epoch); without ``--before`` the
+per-epoch checkpointing of today's code (``checkpoint_every`` below one epoch) stands in.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+TRAIN = """
+import json, sys, time
+from morphlib.dataset import load_folder
+from morphlib.training import train
+loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[3])
+def wchar():
+    with open("/proc/self/io") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("wchar:"))
+kwargs = json.loads(sys.argv[5])
+before, t = wchar(), time.perf_counter()
+model = train(loops, sys.argv[2], epochs=int(sys.argv[4]), preset="tutorial", progress=False, verbose=False, **kwargs)
+print(json.dumps({"process_bytes": wchar() - before, "seconds": time.perf_counter() - t,
+                  "folder_bytes": getattr(model, "bytes_written", None), "epochs": len(model.history)}))
+"""
+
+
+def run(pythonpath, loops_dir, model_dir, cache, epochs, kwargs):
+    out = subprocess.run(
+        [sys.executable, "-c", TRAIN, loops_dir, model_dir, cache, str(epochs), json.dumps(kwargs)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": pythonpath},
+    )
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--before", help="a git revision of morphlib to measure as 'before'")
+    p.add_argument("--work", help="working folder (default: a new temporary one)")
+    args = p.parse_args(argv)
+    from morphlib.synth import synth_drums
+
+    work = args.work or tempfile.mkdtemp(prefix="morphlib-writes-")
+    loops_dir, cache = os.path.join(work, "loops"), os.path.join(work, "cache")
+    synth_drums(loops_dir, n=args.loops, progress=False)
+    runs = {}
+    if args.before:
+        old = os.path.join(work, "before")
+        os.makedirs(old, exist_ok=True)
+        archive = subprocess.run(["git", "-C", ROOT, "archive", args.before, "morphlib"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        runs[f"before ({args.before}: a checkpoint every epoch)"] = run(old, loops_dir, os.path.join(work, "m-before"), cache, args.epochs, {})
+    else:
+        runs["per-epoch checkpoints (checkpoint_every=1e-6)"] = run(ROOT, loops_dir, os.path.join(work, "m-every"), cache, args.epochs, {"checkpoint_every": 1e-6})
+    runs["after (default: every 120 s)"] = run(ROOT, loops_dir, os.path.join(work, "m-after"), cache, args.epochs, {})
+    print(f"tutorial preset, {args.loops} demo loops, {args.epochs} epochs")
+    print(f"{'run':52} {'s/epoch':>8} {'process MB/100 ep':>18} {'folder MB/100 ep':>17}")
+    for name, r in runs.items():
+        scale = 100 / r["epochs"]
+        folder = "—" if r["folder_bytes"] is None else f"{r['folder_bytes'] * scale / 1e6:.0f}"
+        print(f"{name:52} {r['seconds'] / r['epochs']:8.2f} {r['process_bytes'] * scale / 1e6:18.0f} {folder:>17}")
+    print(json.dumps(runs))
+
+
+if __name__ == "__main__":
+    main()
