@@ -33,7 +33,8 @@ def wchar():
 kwargs = json.loads(sys.argv[5])
 before, t = wchar(), time.perf_counter()
 model = train(loops, sys.argv[2], epochs=int(sys.argv[4]), preset="tutorial", progress=False, verbose=False, **kwargs)
-print(json.dumps({"process_bytes": wchar() - before, "seconds": time.perf_counter() - t,
+import morphlib
+print(json.dumps({"morphlib": morphlib.__file__, "process_bytes": wchar() - before, "seconds": time.perf_counter() - t,
                   "folder_bytes": getattr(model, "bytes_written", None), "epochs": len(model.history)}))
 """
 
@@ -42,6 +43,7 @@ def run(pythonpath, loops_dir, model_dir, cache, epochs, kwargs):
     out = subprocess.run(
         [sys.executable, "-c", TRAIN, loops_dir, model_dir, cache, str(epochs), json.dumps(kwargs)],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": pythonpath},
+        cwd=os.path.dirname(loops_dir),  # not the checkout: "before" must import its own morphlib
     )
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])

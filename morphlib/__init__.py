@@ -36,6 +36,9 @@ _EXPORTS = {
     "MorphModel": "morphing",
     "morph": "morphing",
     "crossfade": "morphing",
+    "morph_xy": "morphing",
+    "sweep": "sweeps",
+    "sweep_xy": "sweeps",
     "interpolate": "morphing",
     "evaluate": "evaluation",
     "specplot": "plots",
@@ -54,7 +57,7 @@ _EXPORTS = {
 }
 _SUBMODULES = {
     "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing",
-    "notebook", "plots", "spectral", "synth", "training", "widgets",
+    "notebook", "plots", "spectral", "sweeps", "synth", "training", "widgets", "files",
 }
 
 from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)

@@ -1,4 +1,4 @@
-"""``python -m morphlib``: demo, synth-drums, train, evaluate, morph."""
+"""``python -m morphlib``: demo, synth-drums, train, evaluate, morph, sweep."""
 
 import argparse
 import json
@@ -119,6 +119,22 @@ def build_parser():
     p.add_argument("--seed", type=_seed, default=0, help="Griffin-Lim's initial phase")
     p.add_argument("--crossfade", action="store_true", help="also write the naive magnitude crossfade, for comparison")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
+
+    p = sub.add_parser("sweep", help="morph over several loops as alpha follows a curve", description=(
+        "Write one WAV in which the morph moves while it plays: with two sounds, alpha follows --curve across "
+        "--loops loop lengths (frame by frame, one continuous phase); with four (the XY pad's corners a, b, c, d "
+        "at (0,0), (1,0), (0,1), (1,1)), the point follows --path."))
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("sounds", nargs="+", metavar="SOUND", help="A B, or the pad's four corners A B C D")
+    p.add_argument("--loops", type=_positive_int, default=None, help="length in loops (4; with --path, its last loop)")
+    p.add_argument("--curve", default="ramp", help="ramp (default), ramp-down, triangle, lfo:PERIOD_IN_LOOPS, or 'loop:alpha,...' e.g. '0:0,2:1,4:0'")
+    p.add_argument("--path", help="with four sounds: 'loop:x/y,...', e.g. '0:0/0,1:1/0,2:1/1,3:0/1,4:0/0'")
+    p.add_argument("--out", required=True, help="the .wav file to write")
+    p.add_argument("--data", metavar="DATA_DIR", help="look the sounds up in this folder")
+    p.add_argument("--method", choices=("linear", "spherical"), default="linear")
+    p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations (32)")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     return parser
 
 
@@ -222,6 +238,35 @@ def cmd_morph(args):
         print(path)
 
 
+def cmd_sweep(args):
+    from .audio import write_wav
+    from .morphing import load_model
+    from .sweeps import sweep, sweep_xy
+
+    if len(args.sounds) not in (2, 4):
+        raise MorphlibError(f"sweep takes two sounds (A B) or four (the pad's corners), got {len(args.sounds)}: {args.sounds}")
+    if not args.out.lower().endswith(".wav"):
+        raise MorphlibError(f"--out {args.out} must be a .wav file")
+    if os.path.exists(args.out) and not args.overwrite:
+        raise FileExistsError(f"{args.out} already exists; pass --overwrite to replace it, or choose another --out")
+    model = load_model(args.model)
+    loops = None
+    if args.data:
+        from .dataset import load_folder
+
+        loops = load_folder(args.data, model.settings)
+    common = dict(loops=loops, n_iter=args.n_iter, seed=args.seed)
+    if len(args.sounds) == 4:
+        if not args.path:
+            raise MorphlibError("four sounds make an XY pad: give its --path, e.g. '0:0/0,2:1/1'")
+        m = sweep_xy(model, args.sounds, args.path, n_loops=args.loops, **common)
+    else:
+        if args.path:
+            raise MorphlibError("--path is for the XY pad: give four sounds, or use --curve with two")
+        m = sweep(model, *args.sounds, curve=args.curve, n_loops=args.loops or 4, method=args.method, **common)
+    print(write_wav(args.out, m.y, sr=m.sr, overwrite=args.overwrite))
+
+
 def cmd_demo(args):
     import numpy as np
 
@@ -272,4 +317,5 @@ COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "morph": cmd_morph,
+    "sweep": cmd_sweep,
 }

@@ -264,9 +264,21 @@ class Morph:
     S: np.ndarray
     y: np.ndarray
     sr: int
+    #: For the XY pad: the four corners' names and the point ``(x, y)``.
+    corners: tuple = ()
+    xy: tuple = ()
+    #: For a sweep: α (or the pad's x, y) at every STFT frame, and the curve's description.
+    path: np.ndarray = None
+    curve: str = ""
 
     @property
     def name(self):
+        """A file name for it (without extension) that says what it is."""
+        if self.curve:
+            ends = " ".join(self.corners) if self.corners else f"{self.a} to {self.b}"
+            return f"{ends} sweep {self.curve}"
+        if self.corners:
+            return f"{' '.join(self.corners)} xy x={self.xy[0]:.2f} y={self.xy[1]:.2f}"
         return f"{self.a} to {self.b} {self.method} a={self.alpha:.2f}"
 
 
@@ -337,6 +349,69 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
         for al, s in zip(alphas, S)
     ]
     return out[0] if single else out
+
+
+def check_unit(name, value):
+    """``value`` as a float in [0, 1], or ParameterError naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number between 0 and 1, got {value!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise ParameterError(f"{name} must be between 0 and 1, got {value!r}")
+    return v
+
+
+def bilinear_weights(x, y):
+    """Weights of the corners a, b, c, d at (0, 0), (1, 0), (0, 1), (1, 1) for the point (x, y).
+
+    Returns
+    -------
+    w : np.ndarray [shape=(4,) or (n, 4)]
+        Non-negative, summing to 1.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return np.stack([(1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y], axis=-1)
+
+
+def resolve_corners(model, corners, *, loops=None):
+    """Names and latent means of the XY pad's four corners; ParameterError when one repeats."""
+    corners = list(corners)
+    if len(corners) != 4:
+        raise ParameterError(f"corners must be four sounds (a, b, c, d at (0, 0), (1, 0), (0, 1), (1, 1)), got {len(corners)}: {corners!r}")
+    resolved = [resolve_sound(model, c, loops=loops) for c in corners]
+    names = [n for n, _ in resolved]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ParameterError(f"corners must be four different sounds; {', '.join(map(repr, repeated))} is given twice")
+    return tuple(names), np.stack([z for _, z in resolved])
+
+
+def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0):
+    """The XY pad: a bilinear blend of four loops' latent vectors, decoded and resynthesised.
+
+    Parameters
+    ----------
+    model : MorphModel
+    corners : sequence of str or int [shape=(4,)]
+        Sounds a, b, c, d at (x, y) = (0, 0), (1, 0), (0, 1), (1, 1) (as for ``morph``).
+    x, y : float in [0, 1]
+        The point on the pad.
+    loops : LoopSet or None
+    n_iter : int > 0
+    seed : int >= 0
+
+    Returns
+    -------
+    morph : Morph
+        At a corner, that loop's reconstruction.
+    """
+    x, y = check_unit("x", x), check_unit("y", y)
+    n_iter = check_int("n_iter", n_iter, low=1, high=10000)
+    names, z = resolve_corners(model, corners, loops=loops)
+    S = model.decode(bilinear_weights(x, y).astype(np.float32) @ z)[0]
+    y_out = model.to_audio(S, n_iter=n_iter, seed=seed)
+    return Morph(names[0], names[1], x, "xy", S, y_out, model.settings.sr, corners=names, xy=(x, y))
 
 
 def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):

@@ -95,3 +95,27 @@ def test_demo_end_to_end(tmp_path):
     assert (out / "morph_strip.png").stat().st_size > 10_000
     report = json.loads((out / "evaluation.json").read_text())
     assert report["n_files"] == 16 and report["n_params"] > 0
+
+
+@pytest.mark.parametrize(
+    "extra, code, says",
+    [
+        (["Loop A", "Loop B", "--loops", "2", "--curve", "triangle"], 0, None),
+        (["Loop A", "Loop B", "Loop C", "Loop D", "--path", "0:0/0,1:1/0,2:1/1"], 0, None),
+        (["Loop A", "Loop B", "--curve", "0:0,zig"], 1, "does not parse at 'zig'"),
+        (["Loop A", "Loop B", "Loop C"], 1, "two sounds (A B) or four"),
+        (["Loop A", "Loop B", "Loop C", "Loop D"], 1, "give its --path"),
+        (["Loop A", "Loop B", "Loop A", "Loop D", "--path", "0:0/0,1:1/1"], 1, "'Loop A' is given twice"),
+        (["Loop A", "Loop B", "--path", "0:0/0,1:1/1"], 1, "--path is for the XY pad"),
+    ],
+)
+def test_sweep_command(tiny_model_dir, tmp_path, capsys, extra, code, says):
+    out = tmp_path / "sweep.wav"
+    assert main(["sweep", "--model", tiny_model_dir, *extra, "--out", str(out), "--n-iter", "2"]) == code
+    if says:
+        assert says in capsys.readouterr().err and not out.exists()
+        return
+    info = sf.info(out)
+    assert info.samplerate == 8000 and info.frames == 2 * 15 * 64  # two loops of the tiny settings
+    assert main(["sweep", "--model", tiny_model_dir, *extra, "--out", str(out)]) == 1
+    assert "already exists" in capsys.readouterr().err
