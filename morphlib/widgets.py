@@ -1,32 +1,31 @@
-"""The morph panel: choose A and B, drag α, hear and see the morph, save it.
+"""The morph panel: an instrument for morphing loops, played while they loop.
 
-Works with ipywidgets 7.7 (Google Colab) and 8.x (JupyterLab); ``ipywidgets`` and
-``IPython`` are imported when a panel is made, not when morphlib is imported.
+Choose A and B and drag α, or switch to the XY pad and drag a point between four loops;
+the morph keeps looping in the live player and changes under the hand. A latent map shows
+where the sounds lie (click a loop to choose it), a picture shows the morph, and "save"
+writes what is heard. Works with ipywidgets 7.7 (Google Colab) and 8.x (JupyterLab);
+``ipywidgets``, ``anywidget`` and ``IPython`` are imported when a panel is made.
 """
 
-import io
 import os
+import time
 
+import numpy as np
 
 from .audio import safe_filename, unique_path, write_wav
-from .morphing import METHODS, Morph, crossfade, interpolate
+from .coalesce import LatestWins
+from .morphing import METHODS, Morph, bilinear_weights, interpolate
 
-
-def _png(fig):
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue()
+MODES = (("A ↔ B", "ab"), ("XY pad", "xy"))
+CORNERS = "abcd"
 
 
 class MorphPanel:
-    """Interactive morphing between two loops of a trained model.
+    """Interactive morphing between two loops (α) or four (the XY pad).
 
-    Every change of A, B, α, interpolation or Griffin-Lim iterations redraws the
-    spectrograms (A, morph, B, and the naive crossfade) and replaces the audio players.
-    The loops are encoded once, so a change costs one decode and one Griffin-Lim.
+    Every change renders the morph in a background thread — decode, Griffin-Lim, picture,
+    sound — and only the newest change is rendered, so a fast drag never queues stale work.
+    The loops are encoded once.
 
     Parameters
     ----------
@@ -35,86 +34,244 @@ class MorphPanel:
     export_dir : str
         Where "save" writes WAV files (never overwriting earlier exports).
     a, b : str or int
-        Initial sounds.
+        Sounds A and B (also the pad's corners a and b).
+    c, d : str or int or None
+        The pad's corners c and d; default the loops after A and B.
     alpha : float in [0, 1]
+    xy : (float, float)
+        The pad's point.
+    mode : {"ab", "xy"}
     n_iter : int > 0
-        Initial Griffin-Lim iterations.
+        Griffin-Lim iterations.
+    seed : int >= 0
+    live : bool
+        The live loop player (anywidget, Web Audio); False, or no anywidget, gives plain
+        players.
 
     Attributes
     ----------
     morph : Morph
-        The current morph.
-    audio_src : str
-        The current morph's player source (a data URI), which changes with every morph.
+        The morph on display (picture and sound), once ``wait`` returns.
+    player : LoopPlayer or FallbackPlayer
+    latencies_ms : list of float
+        Milliseconds from each rendered change to its morph being ready to send.
     """
 
-    def __init__(self, model, loops, *, export_dir, a=0, b=1, alpha=0.5, n_iter=32, seed=0):
+    def __init__(self, model, loops, *, export_dir, a=0, b=1, c=None, d=None, alpha=0.5, xy=(0.5, 0.5), mode="ab",
+                 n_iter=32, seed=0, live=True):
         import ipywidgets as w
+
+        from .player import make_player
 
         model.check(loops)
         self.model, self.loops, self.export_dir, self.seed = model, loops, os.fspath(export_dir), seed
         self.z = model.encode(loops.S)
         names = list(loops.names)
-        layout = w.Layout(width="45%")
-        self.a = w.Dropdown(options=names, value=names[loops.index(a)], description="sound A", layout=layout)
-        self.b = w.Dropdown(options=names, value=names[loops.index(b)], description="sound B", layout=layout)
-        self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="α (A→B)", continuous_update=False, readout_format=".2f", layout=w.Layout(width="90%"))
+        i, j = loops.index(a), loops.index(b)
+        rest = [k for k in range(len(names)) if k not in (i, j)] or [i, j]
+        k_c = loops.index(c) if c is not None else rest[0]
+        k_d = loops.index(d) if d is not None else rest[min(1, len(rest) - 1)]
+        pick = lambda k, label: w.Dropdown(options=names, value=names[k], description=label, layout=w.Layout(width="24%"))  # noqa: E731
+        self.a, self.b, self.c, self.d = pick(i, "A / a"), pick(j, "B / b"), pick(k_c, "corner c"), pick(k_d, "corner d")
+        self.mode = w.ToggleButtons(options=list(MODES), value=mode)
+        self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.01, description="α (A→B)", continuous_update=True,
+                                   readout_format=".2f", layout=w.Layout(width="90%"))
         # A separate label: ipywidgets 8 puts a ToggleButtons description above the buttons.
         self.method = w.ToggleButtons(options=list(METHODS), value="linear")
         self.n_iter = w.IntSlider(value=n_iter, min=1, max=128, description="GL iters", continuous_update=False)
+        self.compare = w.ToggleButton(value=False, description="compare with crossfade", icon="balance-scale",
+                                      tooltip="also hear and see the naive crossfade of the spectrograms (slower)")
         self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
         self.status = w.HTML()
         self.image = w.Image(format="png")
-        self.players = w.Output()
-        for control in (self.a, self.b, self.alpha, self.method, self.n_iter):
-            control.observe(self._on_change, names="value")
-        self.save_button.on_click(self._on_save)
+        self.player = make_player(live=live)
+        self.compare_out = w.Output()
+        self.pad, self.map = _make_pad(xy), _make_map(model, loops, self.z)
+        self.map_target = w.ToggleButtons(options=["A", "B"], value="A", description="click sets")
+        if self.map is not None:
+            self.map.on_pick(self._on_pick)
+        self._ab_box = w.VBox([self.alpha, w.HBox([w.Label("blend"), self.method])])
+        self._xy_box = w.VBox([self.pad_widget])
+        map_box = [self.map, self.map_target] if self.map is not None else [w.HTML("<i>latent map: needs anywidget</i>")]
         self.widget = w.VBox([
-            w.HBox([self.a, self.b]), self.alpha, w.HBox([w.Label("blend"), self.method, self.n_iter]),
-            self.image, self.players, w.HBox([self.save_button, self.status]),
+            self.mode, w.HBox([self.a, self.b, self.c, self.d]), self._ab_box, self._xy_box,
+            w.HBox([w.VBox(map_box), w.VBox([self.image])]), self.player.widget,
+            w.HBox([self.n_iter, self.compare]), self.compare_out, w.HBox([self.save_button, self.status]),
         ])
         self.morph = None
-        self.audio_src = ""
-        self.update()
+        self.latencies_ms = []
+        self._strip = None
+        self._renderer = LatestWins(self._render, on_error=self._show_error)
+        for control in (self.a, self.b, self.c, self.d, self.alpha, self.method, self.n_iter, self.compare, *self._pad_sliders):
+            control.observe(self._on_change, names="value")
+        if not isinstance(self.pad, tuple):
+            self.pad.observe(self._on_change, names=["x", "y"])
+        self.mode.observe(self._on_mode, names="value")
+        self.save_button.on_click(self._on_save)
+        self._show_mode()
+        self._render(self._state())  # the first picture and sound are there when the cell finishes
 
-    def _on_change(self, change):
-        self.update()
+    # --- controls --------------------------------------------------------------------
 
-    def update(self):
-        """Recompute the morph and the crossfade and redraw everything."""
-        from IPython.display import display
+    @property
+    def pad_widget(self):
+        return self.pad if not isinstance(self.pad, tuple) else _slider_box(self.pad)
 
-        from .plots import play, plot_strip
+    @property
+    def _pad_sliders(self):
+        return self.pad if isinstance(self.pad, tuple) else ()
 
-        i, j = self.loops.index(self.a.value), self.loops.index(self.b.value)
-        al = float(self.alpha.value)
-        z = interpolate(self.z[i], self.z[j], al, method=self.method.value)
+    @property
+    def xy(self):
+        """The pad's point ``(x, y)``."""
+        x, y = (self.pad[0].value, self.pad[1].value) if isinstance(self.pad, tuple) else (self.pad.x, self.pad.y)
+        return float(x), float(y)
+
+    def set_xy(self, x, y):
+        """Move the pad's point (as a drag does)."""
+        if isinstance(self.pad, tuple):
+            self.pad[0].value, self.pad[1].value = x, y
+        else:
+            with self.pad.hold_trait_notifications():
+                self.pad.x, self.pad.y = float(x), float(y)
+
+    def _on_mode(self, change):
+        self._show_mode()
+        self._on_change(change)
+
+    def _show_mode(self):
+        xy = self.mode.value == "xy"
+        self._ab_box.layout.display = "none" if xy else ""
+        self._xy_box.layout.display = "" if xy else "none"
+        for corner in (self.c, self.d):
+            corner.layout.display = "" if xy else "none"
+        self.map_target.options = list(CORNERS) if xy else ["A", "B"]
+        if not isinstance(self.pad, tuple):
+            self.pad.corners = [self.loops.names[k] for k in self._corner_indices()]
+
+    def _corner_indices(self):
+        return [self.loops.index(ctrl.value) for ctrl in (self.a, self.b, self.c, self.d)]
+
+    def _on_pick(self, index):
+        """A loop clicked on the map becomes the sound (or corner) that ``map_target`` names."""
+        target = {"A": self.a, "B": self.b, "a": self.a, "b": self.b, "c": self.c, "d": self.d}[self.map_target.value]
+        target.value = self.loops.names[index]
+
+    def _state(self):
+        return {
+            "mode": self.mode.value, "corners": tuple(self._corner_indices()), "alpha": float(self.alpha.value),
+            "xy": self.xy, "method": self.method.value, "n_iter": int(self.n_iter.value), "compare": bool(self.compare.value),
+            "t": time.perf_counter(),
+        }
+
+    def _on_change(self, change=None):
+        self._renderer.request(self._state())
+
+    def wait(self, timeout=None):
+        """Block until the newest change is rendered (``morph``, picture and sound updated).
+
+        Returns False when ``timeout`` (seconds) ran out first; re-raises a failed render.
+        """
+        return self._renderer.wait(timeout)
+
+    @property
+    def renders(self):
+        """Renders done since the panel was made (many quick changes make few renders)."""
+        return self._renderer.renders + 1
+
+    # --- rendering -------------------------------------------------------------------
+
+    def _blend(self, state):
+        """(latent vector, loop indices, their weights, morph metadata) of a state."""
+        i, j, k, m = state["corners"]
+        if state["mode"] == "xy":
+            idx, weights = [i, j, k, m], bilinear_weights(*state["xy"])
+            z = weights.astype(np.float32) @ self.z[idx]
+            names = tuple(self.loops.names[q] for q in idx)
+            meta = dict(a=names[0], b=names[1], alpha=state["xy"][0], method="xy", corners=names, xy=tuple(state["xy"]))
+            return z, idx, weights, meta
+        al = state["alpha"]
+        z = interpolate(self.z[i], self.z[j], al, method=state["method"])
+        meta = dict(a=self.loops.names[i], b=self.loops.names[j], alpha=al, method=state["method"])
+        return z, [i, j], np.array([1 - al, al]), meta
+
+    def _render(self, state):
+        z, idx, weights, meta = self._blend(state)
         S = self.model.decode(z)[0]
-        y = self.model.to_audio(S, n_iter=self.n_iter.value, seed=self.seed)
-        self.morph = Morph(self.loops.names[i], self.loops.names[j], al, self.method.value, S, y, self.model.settings.sr)
-        self.baseline = crossfade(self.loops, i, j, al, n_iter=self.n_iter.value, seed=self.seed)
-        axes = plot_strip(
-            [self.loops.S[i], S, self.loops.S[j], self.baseline.S],
-            self.model.settings,
-            titles=[f"A: {self.morph.a}", f"VAE morph α = {al:.2f}", f"B: {self.morph.b}", f"crossfade α = {al:.2f}"],
-        )
-        self.image.value = _png(axes[0].figure)
-        player = play(y, self.morph.sr)
-        self.audio_src = player.src_attr()
-        self.players.clear_output(wait=True)
-        with self.players:
-            print(f"VAE morph, α = {al:.2f} ({self.method.value})")
-            display(player)
-            print("naive crossfade of the two spectrograms, same α")
-            display(play(self.baseline.y, self.baseline.sr))
+        y = self.model.to_audio(S, n_iter=state["n_iter"], seed=self.seed)
+        morph = Morph(S=S, y=y, sr=self.model.settings.sr, **meta)
+        self.image.value = self._picture(state, idx, S)
+        self.player.show(y, morph.sr, label=_describe(morph))
+        self.latencies_ms.append(1000 * (time.perf_counter() - state["t"]))
+        self.morph = morph
+        if self.map is not None:
+            self._show_on_map(state, idx, z)
+        self._show_crossfade(state, idx, weights, morph)
         self.status.value = ""
+
+    def _picture(self, state, idx, S):
+        from .picture import SpectrogramStrip
+
+        if state["mode"] == "xy":
+            key, sources = ("xy",), []
+            titles = ["XY morph"]
+        else:
+            key, sources = ("ab", *idx), [(0, idx[0]), (2, idx[1])]
+            titles = [f"A: {self.loops.names[idx[0]]}", "morph", f"B: {self.loops.names[idx[1]]}"]
+        if self._strip is None or self._strip[0] != key:
+            ref = max([float(np.max(self.loops.S[q])) for q in idx] + [float(np.max(S))]) or 1.0
+            strip = SpectrogramStrip(self.model.settings, titles, ref=ref)
+            for panel, q in sources:
+                strip.paint(panel, self.loops.S[q])
+            self._strip = (key, strip)
+        strip = self._strip[1]
+        strip.paint(0 if state["mode"] == "xy" else 1, S)
+        return strip.png()
+
+    def _show_on_map(self, state, idx, z):
+        if state["mode"] == "xy":
+            corners = self.z[idx]
+            path = np.stack([corners[0], corners[1], corners[3], corners[2], corners[0]])
+            marks = dict(zip(CORNERS, idx))
+        else:
+            ends = (self.z[idx[0]], self.z[idx[1]])
+            path = np.stack([interpolate(*ends, t, method=state["method"]) for t in np.linspace(0, 1, 9)])
+            marks = {"A": idx[0], "B": idx[1]}
+        self.map.show(marks=marks, path_z=path, current_z=z)
+
+    def _show_crossfade(self, state, idx, weights, morph):
+        """The naive crossfade of the spectrograms, computed only while "compare" is on."""
+        if not state["compare"]:
+            if self.compare_out.outputs:
+                self.compare_out.outputs = ()
+            self.baseline = None
+            return
+        from matplotlib.figure import Figure
+
+        from .audio import prevent_clipping
+        from .player import output_item
+        from .plots import play, specplot
+        from .spectral import griffin_lim
+
+        S = np.tensordot(weights.astype(np.float32), self.loops.S[idx], axes=1)
+        y = prevent_clipping(griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed))
+        self.baseline = Morph(S=S, y=y, sr=self.loops.settings.sr, **{**_meta(morph), "method": "crossfade"})
+        fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: this runs in the render thread
+        specplot(S, self.loops.settings, ax=fig.subplots(), title=f"naive crossfade, same blend ({_describe(morph)})")
+        self.compare_out.outputs = (output_item(fig), output_item(play(y, self.loops.settings.sr)))
+
+    def _show_error(self, exc):
+        self.status.value = f"<span style='color:#b00'>could not render this morph: {type(exc).__name__}: {exc}</span>"
+
+    # --- saving ----------------------------------------------------------------------
 
     def _on_save(self, _button=None):
         path = self.save()
         self.status.value = f"saved <code>{path}</code>"
 
     def save(self):
-        """Write the current morph into ``export_dir`` under a new name; return its path."""
+        """Write the morph on display into ``export_dir`` under a new name; return its path."""
+        self.wait()
         name = safe_filename(self.morph.name)
         path = unique_path(os.path.join(self.export_dir, name + ".wav"))
         return write_wav(path, self.morph.y, sr=self.morph.sr)
@@ -123,3 +280,41 @@ class MorphPanel:
         from IPython.display import display
 
         display(self.widget)
+
+
+def _meta(m):
+    return dict(a=m.a, b=m.b, alpha=m.alpha, method=m.method, corners=m.corners, xy=m.xy)
+
+
+def _describe(m):
+    if m.corners:
+        return f"XY pad x = {m.xy[0]:.2f}, y = {m.xy[1]:.2f}"
+    return f"{m.a} → {m.b}, α = {m.alpha:.2f} ({m.method})"
+
+
+def _make_pad(xy):
+    """The XY pad widget, or two sliders where anywidget is missing."""
+    try:
+        from .pad import pad_class
+
+        return pad_class()(x=float(xy[0]), y=float(xy[1]))
+    except ImportError:
+        import ipywidgets as w
+
+        return tuple(w.FloatSlider(value=v, min=0, max=1, step=0.01, description=n, continuous_update=True) for n, v in zip("xy", xy))
+
+
+def _slider_box(sliders):
+    import ipywidgets as w
+
+    return w.VBox([w.HTML("<i>XY pad: needs anywidget; two sliders instead</i>"), *sliders])
+
+
+def _make_map(model, loops, z):
+    """The clickable latent map, or None where anywidget is missing."""
+    try:
+        from .latentmap import latent_map, map_class
+
+        return map_class()(latent_map(model, z=z, names=list(loops.names)))
+    except ImportError:
+        return None

@@ -1,0 +1,112 @@
+"""The morph panel's latency: from a slider move (or a pad move) to the new morph rendered
+in the kernel — decoded, phase reconstructed, picture and sound ready to send.
+
+    python benchmarks/panel_latency.py                   # tutorial preset, 74 demo loops
+    python benchmarks/panel_latency.py --before 8ae986a  # also an earlier morphlib's panel
+    python benchmarks/panel_latency.py --quick           # tiny sizes: checks that it runs
+
+A model of the tutorial preset is trained for one epoch (latency does not depend on how
+well it is trained). Each run makes 10 moves to random values and reports the median and
+the worst, with the target (median <= 100 ms, worst <= 200 ms) checked in the same run.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+TARGET_MEDIAN_MS, TARGET_WORST_MS = 100.0, 200.0
+
+MOVES = """
+import json, sys, time
+import numpy as np
+from morphlib.dataset import load_folder
+from morphlib.morphing import load_model
+from morphlib.widgets import MorphPanel
+model = load_model(sys.argv[2])
+loops = load_folder(sys.argv[1], model.settings, progress=False, cache=sys.argv[3])
+panel = MorphPanel(model, loops, export_dir=sys.argv[4], a=0, b=1)
+wait = getattr(panel, "wait", lambda: None)  # an older panel renders before the assignment returns
+rng = np.random.default_rng(0)
+out = {}
+def moves(name, move):
+    ms = []
+    for _ in range(int(sys.argv[5])):
+        t = time.perf_counter()
+        move()
+        wait()
+        ms.append(1000 * (time.perf_counter() - t))
+    out[name] = ms
+def alpha():
+    panel.alpha.value = round(float(rng.uniform(0.02, 0.98)), 2)
+moves("alpha", alpha)
+if hasattr(panel, "set_xy"):
+    panel.mode.value = "xy"
+    wait()
+    moves("xy", lambda: panel.set_xy(*rng.uniform(0, 1, 2)))
+print(json.dumps(out))
+"""
+
+
+def run(pythonpath, *args):
+    out = subprocess.run([sys.executable, "-c", MOVES, *map(str, args)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": pythonpath}, cwd=os.path.dirname(args[0]))
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    import numpy as np
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--moves", type=int, default=10)
+    p.add_argument("--before", help="a git revision of morphlib whose panel to measure too")
+    p.add_argument("--quick", action="store_true", help="8 loops, the tiny preset, 3 moves")
+    p.add_argument("--work")
+    p.add_argument("--json", help="also write the result here")
+    args = p.parse_args(argv)
+    from morphlib.config import AnalysisSettings
+    from morphlib.dataset import load_folder
+    from morphlib.synth import synth_drums
+    from morphlib.training import train
+
+    work = args.work or tempfile.mkdtemp(prefix="morphlib-latency-")
+    n_loops, moves = (8, 3) if args.quick else (args.loops, args.moves)
+    loops_dir, cache, model_dir = (os.path.join(work, d) for d in ("loops", "cache", "model"))
+    synth_drums(loops_dir, n=n_loops, progress=False)
+    settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()
+    loops = load_folder(loops_dir, settings, progress=False, cache=cache)
+    if not os.path.exists(os.path.join(model_dir, "model.keras")):
+        train(loops, model_dir, epochs=1, preset="tiny" if args.quick else "tutorial", progress=False, verbose=False)
+    runs = {"morphlib": run(ROOT, loops_dir, model_dir, cache, os.path.join(work, "exports"), moves)}
+    if args.before:
+        old = os.path.join(work, "before")
+        os.makedirs(old, exist_ok=True)
+        archive = subprocess.run(["git", "-C", ROOT, "archive", args.before, "morphlib"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        runs[f"before ({args.before})"] = run(old, loops_dir, model_dir, cache, os.path.join(work, "exports-before"), moves)
+    result = {"preset": "tiny" if args.quick else "tutorial", "loops": n_loops, "moves": moves, "runs": {}}
+    print(f"{result['preset']} preset, {n_loops} loops, {moves} moves each: ms from a move to the morph ready to send")
+    for name, kinds in runs.items():
+        for kind, ms in kinds.items():
+            med, worst = float(np.median(ms)), float(np.max(ms))
+            met = med <= TARGET_MEDIAN_MS and worst <= TARGET_WORST_MS
+            result["runs"][f"{name} {kind}"] = {"median_ms": med, "worst_ms": worst, "ms": ms, "target_met": met}
+            print(f"  {name:22} {kind:6} median {med:6.1f}  worst {worst:6.1f}  "
+                  f"(target {TARGET_MEDIAN_MS:.0f} / {TARGET_WORST_MS:.0f}: {'met' if met else 'missed'})")
+    print(json.dumps(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+// morphlib's XY pad: four loops at the corners of a square, one point dragged with the
+// mouse (or moved with the arrow keys). Corners a, b, c, d sit at (x, y) = (0, 0), (1, 0),
+// (0, 1), (1, 1): a bottom left, d top right. Every move sets x and y; the kernel renders
+// the latest point only.
+
+function render({ model, el }) {
+  el.classList.add("morphlib-pad");
+  el.tabIndex = 0;
+  const square = Object.assign(document.createElement("div"), { className: "morphlib-pad-square" });
+  const dot = Object.assign(document.createElement("div"), { className: "morphlib-pad-dot" });
+  const corners = [0, 1, 2, 3].map((k) => Object.assign(document.createElement("span"), { className: `morphlib-pad-corner morphlib-pad-corner-${k}` }));
+  const readout = Object.assign(document.createElement("div"), { className: "morphlib-pad-readout" });
+  square.append(...corners, dot);
+  el.append(square, readout);
+
+  const show = () => {
+    const x = model.get("x"), y = model.get("y");
+    dot.style.left = `${100 * x}%`;
+    dot.style.top = `${100 * (1 - y)}%`;
+    model.get("corners").forEach((name, k) => { corners[k].textContent = `${"abcd"[k]}: ${name}`; });
+    readout.textContent = `x ${x.toFixed(2)}   y ${y.toFixed(2)}`;
+    el.dataset.x = x.toFixed(3);
+    el.dataset.y = y.toFixed(3);
+  };
+
+  const clamp = (v) => Math.min(1, Math.max(0, v));
+  const moveTo = (x, y) => {
+    model.set("x", clamp(x));
+    model.set("y", clamp(y));
+    model.save_changes();
+    show();
+  };
+  const fromEvent = (event) => {
+    const box = square.getBoundingClientRect();
+    moveTo((event.clientX - box.left) / box.width, 1 - (event.clientY - box.top) / box.height);
+  };
+  square.addEventListener("pointerdown", (event) => {
+    square.setPointerCapture(event.pointerId);
+    el.focus();
+    fromEvent(event);
+  });
+  square.addEventListener("pointermove", (event) => {
+    if (square.hasPointerCapture(event.pointerId)) fromEvent(event);
+  });
+  el.addEventListener("keydown", (event) => {
+    const step = event.shiftKey ? 0.1 : 0.02;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    const move = moves[event.key];
+    if (!move) return;
+    event.preventDefault();
+    moveTo(model.get("x") + move[0], model.get("y") + move[1]);
+  });
+  model.on("change:x", show);
+  model.on("change:y", show);
+  model.on("change:corners", show);
+  show();
+}
+
+export default { render };
