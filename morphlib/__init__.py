@@ -46,6 +46,10 @@ _EXPORTS = {
     "plot_history": "plots",
     "plot_strip": "plots",
     "plot_cosine": "plots",
+    "plot_sweep": "plots",
+    "latent_map": "latentmap",
+    "plot_latent_map": "latentmap",
+    "show_sweep": "notebook",
     "build_vae": "model",
     "VAE": "model",
     "setup_paths": "notebook",
@@ -57,7 +61,8 @@ _EXPORTS = {
 }
 _SUBMODULES = {
     "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing",
-    "notebook", "plots", "spectral", "sweeps", "synth", "training", "widgets", "files",
+    "notebook", "plots", "spectral", "sweeps", "synth", "training", "widgets", "files", "coalesce", "latentmap",
+    "pad", "picture", "player",
 }
 
 from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)

@@ -155,6 +155,18 @@ def show_strip(morphs, settings):
         display(play(m.y, m.sr))
 
 
+def show_sweep(m, settings):
+    """A sweep's spectrogram with its α curve, and its player."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .plots import play, plot_sweep
+
+    plot_sweep(m, settings)
+    plt.show()
+    display(play(m.y, m.sr))
+
+
 class LiveLossPlot(TrainingListener):
     """A loss curve that redraws in place while a notebook trains, titled with when the last
     checkpoint was saved and how much training a lost runtime would cost at that moment.

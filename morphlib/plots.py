@@ -136,6 +136,46 @@ def plot_strip(items, settings=None, *, titles=None, axes=None, fmax=None):
     return axes
 
 
+def plot_sweep(m, settings=None, *, ax=None, fmax=None):
+    """A sweep's spectrogram with α (or the pad's x and y) drawn over time on a second axis.
+
+    Parameters
+    ----------
+    m : Morph
+        From ``sweep`` or ``sweep_xy`` (``m.path`` holds α, or x and y, per frame).
+    settings : AnalysisSettings or None
+    ax : matplotlib.axes.Axes or None
+    fmax : float or None
+        Highest frequency shown in Hz.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The spectrogram's axes (the curve's is ``ax.curve_axes``).
+    """
+    settings = settings or AnalysisSettings()
+    ax = _axes(ax, figsize=(10, 3.2))
+    specplot(m.S, settings, ax=ax, fmax=fmax, colorbar=False)
+    t = np.arange(m.S.shape[1]) * settings.hop_length / settings.sr
+    twin = ax.twinx()
+    path = np.asarray(m.path)
+    if path.ndim == 1:
+        twin.plot(t, path, color="cyan", lw=2, label="α")
+        twin.set_ylabel("α (0 = A, 1 = B)")
+    else:
+        twin.plot(t, path[:, 0], color="cyan", lw=2, label="x")
+        twin.plot(t, path[:, 1], color="lime", lw=2, label="y")
+        twin.set_ylabel("pad position")
+        twin.legend(loc="upper right")
+    twin.set_ylim(-0.02, 1.02)
+    n_loops = (m.S.shape[1] - 1) // (settings.n_frames - 1)
+    for k in range(1, n_loops):
+        ax.axvline(k * settings.n_samples / settings.sr, color="white", lw=0.8, ls=":")
+    ax.set_title(m.name)
+    ax.curve_axes = twin
+    return ax
+
+
 def play(y, sr=22050, *, autoplay=False):
     """An inline audio player for a notebook (IPython.display.Audio).
 

@@ -99,9 +99,10 @@ def test_morph_notebook_plays_and_reacts_to_the_slider(trained, tmp_path):
     # What a user does after the notebook ran: drag the slider (its callback runs in the
     # kernel), then press "save" twice.
     slider = nbformat.v4.new_code_cell(
-        "before_audio, before_image = panel.audio_src, panel.image.value\n"
+        "before_audio, before_image = panel.player.audio, panel.image.value\n"
         "panel.alpha.value = 0.95 if panel.alpha.value < 0.9 else 0.1\n"
-        "print('changed:', before_audio != panel.audio_src, before_image != panel.image.value)"
+        "panel.wait()\n"
+        "print('changed:', before_audio != panel.player.audio, before_image != panel.image.value)"
     )
     save = nbformat.v4.new_code_cell("p1 = panel.save(); p2 = panel.save()\nprint('saved:', p1 != p2, os.path.exists(p1), os.path.exists(p2))")
     n_cells = len(nb.cells)
@@ -114,3 +115,4 @@ def test_morph_notebook_plays_and_reacts_to_the_slider(trained, tmp_path):
     assert _outputs(story, "application/vnd.jupyter.widget-view+json"), "the panel did not render as a widget"
     assert _said(slider, "changed:") == ["True", "True"], "moving α did not change the sound and the picture"
     assert _said(save, "saved:") == ["True", "True", "True"]
+    assert "sweep triangle" in _text(story), "the sweep was not written"
