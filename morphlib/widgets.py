@@ -207,7 +207,7 @@ class MorphPanel:
         if self.map is not None:
             self._show_on_map(state, idx, z)
         self._show_crossfade(state, idx, weights, morph)
-        self.status.value = ""
+        self.status.value = self._repeats(state)
 
     def _picture(self, state, idx, S):
         from .picture import SpectrogramStrip
@@ -259,6 +259,14 @@ class MorphPanel:
         fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: this runs in the render thread
         specplot(S, self.loops.settings, ax=fig.subplots(), title=f"naive crossfade, same blend ({_describe(morph)})")
         self.compare_out.outputs = (output_item(fig), output_item(play(y, self.loops.settings.sr)))
+
+    def _repeats(self, state):
+        """A note when the pad's corners repeat a loop (the pad then spans fewer than four)."""
+        if state["mode"] != "xy" or len(set(state["corners"])) == 4:
+            return ""
+        names = [self.loops.names[q] for q in state["corners"]]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        return f"<span style='color:#b60'>{', '.join(twice)} sits at two corners: choose four different loops for the full pad</span>"
 
     def _show_error(self, exc):
         self.status.value = f"<span style='color:#b00'>could not render this morph: {type(exc).__name__}: {exc}</span>"

@@ -166,3 +166,13 @@ def test_save_writes_the_current_morph_and_never_overwrites(panel):
 def test_unknown_sounds_are_refused_by_name(tiny_model, tiny_loops, tmp_path, a, b, error):
     with pytest.raises(error, match=str(b)):
         MorphPanel(tiny_model, tiny_loops, export_dir=tmp_path, a=a, b=b)
+
+
+def test_a_loop_at_two_corners_is_pointed_out(panel):
+    panel.mode.value = "xy"
+    panel.d.value = "Loop A"
+    panel.wait(timeout=60)
+    assert "Loop A sits at two corners" in panel.status.value
+    panel.d.value = "Loop F"
+    panel.wait(timeout=60)
+    assert panel.status.value == ""

@@ -41,7 +41,9 @@ function render({ model, el }) {
       dot.addEventListener("click", () => model.send({ type: "pick", index: i }));
       svg.append(dot);
       if (marked.has(i) || (model.get("show_names") && points.length <= 24)) {
-        const label = make("text", { x: cx + 8, y: cy - 6, class: marked.has(i) ? "morphlib-map-label marked" : "morphlib-map-label" });
+        const right = p[0] > 0.6;  // labels of loops on the right run leftwards, inside the map
+        const label = make("text", { x: right ? cx - 8 : cx + 8, y: cy - 6, "text-anchor": right ? "end" : "start",
+                                     class: marked.has(i) ? "morphlib-map-label marked" : "morphlib-map-label" });
         label.textContent = marked.has(i) ? `${marked.get(i)}: ${names[i]}` : names[i];
         svg.append(label);
       }

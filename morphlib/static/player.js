@@ -2,7 +2,8 @@
 // A new morph takes over where the old one is in the loop, with a short crossfade: the
 // loop never restarts, never clicks, and there is only ever one player.
 // The page can read the player's state off its element: data-state (the AudioContext's),
-// data-version (the morph playing), data-swaps, data-swap-ms (mouse move to new sound).
+// data-version (the morph playing), data-swaps, data-duration (s), and data-swap-ms (from
+// the last mouse move or key press on the page to the new sound starting).
 
 function int16ToBuffer(ctx, view, sr) {
   const n = view.byteLength >> 1;
@@ -80,6 +81,7 @@ function render({ model, el }) {
     source.start(now, offset);
     voice = { source, gain, t0: now - offset };
     swaps += 1;
+    el.dataset.duration = buffer.duration.toFixed(4);
     if (lastPointer) el.dataset.swapMs = (performance.now() - lastPointer).toFixed(1);
   }
 
