@@ -71,7 +71,8 @@ class MorphPanel:
         rest = [k for k in range(len(names)) if k not in (i, j)] or [i, j]
         k_c = loops.index(c) if c is not None else rest[0]
         k_d = loops.index(d) if d is not None else rest[min(1, len(rest) - 1)]
-        pick = lambda k, label: w.Dropdown(options=names, value=names[k], description=label, layout=w.Layout(width="24%"))  # noqa: E731
+        pick = lambda k, label: w.Dropdown(options=names, value=names[k], description=label, layout=w.Layout(width="25%"),  # noqa: E731
+                                           style={"description_width": "initial"})
         self.a, self.b, self.c, self.d = pick(i, "A / a"), pick(j, "B / b"), pick(k_c, "corner c"), pick(k_d, "corner d")
         self.mode = w.ToggleButtons(options=list(MODES), value=mode)
         self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.01, description="α (A→B)", continuous_update=True,

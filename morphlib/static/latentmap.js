@@ -40,7 +40,7 @@ function render({ model, el }) {
       dot.append(title);
       dot.addEventListener("click", () => model.send({ type: "pick", index: i }));
       svg.append(dot);
-      if (marked.has(i) || (model.get("show_names") && points.length <= 24)) {
+      if (marked.has(i) || (model.get("show_names") && points.length <= 12)) {
         const right = p[0] > 0.6;  // labels of loops on the right run leftwards, inside the map
         const label = make("text", { x: right ? cx - 8 : cx + 8, y: cy - 6, "text-anchor": right ? "end" : "start",
                                      class: marked.has(i) ? "morphlib-map-label marked" : "morphlib-map-label" });
