@@ -47,6 +47,7 @@ _EXPORTS = {
     "plot_strip": "plots",
     "plot_cosine": "plots",
     "plot_sweep": "plots",
+    "plot_audio": "plots",
     "latent_map": "latentmap",
     "plot_latent_map": "latentmap",
     "show_sweep": "notebook",
@@ -62,7 +63,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing",
     "notebook", "plots", "spectral", "sweeps", "synth", "training", "widgets", "files", "coalesce", "latentmap",
-    "pad", "picture", "player",
+    "pad", "picture", "player", "audiometrics",
 }
 
 from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)

@@ -95,7 +95,7 @@ def build_parser():
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("--model", required=True, metavar="MODEL_DIR")
     p.add_argument("--epochs", type=_positive_int, help="total epochs, counting those done (default: the preset's; tutorial 500)")
-    p.add_argument("--preset", help="tutorial (default), fast or tiny")
+    p.add_argument("--preset", help="tutorial (default: the tutorial's model exactly), studio (keeps hats and transients), fast or tiny")
     p.add_argument("--seed", type=_seed, default=0)
     _add_training_schedule(p)
     _add_analysis(p)
@@ -104,6 +104,8 @@ def build_parser():
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("--model", required=True, metavar="MODEL_DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-audio", action="store_true", help="skip the audio-domain figures (resynthesis of every loop)")
+    p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations for the audio figures (32)")
 
     p = sub.add_parser("morph", help="morph sound A into sound B", description=(
         "Blend the latent vectors of A and B (z = (1 - alpha) z_A + alpha z_B: alpha 0 is A, 1 is B), decode, "
@@ -193,14 +195,15 @@ def cmd_evaluate(args):
 
     model = load_model(args.model)
     loops = load_folder(args.data_dir, model.settings, progress=not args.json)
-    ev = evaluate(model, loops)
+    ev = evaluate(model, loops, audio=not args.no_audio, n_iter=args.n_iter, progress=not args.json)
     if args.json:
         print(json.dumps(ev.to_dict(loops), ensure_ascii=False))
         return
     from .dataset import format_table
 
     _print_load_report(loops)
-    print(format_table([{k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in f.items()} for f in ev.sorted_files()]))
+    shown = ("name", "cosine", "lsd_db", "audio_lsd_db", "hf_db", "onset_corr", "zero_bins")
+    print(format_table([{k: (f"{f[k]:.4f}" if isinstance(f[k], float) else f[k]) for k in shown if k in f} for f in ev.sorted_files()]))
     print(f"{model.n_params:,} parameters; {ev.summary()}")
 
 

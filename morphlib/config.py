@@ -149,6 +149,16 @@ class Preset:
         Examples per step (tutorial: 16).
     epochs : int > 0
         Default number of epochs (tutorial: 500).
+    posterior : {"full", "diag"}
+        Full-covariance Gaussian posterior (tutorial) or diagonal.
+    compression : {"none", "log"}
+        What the model works on: linear magnitude (tutorial) or ``log1p(|S| / floor)``.
+    floor : float > 0
+        Linear magnitude where ``log`` compression turns from linear to logarithmic.
+    output_activation : {"relu", "softplus"}
+        The decoder's last activation (tutorial: ReLU).
+    linear_weight : float >= 0
+        With ``log``: weight of the relative linear-magnitude error added to the loss.
     """
 
     name: str
@@ -158,6 +168,11 @@ class Preset:
     learning_rate: float = 0.001
     batch_size: int = 16
     epochs: int = 500
+    posterior: str = "full"
+    compression: str = "none"
+    floor: float = 0.01
+    output_activation: str = "relu"
+    linear_weight: float = 0.0
 
 
 PRESETS = {
@@ -165,6 +180,9 @@ PRESETS = {
     "tutorial": Preset("tutorial"),
     # Same shapes, narrower layers and fewer epochs: minutes on 2 CPU cores.
     "fast": Preset("fast", hidden=32, epochs=150, learning_rate=0.003),
+    # What a producer picks for sound: the tutorial's layers on a log-compressed magnitude,
+    # a softplus output that cannot carve holes, and a loss that hears quiet bins.
+    "studio": Preset("studio", compression="log", output_activation="softplus", linear_weight=1.0),
     # For tests: seconds.
     "tiny": Preset("tiny", latent_dim=4, hidden=16, epochs=2, batch_size=8, learning_rate=0.01),
 }

@@ -48,8 +48,16 @@ def check_strides(n_frames, strides):
     return strides
 
 
-def n_posterior_params(latent_dim):
-    """Means plus lower-triangular scale entries: ``d + d (d + 1) / 2`` (152 for d = 16)."""
+POSTERIORS = ("full", "diag")
+COMPRESSIONS = ("none", "log")
+OUTPUTS = ("relu", "softplus")
+
+
+def n_posterior_params(latent_dim, posterior="full"):
+    """Means plus scale entries: lower-triangular ``d + d (d + 1) / 2`` (152 for d = 16),
+    or diagonal ``2 d``."""
+    if posterior == "diag":
+        return 2 * latent_dim
     return latent_dim + latent_dim * (latent_dim + 1) // 2
 
 
@@ -64,7 +72,7 @@ class SharedBias(keras.layers.Layer):
         return x + self.bias
 
 
-def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None):
+def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, posterior="full"):
     """The encoder: |STFT| → parameters of a full-covariance Gaussian posterior.
 
     Parameters
@@ -75,11 +83,13 @@ def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None):
     hidden : int > 0
     strides : tuple of int or None
         Time strides ``(s1, s2)`` with product ``n_frames``; default ``time_strides``.
+    posterior : {"full", "diag"}
+        Full-covariance (the tutorial's) or diagonal Gaussian.
 
     Returns
     -------
     encoder : keras.Model
-        Named "encoder"; output shape ``(n_posterior_params(latent_dim),)``.
+        Named "encoder"; output shape ``(n_posterior_params(latent_dim, posterior),)``.
     """
     s1, s2 = check_strides(n_frames, strides or time_strides(n_frames))
     L = keras.layers
@@ -89,17 +99,20 @@ def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None):
     x = L.Conv1D(hidden, s1, strides=s1, activation="relu", name="time_conv_1")(x)
     x = L.Conv1D(hidden, s2, strides=s2, activation="relu", name="time_conv_2")(x)
     x = L.Flatten(name="flatten")(x)
-    outputs = L.Dense(n_posterior_params(latent_dim), name="posterior_params")(x)
+    outputs = L.Dense(n_posterior_params(latent_dim, posterior), name="posterior_params")(x)
     return keras.Model(inputs, outputs, name="encoder")
 
 
-def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None):
-    """The decoder: latent vector → non-negative |STFT|, mirroring the encoder.
+def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, output="relu"):
+    """The decoder: latent vector → non-negative |STFT| (or its compressed form), mirroring the encoder.
 
     Parameters
     ----------
     n_bins, n_frames, latent_dim, hidden, strides
         As for ``build_encoder``.
+    output : {"relu", "softplus"}
+        The last activation: the tutorial's ReLU (which puts many bins at exactly 0), or
+        softplus, which is smooth and never exactly 0.
 
     Returns
     -------
@@ -115,7 +128,7 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None):
     x = L.Conv1DTranspose(hidden, s1, strides=s1, activation="relu", name="time_upsample_1")(x)
     x = L.Dense(n_bins, use_bias=False, name="frequency_synthesis")(x)
     x = SharedBias(name="output_bias")(x)
-    x = L.ReLU(name="non_negative")(x)
+    x = (L.ReLU(name="non_negative") if output == "relu" else L.Activation("softplus", name="non_negative"))(x)
     outputs = L.Permute((2, 1), name="bins_first")(x)
     return keras.Model(inputs, outputs, name="decoder")
 
@@ -124,10 +137,16 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None):
 class VAE(keras.Model):
     """A variational autoencoder of magnitude spectrograms.
 
-    Loss: mean squared error of the linear magnitude plus ``beta`` times the analytic
-    KL(q(z|x) || N(0, I)). In training the decoder sees a sample of the posterior
-    (reparameterised, seeded through ``keras.random.SeedGenerator``); in inference and
-    ``test_step`` it sees the posterior mean, so that evaluation is deterministic.
+    It takes and gives linear magnitude (``call``, ``encode``, ``decode``), whatever it
+    works in inside. The tutorial's form (``compression="none"``): mean squared error of
+    the linear magnitude plus ``beta`` times the analytic KL(q(z|x) || N(0, I)). With
+    ``compression="log"`` encoder and decoder work on ``log1p(|S| / floor)``, which gives
+    quiet bins (decays, hats, ghost notes) their due; the loss is the MSE there plus
+    ``linear_weight`` times the linear-magnitude MSE relative to the batch's mean energy,
+    which keeps the loud parts exact. In training the decoder sees a sample of the
+    posterior (reparameterised, seeded through ``keras.random.SeedGenerator``); in
+    inference and ``test_step`` it sees the posterior mean, so that evaluation is
+    deterministic.
 
     Parameters
     ----------
@@ -145,9 +164,20 @@ class VAE(keras.Model):
         KL weight (tutorial 0.001).
     seed : int or None
         Seeds the posterior sampling.
+    posterior : {"full", "diag"}
+        Full-covariance Gaussian posterior (tutorial) or diagonal.
+    compression : {"none", "log"}
+        What encoder and decoder work on: linear magnitude (tutorial) or ``log1p(|S| / floor)``.
+    floor : float > 0
+        Magnitude below which ``log`` compression is nearly linear.
+    output_activation : {"relu", "softplus"}
+        The decoder's last activation.
+    linear_weight : float >= 0
+        With ``log`` compression: weight of the relative linear-magnitude error in the loss.
     """
 
-    def __init__(self, n_bins=1025, n_frames=148, *, latent_dim=16, hidden=256, strides=None, beta=0.001, seed=None, **kwargs):
+    def __init__(self, n_bins=1025, n_frames=148, *, latent_dim=16, hidden=256, strides=None, beta=0.001, seed=None,
+                 posterior="full", compression="none", floor=0.01, output_activation="relu", linear_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         self.n_bins = check_int("n_bins", n_bins, low=2)
         self.n_frames = check_int("n_frames", n_frames, low=1)
@@ -158,9 +188,17 @@ class VAE(keras.Model):
             raise ArchitectureError(f"beta must be >= 0, got {beta!r}")
         self.beta = float(beta)
         self.seed = seed
+        self.posterior_kind = _choice("posterior", posterior, POSTERIORS)
+        self.compression = _choice("compression", compression, COMPRESSIONS)
+        self.output_activation = _choice("output_activation", output_activation, OUTPUTS)
+        if not float(floor) > 0:
+            raise ArchitectureError(f"floor must be > 0, got {floor!r}")
+        if not float(linear_weight) >= 0:
+            raise ArchitectureError(f"linear_weight must be >= 0, got {linear_weight!r}")
+        self.floor, self.linear_weight = float(floor), float(linear_weight)
         shape = dict(latent_dim=self.latent_dim, hidden=self.hidden, strides=self.time_strides)
-        self.encoder = build_encoder(self.n_bins, self.n_frames, **shape)
-        self.decoder = build_decoder(self.n_bins, self.n_frames, **shape)
+        self.encoder = build_encoder(self.n_bins, self.n_frames, posterior=self.posterior_kind, **shape)
+        self.decoder = build_decoder(self.n_bins, self.n_frames, output=self.output_activation, **shape)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.mse_tracker = keras.metrics.Mean(name="mse")
@@ -177,6 +215,11 @@ class VAE(keras.Model):
             strides=list(self.time_strides),
             beta=self.beta,
             seed=self.seed,
+            posterior=self.posterior_kind,
+            compression=self.compression,
+            floor=self.floor,
+            output_activation=self.output_activation,
+            linear_weight=self.linear_weight,
         )
         return config
 
@@ -193,15 +236,27 @@ class VAE(keras.Model):
         """N(0, I) over the latent space."""
         return tfd.MultivariateNormalDiag(loc=tf.zeros(self.latent_dim), scale_diag=tf.ones(self.latent_dim))
 
+    def compress(self, x):
+        """Linear magnitude → what encoder and decoder work on."""
+        x = tf.cast(x, tf.float32)
+        return tf.math.log1p(x / self.floor) if self.compression == "log" else x
+
+    def expand(self, y):
+        """The decoder's output → linear magnitude (the inverse of ``compress``)."""
+        return tf.math.expm1(y) * self.floor if self.compression == "log" else y
+
     def posterior(self, x, training=False):
-        """q(z | x): a MultivariateNormalTriL per example.
+        """q(z | x): a MultivariateNormalTriL (or Diag) per example.
 
         Parameters
         ----------
         x : array [shape=(batch, n_bins, n_frames)]
+            Linear magnitude.
         """
-        params = self.encoder(x, training=training)
+        params = self.encoder(self.compress(x), training=training)
         d = self.latent_dim
+        if self.posterior_kind == "diag":
+            return tfd.MultivariateNormalDiag(loc=params[..., :d], scale_diag=tf.nn.softplus(params[..., d:]) + 1e-5)
         scale_tril = tfp_fill_scale_tril(params[..., d:])
         return tfd.MultivariateNormalTriL(loc=params[..., :d], scale_tril=scale_tril)
 
@@ -222,22 +277,29 @@ class VAE(keras.Model):
 
     def decode(self, z):
         """|STFT| from latent vectors: ``(batch, latent_dim)`` → ``(batch, n_bins, n_frames)``."""
-        return self.decoder(z, training=False)
+        return self.expand(self.decoder(z, training=False))
 
     def _sample(self, q):
         eps = keras.random.normal(tf.shape(q.loc), seed=self.seed_generator)
+        if self.posterior_kind == "diag":
+            return q.loc + q.stddev() * eps
         return q.loc + tf.linalg.matvec(q.scale_tril, eps)
 
     def call(self, x, training=False):
         q = self.posterior(x, training=training)
         z = self._sample(q) if training else q.mean()
-        return self.decoder(z, training=training)
+        return self.expand(self.decoder(z, training=training))
 
     def _loss_terms(self, x, training):
+        """(loss, reconstruction error, KL); the reconstruction error is in the working domain."""
         q = self.posterior(x, training=training)
         z = self._sample(q) if training else q.mean()
-        x_hat = self.decoder(z, training=training)
-        mse = tf.reduce_mean(tf.square(tf.cast(x, x_hat.dtype) - x_hat))
+        y_hat = self.decoder(z, training=training)
+        x = tf.cast(x, y_hat.dtype)
+        mse = tf.reduce_mean(tf.square(self.compress(x) - y_hat))
+        if self.compression == "log" and self.linear_weight > 0:
+            relative = tf.reduce_mean(tf.square(x - self.expand(y_hat))) / (tf.reduce_mean(tf.square(x)) + 1e-12)
+            mse = mse + self.linear_weight * relative
         kl = tf.reduce_mean(tfd.kl_divergence(q, self.prior()))
         return mse + self.beta * kl, mse, kl
 
@@ -267,6 +329,12 @@ def tfp_fill_scale_tril(params):
     return tfp.bijectors.FillScaleTriL()(params)
 
 
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ArchitectureError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
 def build_vae(settings, preset, *, seed=None):
     """A VAE for data analysed with ``settings``, sized by ``preset``.
 
@@ -283,5 +351,10 @@ def build_vae(settings, preset, *, seed=None):
         hidden=preset.hidden,
         beta=preset.beta,
         seed=seed,
+        posterior=preset.posterior,
+        compression=preset.compression,
+        floor=preset.floor,
+        output_activation=preset.output_activation,
+        linear_weight=preset.linear_weight,
         name="vae",
     )

@@ -54,7 +54,7 @@ def project_root(start=None):
     return here
 
 
-def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, n_demo=74, seed=0):
+def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, preset=None, n_demo=74, seed=0):
     """Choose the folders a notebook uses, making demo loops where there are none.
 
     In Colab (Drive is mounted if needed): loops in ``MyDrive/Drums``, models in
@@ -62,7 +62,8 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, n
     Locally: ``data/``, ``models/vae`` and ``exports/`` of the repository. A folder
     with no audio files gets ``n_demo`` synthetic loops in a ``demo`` sub-folder.
     In fast mode the model folder gets a ``_fast`` suffix, so that a quick run never
-    resumes (or spoils) a full one.
+    resumes (or spoils) a full one; a preset other than the tutorial's gets its own
+    (``vae_studio``), so that both models can be kept and compared.
 
     Parameters
     ----------
@@ -71,6 +72,8 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, n
         ``MORPHLIB_MODEL_DIR`` and ``MORPHLIB_EXPORT_DIR`` where set (the tests use
         them to run the notebooks in a scratch folder), else the defaults above.
     fast : bool
+    preset : str or None
+        The preset the notebook trains or uses (its model folder's suffix).
     n_demo : int > 0
     seed : int >= 0
 
@@ -89,7 +92,7 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, n
         defaults = (os.path.join(root, "data"), os.path.join(root, "models", "vae"), os.path.join(root, "exports"))
     env = os.environ.get
     data_dir = os.fspath(data_dir or env("MORPHLIB_DATA_DIR") or defaults[0])
-    model_dir = os.fspath(model_dir or env("MORPHLIB_MODEL_DIR") or defaults[1] + ("_fast" if fast else ""))
+    model_dir = os.fspath(model_dir or env("MORPHLIB_MODEL_DIR") or defaults[1] + model_suffix(preset, fast=fast))
     export_dir = os.fspath(export_dir or env("MORPHLIB_EXPORT_DIR") or defaults[2])
     if data_dir.startswith(DRIVE) and not os.path.isdir(MY_DRIVE):
         raise DataFolderError(f"{data_dir} is on Google Drive, which is not mounted: run the setup cell (it mounts Drive) first")
@@ -99,6 +102,58 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, n
         print(f"no audio files in {data_dir}: making {n_demo} demo loops in it")
         synth_drums(os.path.join(data_dir, "demo"), n=n_demo, seed=seed)
     return Paths(data_dir, model_dir, export_dir, demo)
+
+
+def model_suffix(preset, *, fast=False):
+    """The model folder's suffix for a preset: ``""`` (tutorial), ``"_studio"``, ``"_fast"``."""
+    if fast:
+        return "_fast"
+    name = getattr(preset, "name", preset)
+    return f"_{name}" if name and name != "tutorial" else ""
+
+
+def preset_folders(model_dir, preset, presets=("tutorial", "studio")):
+    """The model folders the notebooks use for each of ``presets``, from the one of ``preset``.
+
+    ``preset_folders("models/vae_studio", "studio")`` gives
+    ``{"tutorial": "models/vae", "studio": "models/vae_studio"}``.
+    """
+    suffix = model_suffix(preset)
+    base = model_dir[: -len(suffix)] if suffix and model_dir.endswith(suffix) else model_dir
+    return {name: base + model_suffix(name) for name in presets}
+
+
+def compare_models(model_dirs, loops, *, n_iter=32):
+    """The reconstruction and audio figures of several models on the same loops, side by side.
+
+    Parameters
+    ----------
+    model_dirs : dict of {str: str}
+        A label for each model folder; folders that hold no model are left out.
+    loops : LoopSet
+
+    Returns
+    -------
+    table : an object that renders as an HTML table in a notebook (``.rows`` holds the figures)
+    """
+    from .dataset import _html_table
+    from .evaluation import evaluate
+    from .morphing import load_model
+
+    rows = []
+    for label, folder in model_dirs.items():
+        if not os.path.exists(os.path.join(folder, "model.keras")):
+            continue
+        model = load_model(folder)
+        ev = evaluate(model, loops, n_iter=n_iter)
+        rows.append({
+            "model": label, "epochs": len(model.history), "cosine": round(ev.cosine_mean, 3),
+            "log-spectral distance (dB)": round(ev.mean("audio_lsd_db"), 2), "energy > 4 kHz (dB)": round(ev.mean("hf_db"), 1),
+            "onset correlation": round(ev.mean("onset_corr"), 3), "decoded bins at 0 (%)": round(100 * ev.mean("zero_bins"), 1),
+        })
+    table = _Html(_html_table(rows, caption="what each model gives the listener (audio after Griffin-Lim vs the original)"))
+    table.rows = rows
+    return table
 
 
 def show_loops(loops, indices=(0, 1, 2), *, fmax=None):

@@ -105,6 +105,42 @@ def plot_cosine(evaluation, *, ax=None):
     return ax
 
 
+def plot_audio(evaluation, *, axes=None):
+    """What the listener hears, per loop: the model's output against the original magnitude
+    through the same phase reconstruction (what Griffin-Lim alone loses).
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+        From ``evaluate(..., audio=True)``.
+    axes : sequence of 3 Axes or None
+
+    Returns
+    -------
+    axes : list of matplotlib.axes.Axes
+        Log-spectral distance (dB), energy above 4 kHz relative to the original (dB),
+        onset-envelope correlation.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
+    panels = (
+        ("audio_lsd_db", "log-spectral distance (dB)", "lower is better"),
+        ("hf_db", "energy above 4 kHz vs original (dB)", "0 is right"),
+        ("onset_corr", "onset-envelope correlation", "1 is the same rhythm"),
+    )
+    for ax, (key, label, hint) in zip(axes, panels):
+        for x, (prefix, name) in enumerate((("", "model"), ("gl_", "original magnitude"))):
+            values = np.array([f[prefix + key] for f in evaluation.files])
+            ax.bar(x, values.mean(), color=("C0", "C7")[x], alpha=0.6)
+            ax.plot(np.full(len(values), x) + np.linspace(-0.25, 0.25, len(values)), values, "k.", ms=3)
+        ax.set_xticks([0, 1], ["model → GL", "original → GL"])
+        ax.set_ylabel(label)
+        ax.set_title(hint, fontsize="small")
+    return list(axes)
+
+
 def plot_strip(items, settings=None, *, titles=None, axes=None, fmax=None):
     """Spectrograms side by side on one dB scale: a morph strip, or A / morph / B.
 

@@ -39,3 +39,15 @@ def test_evaluate(tiny_model, tiny_loops):
     assert -1 <= d["cosine_min"] <= d["cosine_mean"] <= 1
     R = tiny_model.reconstruct(tiny_loops.S)
     assert d["mse"] == pytest.approx(float(np.mean((tiny_loops.S - R) ** 2)), rel=1e-4)
+
+
+def test_evaluate_measures_what_is_heard(tiny_model, tiny_loops):
+    ev = evaluate(tiny_model, tiny_loops, audio=True, n_iter=4)
+    d = ev.to_dict()
+    for key in ("audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins", "gl_audio_lsd_db", "gl_onset_corr"):
+        assert np.isfinite(d[f"{key}_mean"]) and all(np.isfinite(f[key]) for f in ev.files)
+    assert 0 <= d["zero_bins_mean"] <= 1 and -1 <= d["onset_corr_mean"] <= 1
+    # the original magnitude through the same Griffin-Lim is the ceiling of the model's output
+    assert d["gl_audio_lsd_db_mean"] < d["audio_lsd_db_mean"]
+    assert "what you hear" in ev.summary()
+    assert not evaluate(tiny_model, tiny_loops, audio=False).audio

@@ -69,3 +69,51 @@ def test_config_roundtrip_and_keras_file(tmp_path):
     loaded = keras.saving.load_model(path)
     x = np.random.default_rng(2).random((1, 129, 16), dtype=np.float32)
     np.testing.assert_allclose(loaded.encode(x), vae.encode(x))
+
+
+STUDIO_TINY = dict(latent_dim=4, hidden=8, compression="log", output_activation="softplus", linear_weight=1.0, posterior="diag")
+
+
+def test_studio_options_keep_the_interface_and_never_decode_holes(tmp_path):
+    vae = VAE(129, 16, seed=3, name="vae", **STUDIO_TINY)
+    x = np.random.default_rng(3).random((2, 129, 16), dtype=np.float32) * 50
+    S = np.asarray(vae.decode(vae.encode(x)))
+    assert S.shape == (2, 129, 16) and np.all(S > 0)  # softplus: no bin at exactly 0, linear magnitude out
+    np.testing.assert_allclose(vae.expand(vae.compress(x)), x, rtol=1e-4, atol=1e-5)
+    assert vae.encoder.output_shape == (None, 2 * 4)  # a diagonal posterior: means and scales
+    vae.compile(optimizer=keras.optimizers.Adam())
+    logs = vae.train_on_batch(x, return_dict=True)
+    assert set(logs) == {"loss", "mse", "kl"} and np.isfinite(logs["loss"])
+    config = vae.get_config()
+    assert {k: config[k] for k in STUDIO_TINY} == STUDIO_TINY
+    path = str(tmp_path / "studio.keras")
+    vae.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.decode(loaded.encode(x)), vae.decode(vae.encode(x)), rtol=1e-4)
+
+
+def test_the_log_loss_hears_quiet_bins():
+    """A quiet bin 40 dB down, decoded as silence, costs the linear loss nearly nothing and
+    the log loss a lot: what makes hats and decays worth keeping."""
+    import tensorflow as tf
+
+    lin = VAE(129, 16, latent_dim=2, hidden=4)
+    log = VAE(129, 16, latent_dim=2, hidden=4, compression="log", output_activation="softplus")
+    x = np.full((1, 129, 16), 100.0, np.float32)
+    quiet = x.copy()
+    quiet[0, 100:] = 1.0  # the top bins 40 dB down
+    dropped = x.copy()
+    dropped[0, 100:] = 0.0
+    err = lambda m, a, b: float(tf.reduce_mean(tf.square(m.compress(a) - m.compress(b))))  # noqa: E731
+    assert err(lin, quiet, dropped) / err(lin, x, 0.9 * x) < 0.1
+    assert err(log, quiet, dropped) / err(log, x, 0.9 * x) > 10
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"compression": "mp3"}, "compression must be one of"), ({"output_activation": "tanh"}, "output_activation must be one of"),
+     ({"posterior": "student"}, "posterior must be one of"), ({"floor": 0}, "floor must be > 0"), ({"linear_weight": -1}, "linear_weight")],
+)
+def test_bad_studio_options(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        VAE(129, 16, hidden=8, **kwargs)

@@ -74,3 +74,23 @@ def test_static_strip_and_sorted_table_render(tiny_model, tiny_loops, capsys):
     assert "linear α = 0.00" in printed and "linear α = 1.00" in printed
     html = sorted_table(evaluate(tiny_model, tiny_loops))._repr_html_()
     assert html.count("<tr") == len(tiny_loops) + 1 and "Loop A" in html
+
+
+@pytest.mark.parametrize(
+    "model_dir, preset, expected",
+    [("m/vae", "tutorial", {"tutorial": "m/vae", "studio": "m/vae_studio"}),
+     ("m/vae_studio", "studio", {"tutorial": "m/vae", "studio": "m/vae_studio"}),
+     ("mine", "studio", {"tutorial": "mine", "studio": "mine_studio"})],
+)
+def test_preset_folders(model_dir, preset, expected):
+    from morphlib.notebook import preset_folders
+
+    assert preset_folders(model_dir, preset) == expected
+
+
+def test_compare_models_lists_the_models_that_exist(tiny_model_dir, tiny_loops, tmp_path):
+    from morphlib.notebook import compare_models
+
+    table = compare_models({"tutorial": tiny_model_dir, "studio": str(tmp_path / "none")}, tiny_loops, n_iter=2)
+    assert [r["model"] for r in table.rows] == ["tutorial"]
+    assert "log-spectral distance (dB)" in table._repr_html_() and 0 <= table.rows[0]["decoded bins at 0 (%)"] <= 100

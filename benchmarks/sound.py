@@ -1,0 +1,132 @@
+"""What comes out of the speaker: the presets side by side, on real recorded drums and on
+the demo loops, in one run.
+
+    python benchmarks/sound.py                                  # tutorial vs studio, their default epochs
+    python benchmarks/sound.py --epochs 200 --presets tutorial "studio:linear_weight=0"
+    python benchmarks/sound.py --corpus gm --quick              # seconds: checks that it runs
+
+Real drums: 74 loops of FluidR3 GM's sampled kits sequenced and rendered with FluidSynth
+(``benchmarks/gm_loops.py``; ``apt-get install fluidsynth fluid-soundfont-gm``). Each
+preset trains from scratch in a fresh folder, timed, then ``evaluate(..., audio=True)``
+and ``morph_steadiness`` on 20 pairs. A preset may be given as ``NAME:field=value,...``
+to try a variant. Prints a table and one JSON object.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+TARGETS = "onset ≥ 0.98, audible LSD ≤ 0.4× the tutorial preset's, energy > 4 kHz within ±1 dB, cosine ≥ 0.97, steady ≥ 98 %"
+
+
+def parse_preset(text):
+    from morphlib.config import get_preset
+
+    name, _, overrides = text.partition(":")
+    preset = get_preset(name)
+    if overrides:
+        fields = {f.name: f.type for f in dataclasses.fields(preset)}
+        changes = {}
+        for item in overrides.split(","):
+            key, _, value = item.partition("=")
+            kind = fields[key]
+            changes[key] = value if kind in (str, "str") else (int(value) if kind in (int, "int") else float(value))
+        preset = dataclasses.replace(preset, name=text, **changes)
+    return preset
+
+
+def make_corpus(kind, folder, n):
+    if kind == "gm":
+        from gm_loops import gm_loops
+
+        gm_loops(folder, n=n)
+    else:
+        from morphlib.synth import synth_drums
+
+        synth_drums(folder, n=n, progress=False)
+
+
+def run_one(loops, preset, model_dir, epochs, pairs):
+    from morphlib.audiometrics import morph_steadiness
+    from morphlib.evaluation import evaluate
+    from morphlib.training import train
+
+    t = time.perf_counter()
+    model = train(loops, model_dir, epochs=epochs, preset=preset, progress=False, verbose=False, checkpoint_every=3600)
+    seconds = time.perf_counter() - t
+    ev = evaluate(model, loops, audio=True)
+    return {
+        "preset": preset.name, "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
+        "cosine_mean": ev.cosine_mean, "cosine_min": ev.cosine_min,
+        **{k: ev.mean(k) for k in ("audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins",
+                                   "gl_audio_lsd_db", "gl_hf_db", "gl_onset_corr", "gl_consistency_db")},
+        "hf_db_median": float(np.median([f["hf_db"] for f in ev.files])),
+        **morph_steadiness(model, loops, pairs),
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--presets", nargs="+", default=["tutorial", "studio"])
+    p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["gm", "demo"])
+    p.add_argument("--epochs", type=int, help="for every preset (default: each preset's own)")
+    p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--quick", action="store_true", help="6 loops, 2 epochs, small analysis settings")
+    p.add_argument("--work")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    from morphlib.config import AnalysisSettings
+    from morphlib.dataset import load_folder
+
+    work = args.work or tempfile.mkdtemp(prefix="morphlib-sound-")
+    n = 6 if args.quick else args.loops
+    settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()
+    presets = [parse_preset(t) for t in args.presets]
+    rng = np.random.default_rng(0)
+    pairs = [tuple(rng.choice(n, 2, replace=False)) for _ in range(3 if args.quick else 20)]
+    results = {}
+    for corpus in args.corpus:
+        folder = os.path.join(work, corpus)
+        make_corpus(corpus, folder, n)
+        loops = load_folder(folder, settings, progress=False, cache=os.path.join(work, "cache"))
+        for preset in presets:
+            key = f"{corpus} {preset.name}"
+            model_dir = os.path.join(work, "models", f"{corpus}-{abs(hash(preset)) % 10**8}-{int(time.time())}")
+            epochs = 2 if args.quick else args.epochs
+            print(f"{key}: training", file=sys.stderr)
+            results[key] = run_one(loops, preset, model_dir, epochs, pairs)
+            print(json.dumps(results[key]), file=sys.stderr)
+    print_table(results)
+    print(json.dumps(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+def print_table(results):
+    cols = [("epochs", "{:.0f}"), ("train_seconds", "{:.0f}"), ("cosine_mean", "{:.3f}"), ("audio_lsd_db", "{:.2f}"),
+            ("hf_db", "{:+.1f}"), ("hf_db_median", "{:+.1f}"), ("onset_corr", "{:.3f}"), ("consistency_db", "{:.1f}"),
+            ("zero_bins", "{:.3f}"), ("steady", "{:.3f}"), ("balance", "{:.2f}")]
+    width = max(len(k) for k in results) + 2
+    print("run".ljust(width) + " ".join(c[0][:12].rjust(12) for c in cols))
+    for key, r in results.items():
+        print(key.ljust(width) + " ".join(fmt.format(r[c]).rjust(12) for c, fmt in cols))
+    gl = next(iter(results.values()))
+    print(f"original magnitude through the same Griffin-Lim: LSD {gl['gl_audio_lsd_db']:.2f} dB, "
+          f"onset {gl['gl_onset_corr']:.3f}, consistency {gl['gl_consistency_db']:.1f} dB")
+    print(f"targets: {TARGETS}")
+
+
+if __name__ == "__main__":
+    main()
