@@ -183,9 +183,12 @@ class MorphModel:
         """``decode(encode(S))`` with posterior means."""
         return self.decode(self.encode(S))
 
-    def to_audio(self, S, *, n_iter=32, seed=0):
-        """Griffin-Lim waveform of one magnitude, scaled down if it would clip."""
-        return prevent_clipping(griffin_lim(S, self.settings, n_iter=n_iter, seed=seed))
+    def to_audio(self, S, *, n_iter=32, seed=0, init=None):
+        """Griffin-Lim waveform of one magnitude, scaled down if it would clip.
+
+        ``init``: a starting phase (see ``spectral.phase_of``) instead of random phase.
+        """
+        return prevent_clipping(griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init))
 
 
 def as_batch(S):

@@ -54,7 +54,7 @@ def to_db(S, *, ref=1.0, top_db=80.0):
     return librosa.amplitude_to_db(np.maximum(S, 0), ref=ref, top_db=top_db)
 
 
-def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
+def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99, init=None):
     """Estimate a waveform whose |STFT| is ``S`` (fast Griffin-Lim, as librosa's).
 
     Parameters
@@ -68,6 +68,9 @@ def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
         Seeds the random initial phase, so the same call gives the same audio.
     momentum : float in [0, 1)
         Fast Griffin-Lim's momentum (0 is the classic algorithm).
+    init : np.ndarray [shape=(n_bins, n_frames)] or None
+        Starting phase in radians (for example ``phase_of`` the previous morph's audio,
+        when morphing in small steps); None starts from random phase (the tutorial's).
 
     Returns
     -------
@@ -82,7 +85,15 @@ def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
         )
     if not 0 <= momentum < 1:
         raise ParameterError(f"momentum must be in [0, 1), got {momentum!r}")
-    return reconstructor(settings)(S, n_iter=n_iter, seed=check_int("seed", seed, low=0), momentum=momentum)
+    if init is not None and np.shape(init) != S.shape:
+        raise ParameterError(f"init must be a phase of shape {S.shape}, got {np.shape(init)}")
+    return reconstructor(settings)(S, n_iter=n_iter, seed=check_int("seed", seed, low=0), momentum=momentum, init=init)
+
+
+def phase_of(y, settings=None):
+    """The STFT phase of ``y`` in radians [shape=(n_bins, 1 + len(y) // hop_length)]: a warm
+    start for ``griffin_lim`` of a similar magnitude."""
+    return np.angle(reconstructor(settings or AnalysisSettings()).stft(np.asarray(y, np.float32))).T
 
 
 def griffin_lim_librosa(S, settings=None, *, n_iter=32, seed=0, momentum=0.99):
@@ -179,13 +190,16 @@ class PhaseReconstructor:
         start = self.settings.n_fft // 2
         return y[start : start + length]
 
-    def __call__(self, S, *, n_iter=32, seed=0, momentum=0.99):
+    def __call__(self, S, *, n_iter=32, seed=0, momentum=0.99, init=None):
         """Waveform whose |STFT| is close to ``S``; arguments as for ``griffin_lim``."""
         S = np.ascontiguousarray(np.maximum(np.nan_to_num(np.asarray(S, np.float32).T), 0.0))
         length = (S.shape[0] - 1) * self.settings.hop_length
-        rng = np.random.default_rng(seed)
-        # drawn as librosa draws them, so that a seed gives librosa's result
-        X = S * np.exp(2j * np.pi * rng.random(S.shape[::-1])).T.astype(np.complex64)
+        if init is None:
+            rng = np.random.default_rng(seed)
+            # drawn as librosa draws them, so that a seed gives librosa's result
+            X = S * np.exp(2j * np.pi * rng.random(S.shape[::-1])).T.astype(np.complex64)
+        else:
+            X = S * np.exp(1j * np.asarray(init, np.float32).T).astype(np.complex64)
         previous = None
         step = np.float32(momentum / (1 + momentum))
         for _ in range(n_iter):

@@ -15,6 +15,7 @@ import numpy as np
 from .audio import safe_filename, unique_path, write_wav
 from .coalesce import LatestWins
 from .morphing import METHODS, Morph, bilinear_weights, interpolate
+from .spectral import phase_of
 
 MODES = (("A ↔ B", "ab"), ("XY pad", "xy"))
 CORNERS = "abcd"
@@ -80,6 +81,10 @@ class MorphPanel:
         # A separate label: ipywidgets 8 puts a ToggleButtons description above the buttons.
         self.method = w.ToggleButtons(options=list(METHODS), value="linear")
         self.n_iter = w.IntSlider(value=n_iter, min=1, max=128, description="GL iters", continuous_update=False)
+        warm = getattr(model.preset, "compression", "none") != "none"  # the tutorial preset keeps the tutorial's start
+        self.phase_start = w.ToggleButtons(options=[("random phase", "random"), ("from the last morph", "previous")],
+                                           value="previous" if warm else "random",
+                                           tooltip="where Griffin-Lim starts: random (the tutorial's) or the phase of the morph before")
         self.compare = w.ToggleButton(value=False, description="compare with crossfade", icon="balance-scale",
                                       tooltip="also hear and see the naive crossfade of the spectrograms (slower)")
         self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
@@ -97,13 +102,14 @@ class MorphPanel:
         self.widget = w.VBox([
             self.mode, w.HBox([self.a, self.b, self.c, self.d]), self._ab_box, self._xy_box,
             w.HBox([w.VBox(map_box), w.VBox([self.image])]), self.player.widget,
-            w.HBox([self.n_iter, self.compare]), self.compare_out, w.HBox([self.save_button, self.status]),
+            w.HBox([self.n_iter, self.phase_start, self.compare]), self.compare_out, w.HBox([self.save_button, self.status]),
         ])
         self.morph = None
         self.latencies_ms = []
         self._strip = None
+        self._phase = None
         self._renderer = LatestWins(self._render, on_error=self._show_error)
-        for control in (self.a, self.b, self.c, self.d, self.alpha, self.method, self.n_iter, self.compare, *self._pad_sliders):
+        for control in (self.a, self.b, self.c, self.d, self.alpha, self.method, self.n_iter, self.compare, self.phase_start, *self._pad_sliders):
             control.observe(self._on_change, names="value")
         if not isinstance(self.pad, tuple):
             self.pad.observe(self._on_change, names=["x", "y"])
@@ -162,6 +168,7 @@ class MorphPanel:
         return {
             "mode": self.mode.value, "corners": tuple(self._corner_indices()), "alpha": float(self.alpha.value),
             "xy": self.xy, "method": self.method.value, "n_iter": int(self.n_iter.value), "compare": bool(self.compare.value),
+            "phase_start": self.phase_start.value,
             "t": time.perf_counter(),
         }
 
@@ -199,7 +206,9 @@ class MorphPanel:
     def _render(self, state):
         z, idx, weights, meta = self._blend(state)
         S = self.model.decode(z)[0]
-        y = self.model.to_audio(S, n_iter=state["n_iter"], seed=self.seed)
+        init = self._phase if state["phase_start"] == "previous" else None
+        y = self.model.to_audio(S, n_iter=state["n_iter"], seed=self.seed, init=init)
+        self._phase = phase_of(y, self.model.settings)
         morph = Morph(S=S, y=y, sr=self.model.settings.sr, **meta)
         self.image.value = self._picture(state, idx, S)
         self.player.show(y, morph.sr, label=_describe(morph))

@@ -64,3 +64,20 @@ def test_griffin_lim_as_good_as_librosa():
     ours = np.mean([spectral_convergence(S, magnitude(griffin_lim(S, TINY, seed=k), TINY)) for k in range(4)])
     ref = np.mean([spectral_convergence(S, magnitude(griffin_lim_librosa(S, TINY, seed=k), TINY)) for k in range(4)])
     assert ours <= 1.1 * ref
+
+
+def test_a_warm_start_from_a_neighbour_beats_random_phase_at_equal_iterations():
+    from morphlib.spectral import griffin_lim, magnitude, phase_of, spectral_convergence
+
+    settings = TINY
+    rng = np.random.default_rng(0)
+    t = np.arange(settings.n_samples) / settings.sr
+    y = (np.sin(2 * np.pi * 300 * t) * np.exp(-t / 0.03) + 0.1 * rng.standard_normal(len(t)) * np.exp(-t / 0.01)).astype(np.float32)
+    S_prev, S_next = magnitude(y, settings), magnitude(1.1 * y, settings)  # a small step, as a slider makes
+    previous = griffin_lim(S_prev, settings, n_iter=32)
+    cold = griffin_lim(S_next, settings, n_iter=4)
+    warm = griffin_lim(S_next, settings, n_iter=4, init=phase_of(previous, settings))
+    error = lambda out: spectral_convergence(S_next, magnitude(out, settings))  # noqa: E731
+    assert error(warm) < 0.5 * error(cold)
+    with pytest.raises(ParameterError, match="init must be a phase of shape"):
+        griffin_lim(S_next, settings, init=np.zeros((3, 3)))

@@ -176,3 +176,14 @@ def test_a_loop_at_two_corners_is_pointed_out(panel):
     panel.d.value = "Loop F"
     panel.wait(timeout=60)
     assert panel.status.value == ""
+
+
+def test_phase_can_start_from_the_last_morph(panel):
+    assert panel.phase_start.value == "random"  # the tutorial's start for the tutorial-style model
+    panel.alpha.value = 0.6
+    random_start = (panel.wait(timeout=60), panel.morph.y.copy())[1]
+    panel.phase_start.value = "previous"
+    panel.alpha.value = 0.55
+    panel.alpha.value = 0.6
+    panel.wait(timeout=60)
+    assert panel.morph.alpha == 0.6 and not np.allclose(panel.morph.y, random_start)
