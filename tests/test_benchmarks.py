@@ -23,3 +23,53 @@ def test_quick_benchmark_runs(tmp_path):
     assert set(report["targets"]) >= {"train_speedup", "time_to_baseline_quality", "morph_latency_median_ms", "reload_speedup"}
     assert "TF_ENABLE_ONEDNN_OPTS=0" in report["baseline_note"]
     assert "training s/epoch" in result.stdout
+
+
+def _bench(*args, timeout=900):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": ROOT})
+
+
+def test_quick_panel_latency_runs(tmp_path):
+    out = tmp_path / "latency.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "panel_latency.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert set(report["runs"]) == {"morphlib alpha", "morphlib xy"}
+    assert all(len(r["ms"]) == 3 and r["median_ms"] > 0 for r in report["runs"].values())
+
+
+def test_quick_sound_benchmark_runs(tmp_path):
+    out = tmp_path / "sound.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "demo", "--presets", "tutorial",
+                    "studio:linear_weight=0", "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert set(report) == {"demo tutorial", "demo studio:linear_weight=0"}
+    assert report["demo studio:linear_weight=0"]["zero_bins"] == 0.0  # softplus decodes no holes
+    assert "targets:" in result.stdout
+
+
+def test_recorded_drum_loops(tmp_path):
+    """The real-drums corpus: FluidR3 GM kits sequenced here and played by FluidSynth."""
+    import shutil
+
+    import numpy as np
+    import pytest
+    import soundfile as sf
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from gm_loops import find_soundfont, gm_loops
+
+    if find_soundfont() is None or shutil.which("fluidsynth") is None:
+        if os.environ.get("CI") or os.environ.get("MORPHLIB_REQUIRE_BROWSER"):
+            pytest.fail("apt-get install fluidsynth fluid-soundfont-gm (CI installs them)")
+        pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
+    paths = gm_loops(tmp_path / "gm", n=3, seed=1)
+    assert len(set(paths)) == 3
+    for path in paths:
+        y, sr = sf.read(path)
+        assert sr == 44100 and y.shape == (151200, 2)  # two bars at 140 BPM, stereo
+        assert 0.5 < np.abs(y).max() <= 0.9
+        S = np.abs(np.fft.rfft(y[:, 0]))
+        high = S[np.fft.rfftfreq(len(y), 1 / sr) > 4000].sum() / S.sum()
+        assert high > 0.05  # hats and cymbals: recorded drums, not a kick pattern
