@@ -14,13 +14,15 @@ per-epoch checkpointing of today's code (``checkpoint_every`` below one epoch) s
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from common import morphlib_at, run_json  # noqa: E402
 
 TRAIN = """
 import json, sys, time
@@ -40,14 +42,8 @@ print(json.dumps({"morphlib": morphlib.__file__, "process_bytes": wchar() - befo
 
 
 def run(pythonpath, loops_dir, model_dir, cache, epochs, kwargs):
-    out = subprocess.run(
-        [sys.executable, "-c", TRAIN, loops_dir, model_dir, cache, str(epochs), json.dumps(kwargs)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": pythonpath},
-        cwd=os.path.dirname(loops_dir),  # not the checkout: "before" must import its own morphlib
-    )
-    if out.returncode != 0:
-        raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_json(TRAIN, [loops_dir, model_dir, cache, epochs, json.dumps(kwargs)], pythonpath=pythonpath,
+                    cwd=os.path.dirname(loops_dir))
 
 
 def main(argv=None):
@@ -64,10 +60,7 @@ def main(argv=None):
     synth_drums(loops_dir, n=args.loops, progress=False)
     runs = {}
     if args.before:
-        old = os.path.join(work, "before")
-        os.makedirs(old, exist_ok=True)
-        archive = subprocess.run(["git", "-C", ROOT, "archive", args.before, "morphlib"], capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        old = morphlib_at(args.before, os.path.join(work, "before"))
         runs[f"before ({args.before}: a checkpoint every epoch)"] = run(old, loops_dir, os.path.join(work, "m-before"), cache, args.epochs, {})
     else:
         runs["per-epoch checkpoints (checkpoint_every=1e-6)"] = run(ROOT, loops_dir, os.path.join(work, "m-every"), cache, args.epochs, {"checkpoint_every": 1e-6})

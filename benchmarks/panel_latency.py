@@ -13,13 +13,15 @@ the worst, with the target (median <= 100 ms, worst <= 200 ms) checked in the sa
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from common import morphlib_at, run_json  # noqa: E402
 
 TARGET_MEDIAN_MS, TARGET_WORST_MS = 100.0, 200.0
 
@@ -55,11 +57,7 @@ print(json.dumps(out))
 
 
 def run(pythonpath, *args):
-    out = subprocess.run([sys.executable, "-c", MOVES, *map(str, args)], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": pythonpath}, cwd=os.path.dirname(args[0]))
-    if out.returncode != 0:
-        raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_json(MOVES, args, pythonpath=pythonpath, cwd=os.path.dirname(args[0]))
 
 
 def main(argv=None):
@@ -88,10 +86,7 @@ def main(argv=None):
         train(loops, model_dir, epochs=1, preset="tiny" if args.quick else "tutorial", progress=False, verbose=False)
     runs = {"morphlib": run(ROOT, loops_dir, model_dir, cache, os.path.join(work, "exports"), moves)}
     if args.before:
-        old = os.path.join(work, "before")
-        os.makedirs(old, exist_ok=True)
-        archive = subprocess.run(["git", "-C", ROOT, "archive", args.before, "morphlib"], capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        old = morphlib_at(args.before, os.path.join(work, "before"))
         runs[f"before ({args.before})"] = run(old, loops_dir, model_dir, cache, os.path.join(work, "exports-before"), moves)
     result = {"preset": "tiny" if args.quick else "tutorial", "loops": n_loops, "moves": moves, "runs": {}}
     print(f"{result['preset']} preset, {n_loops} loops, {moves} moves each: ms from a move to the morph ready to send")

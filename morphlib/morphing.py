@@ -15,13 +15,7 @@ METHODS = ("linear", "spherical")
 
 def check_alpha(alpha):
     """``alpha`` as a float in [0, 1], or ParameterError naming it."""
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ParameterError(f"alpha must be a number between 0 (sound A) and 1 (sound B), got {alpha!r}") from None
-    if not 0.0 <= a <= 1.0:
-        raise ParameterError(f"alpha must be between 0 (sound A) and 1 (sound B), got {alpha!r}")
-    return a
+    return check_unit("alpha", alpha, zero=" (sound A)", one=" (sound B)")
 
 
 def interpolate(z_a, z_b, alpha, *, method="linear"):
@@ -354,14 +348,15 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
     return out[0] if single else out
 
 
-def check_unit(name, value):
-    """``value`` as a float in [0, 1], or ParameterError naming it."""
+def check_unit(name, value, *, zero="", one=""):
+    """``value`` as a float in [0, 1], or ParameterError naming it (``zero`` and ``one`` say
+    what the ends mean, as in "0 (sound A)")."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number between 0 and 1, got {value!r}") from None
+        raise ParameterError(f"{name} must be a number between 0{zero} and 1{one}, got {value!r}") from None
     if not 0.0 <= v <= 1.0:
-        raise ParameterError(f"{name} must be between 0 and 1, got {value!r}")
+        raise ParameterError(f"{name} must be between 0{zero} and 1{one}, got {value!r}")
     return v
 
 
