@@ -170,7 +170,7 @@ class Preset:
     epochs: int = 500
     posterior: str = "full"
     compression: str = "none"
-    floor: float = 0.01
+    floor: float = 1.0
     output_activation: str = "relu"
     linear_weight: float = 0.0
 
@@ -180,9 +180,10 @@ PRESETS = {
     "tutorial": Preset("tutorial"),
     # Same shapes, narrower layers and fewer epochs: minutes on 2 CPU cores.
     "fast": Preset("fast", hidden=32, epochs=150, learning_rate=0.003),
-    # What a producer picks for sound: the tutorial's layers on a log-compressed magnitude,
-    # a softplus output that cannot carve holes, and a loss that hears quiet bins.
-    "studio": Preset("studio", compression="log", output_activation="softplus", linear_weight=1.0),
+    # What a producer picks for sound: the tutorial's layers on log1p(magnitude), whose
+    # loss hears quiet bins, a softplus output that cannot carve holes, and a diagonal
+    # posterior (choices measured by benchmarks/sound.py; see the README).
+    "studio": Preset("studio", compression="log", floor=1.0, output_activation="softplus", posterior="diag"),
     # For tests: seconds.
     "tiny": Preset("tiny", latent_dim=4, hidden=16, epochs=2, batch_size=8, learning_rate=0.01),
 }

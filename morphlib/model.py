@@ -177,7 +177,7 @@ class VAE(keras.Model):
     """
 
     def __init__(self, n_bins=1025, n_frames=148, *, latent_dim=16, hidden=256, strides=None, beta=0.001, seed=None,
-                 posterior="full", compression="none", floor=0.01, output_activation="relu", linear_weight=0.0, **kwargs):
+                 posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         self.n_bins = check_int("n_bins", n_bins, low=2)
         self.n_frames = check_int("n_frames", n_frames, low=1)
