@@ -181,9 +181,10 @@ PRESETS = {
     # Same shapes, narrower layers and fewer epochs: minutes on 2 CPU cores.
     "fast": Preset("fast", hidden=32, epochs=150, learning_rate=0.003),
     # What a producer picks for sound: the tutorial's layers on log1p(magnitude), whose
-    # loss hears quiet bins, a softplus output that cannot carve holes, and a diagonal
-    # posterior (choices measured by benchmarks/sound.py; see the README).
-    "studio": Preset("studio", compression="log", floor=1.0, output_activation="softplus", posterior="diag"),
+    # loss hears quiet bins, a softplus output that cannot carve holes, a diagonal
+    # posterior and a lighter KL term, which blurs less (choices measured by
+    # benchmarks/sound.py; see the README).
+    "studio": Preset("studio", beta=0.0001, compression="log", floor=1.0, output_activation="softplus", posterior="diag"),
     # For tests: seconds.
     "tiny": Preset("tiny", latent_dim=4, hidden=16, epochs=2, batch_size=8, learning_rate=0.01),
 }
