@@ -3,6 +3,7 @@
     python benchmarks/drive_writes.py                   # tutorial preset, 74 demo loops, 100 epochs
     python benchmarks/drive_writes.py --epochs 500
     python benchmarks/drive_writes.py --before 8ae986a  # also run an earlier morphlib from git
+    python benchmarks/drive_writes.py --epochs 500 --only-after
 
 Each run trains in a fresh process and counts everything that process writes (Linux's
 ``/proc/self/io`` ``wchar``: every byte passed to ``write()``, wherever it goes) and what
@@ -51,6 +52,7 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--before", help="a git revision of morphlib to measure as 'before'")
+    p.add_argument("--only-after", action="store_true", help="measure today's default only (a long run without the costly 'before')")
     p.add_argument("--work", help="working folder (default: a new temporary one)")
     args = p.parse_args(argv)
     from morphlib.synth import synth_drums
@@ -59,7 +61,9 @@ def main(argv=None):
     loops_dir, cache = os.path.join(work, "loops"), os.path.join(work, "cache")
     synth_drums(loops_dir, n=args.loops, progress=False)
     runs = {}
-    if args.before:
+    if args.only_after:
+        pass
+    elif args.before:
         old = morphlib_at(args.before, os.path.join(work, "before"))
         runs[f"before ({args.before}: a checkpoint every epoch)"] = run(old, loops_dir, os.path.join(work, "m-before"), cache, args.epochs, {})
     else:

@@ -82,6 +82,7 @@ def build_parser():
         "write morphs at alpha 0, .25, .5, .75, 1 plus a spectrogram PNG into OUT. Running it again resumes training."))
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--fast", action="store_true", help="small and quick (also on when MORPHLIB_FAST=1)")
+    p.add_argument("--preset", choices=("tutorial", "studio"), help="the model to train (default tutorial; studio keeps hats and transients)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: the preset's)")
     p.add_argument("--seed", type=_seed, default=0)
     _add_training_schedule(p)
@@ -289,7 +290,10 @@ def cmd_demo(args):
     synth_drums(loops_dir, n=16 if fast else 74, seed=args.seed)
     loops = load_folder(loops_dir)
     _print_load_report(loops)
-    model = train(loops, model_dir, epochs=args.epochs, preset="fast" if fast else "tutorial", seed=args.seed, **_schedule(args))
+    preset = "fast" if fast else (args.preset or "tutorial")
+    if preset == "studio":  # beside the tutorial's model, so that both can be heard
+        model_dir += "_studio"
+    model = train(loops, model_dir, epochs=args.epochs, preset=preset, seed=args.seed, **_schedule(args))
     if getattr(model, "interrupted", False) or getattr(model, "timed_out", False):
         return 130
     ev = evaluate(model, loops)

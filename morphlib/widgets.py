@@ -60,28 +60,42 @@ class MorphPanel:
 
     def __init__(self, model, loops, *, export_dir, a=0, b=1, c=None, d=None, alpha=0.5, xy=(0.5, 0.5), mode="ab",
                  n_iter=32, seed=0, live=True):
+        model.check(loops)
+        self.model, self.loops, self.export_dir, self.seed = model, loops, os.fspath(export_dir), seed
+        self.z = model.encode(loops.S)
+        self._build_controls(a, b, c, d, alpha=alpha, xy=xy, mode=mode, n_iter=n_iter, live=live)
+        self.widget = self._layout()
+        self.morph = None
+        self.latencies_ms = []
+        self._strip = None
+        self._phase = None
+        self._renderer = LatestWins(self._render, on_error=self._show_error)
+        self._connect()
+        self._show_mode()
+        self._render(self._state())  # the first picture and sound are there when the cell finishes
+
+    def _build_controls(self, a, b, c, d, *, alpha, xy, mode, n_iter, live):
         import ipywidgets as w
 
         from .player import make_player
 
-        model.check(loops)
-        self.model, self.loops, self.export_dir, self.seed = model, loops, os.fspath(export_dir), seed
-        self.z = model.encode(loops.S)
-        names = list(loops.names)
-        i, j = loops.index(a), loops.index(b)
+        names = list(self.loops.names)
+        i, j = self.loops.index(a), self.loops.index(b)
         rest = [k for k in range(len(names)) if k not in (i, j)] or [i, j]
-        k_c = loops.index(c) if c is not None else rest[0]
-        k_d = loops.index(d) if d is not None else rest[min(1, len(rest) - 1)]
-        pick = lambda k, label: w.Dropdown(options=names, value=names[k], description=label, layout=w.Layout(width="25%"),  # noqa: E731
-                                           style={"description_width": "initial"})
+        k_c = self.loops.index(c) if c is not None else rest[0]
+        k_d = self.loops.index(d) if d is not None else rest[min(1, len(rest) - 1)]
+
+        def pick(k, label):
+            return w.Dropdown(options=names, value=names[k], description=label, layout=w.Layout(width="25%"),
+                              style={"description_width": "initial"})
+
         self.a, self.b, self.c, self.d = pick(i, "A / a"), pick(j, "B / b"), pick(k_c, "corner c"), pick(k_d, "corner d")
         self.mode = w.ToggleButtons(options=list(MODES), value=mode)
         self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.01, description="α (A→B)", continuous_update=True,
                                    readout_format=".2f", layout=w.Layout(width="90%"))
-        # A separate label: ipywidgets 8 puts a ToggleButtons description above the buttons.
         self.method = w.ToggleButtons(options=list(METHODS), value="linear")
         self.n_iter = w.IntSlider(value=n_iter, min=1, max=128, description="GL iters", continuous_update=False)
-        warm = getattr(model.preset, "compression", "none") != "none"  # the tutorial preset keeps the tutorial's start
+        warm = getattr(self.model.preset, "compression", "none") != "none"  # the tutorial preset keeps the tutorial's start
         self.phase_start = w.ToggleButtons(options=[("random phase", "random"), ("from the last morph", "previous")],
                                            value="previous" if warm else "random",
                                            tooltip="where Griffin-Lim starts: random (the tutorial's) or the phase of the morph before")
@@ -92,31 +106,32 @@ class MorphPanel:
         self.image = w.Image(format="png")
         self.player = make_player(live=live)
         self.compare_out = w.Output()
-        self.pad, self.map = _make_pad(xy), _make_map(model, loops, self.z)
+        self.pad, self.map = _make_pad(xy), _make_map(self.model, self.loops, self.z)
         self.map_target = w.ToggleButtons(options=["A", "B"], value="A", description="click sets")
-        if self.map is not None:
-            self.map.on_pick(self._on_pick)
+
+    def _layout(self):
+        import ipywidgets as w
+
+        # A separate label: ipywidgets 8 puts a ToggleButtons description above the buttons.
         self._ab_box = w.VBox([self.alpha, w.HBox([w.Label("blend"), self.method])])
         self._xy_box = w.VBox([self.pad_widget])
         map_box = [self.map, self.map_target] if self.map is not None else [w.HTML("<i>latent map: needs anywidget</i>")]
-        self.widget = w.VBox([
+        return w.VBox([
             self.mode, w.HBox([self.a, self.b, self.c, self.d]), self._ab_box, self._xy_box,
             w.HBox([w.VBox(map_box), w.VBox([self.image])]), self.player.widget,
             w.HBox([self.n_iter, self.phase_start, self.compare]), self.compare_out, w.HBox([self.save_button, self.status]),
         ])
-        self.morph = None
-        self.latencies_ms = []
-        self._strip = None
-        self._phase = None
-        self._renderer = LatestWins(self._render, on_error=self._show_error)
-        for control in (self.a, self.b, self.c, self.d, self.alpha, self.method, self.n_iter, self.compare, self.phase_start, *self._pad_sliders):
+
+    def _connect(self):
+        controls = (self.a, self.b, self.c, self.d, self.alpha, self.method, self.n_iter, self.compare, self.phase_start)
+        for control in (*controls, *self._pad_sliders):
             control.observe(self._on_change, names="value")
         if not isinstance(self.pad, tuple):
             self.pad.observe(self._on_change, names=["x", "y"])
+        if self.map is not None:
+            self.map.on_pick(self._on_pick)
         self.mode.observe(self._on_mode, names="value")
         self.save_button.on_click(self._on_save)
-        self._show_mode()
-        self._render(self._state())  # the first picture and sound are there when the cell finishes
 
     # --- controls --------------------------------------------------------------------
 
