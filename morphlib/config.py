@@ -1,6 +1,7 @@
 """Analysis settings, model presets and the fast-mode switch."""
 
 import dataclasses
+import math
 import os
 
 from .errors import ParameterError
@@ -35,6 +36,17 @@ def check_int(name, value, *, low, high=None):
         bound = f">= {low}" if high is None else f"between {low} and {high}"
         raise ParameterError(f"{name} must be {bound}, got {value}")
     return value
+
+
+def check_positive(name, value, *, unit):
+    """``value`` as a finite float > 0, or a ParameterError naming it."""
+    try:
+        ok = not isinstance(value, bool) and math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"{name} must be a number of {unit} > 0, got {value!r}")
+    return float(value)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -201,9 +201,10 @@ def checkpoint_status(model_dir):
     saved = state.get("saved_at")
     if saved is None:
         return f"last checkpoint: epoch {state['epoch']}"
-    ago = max(0.0, time.time() - saved)
-    ago = f"{ago:.0f} s" if ago < 120 else f"{ago / 60:.0f} min" if ago < 7200 else f"{ago / 3600:.1f} h"
-    return f"last checkpoint: epoch {state['epoch']}, saved {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(saved))} ({ago} ago)"
+    from .progress import format_duration
+
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(saved))
+    return f"last checkpoint: epoch {state['epoch']}, saved {when} ({format_duration(time.time() - saved)} ago)"
 
 
 def checkpoint_epoch(model_dir):
@@ -307,6 +308,12 @@ class CheckpointWriter:
     and CRC-32 so that a slot torn by a kill or a full disk is never used. At most one write
     is in flight: the next ``write`` (and ``close``) waits for it.
 
+    Parameters
+    ----------
+    model_dir : str
+    newest : dict or None
+        ``read_state(model_dir)`` as the caller read it (None: no checkpoint yet).
+
     Attributes
     ----------
     bytes_written : int
@@ -315,15 +322,11 @@ class CheckpointWriter:
         ``epoch`` and ``saved_at`` of the newest checkpoint on disk.
     """
 
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, newest=None):
         self.folder = os.path.join(os.fspath(model_dir), CHECKPOINTS)
         os.makedirs(self.folder, exist_ok=True)
         for stale in glob.glob(os.path.join(glob.escape(self.folder), ".*.part*")):
             discard(stale)  # left by a process killed while writing (morphlib 0.1)
-        try:
-            newest = read_state(model_dir)
-        except ModelFolderError:
-            newest = None
         self.seq = newest["seq"] if newest else 0
         self.last = {"epoch": newest["epoch"], "saved_at": newest.get("saved_at")} if newest else None
         self.bytes_written = 0

@@ -22,3 +22,12 @@ def progress_bar(iterable, *, desc, total=None, enabled=True, unit="it"):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total, unit=unit, file=sys.stderr, leave=True)
+
+
+def format_duration(seconds):
+    """A duration in words: ``"45 s"``, ``"2 min"``, ``"1 h 30 min"``."""
+    seconds = round(max(0.0, seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"

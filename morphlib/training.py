@@ -13,9 +13,10 @@ import os
 import time
 
 from .backend import keras_callback_base
-from .config import check_int, default_preset, get_preset
+from .config import check_int, check_positive, default_preset, get_preset
 from .errors import ModelFolderError, ParameterError
 from .files import is_full
+from .progress import format_duration
 from .modelfolder import (
     BEST,
     META,
@@ -117,7 +118,7 @@ def train(
     if meta is None:
         write_meta(model_dir, settings=loops.settings, preset=preset, model_config=vae.get_config(), data_names=loops.names)
         written += os.path.getsize(os.path.join(model_dir, META))
-    history, start = _restore(model_dir, vae, say)
+    history, start, state = _restore(model_dir, vae, say)
     if start >= epochs:
         say(f"{model_dir} is already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more")
         return _best_model(model_dir, vae, loops, preset, history, interrupted=False)
@@ -126,9 +127,9 @@ def train(
     say(
         f"training {vae.n_params:,} parameters on {len(loops)} loops, epochs {start + 1} to {epochs} "
         f"(preset {preset.name!r}, batch {preset.batch_size}) into {model_dir}, "
-        f"checkpoint every {_duration(checkpoint_every)}" + (f", for at most {_duration(max_minutes * 60)}" if max_minutes else "")
+        f"checkpoint every {format_duration(checkpoint_every)}" + (f", for at most {format_duration(max_minutes * 60)}" if max_minutes else "")
     )
-    keeper = FolderKeeper(model_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes)
+    keeper = FolderKeeper(model_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes, newest=state)
     keeper.bytes_written += written
     cbs = [keeper, *([EpochProgress(epochs, start, keeper)] if progress else []), *callbacks]
     for cb in callbacks:
@@ -149,7 +150,7 @@ def train(
     elif keeper.diverged:
         say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
     elif keeper.timed_out:
-        say(f"stopped after {_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
+        say(f"stopped after {format_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
     else:
         say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
     model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
@@ -157,26 +158,6 @@ def train(
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
     say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
     return model
-
-
-def check_positive(name, value, *, unit):
-    """``value`` as a finite float > 0, or a ParameterError naming it."""
-    try:
-        ok = not isinstance(value, bool) and math.isfinite(float(value)) and float(value) > 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ParameterError(f"{name} must be a number of {unit} > 0, got {value!r}")
-    return float(value)
-
-
-def _duration(seconds):
-    """``"2 min"``, ``"45 s"``, ``"1 h 30 min"``."""
-    seconds = round(seconds)
-    if seconds < 120:
-        return f"{seconds} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _existing_meta(model_dir):
@@ -192,7 +173,8 @@ def _existing_meta(model_dir):
 
 
 def _restore(model_dir, vae, say):
-    """Load the last checkpoint (or the best model) into ``vae``; return (history, epochs done)."""
+    """Load the last checkpoint (or the best model) into ``vae``; return (history, epochs done,
+    the checkpoint's state or None)."""
     recover_best(model_dir, drop_stale=True)
     state = read_state(model_dir)
     if state is not None:
@@ -207,7 +189,7 @@ def _restore(model_dir, vae, say):
         saved = state.get("saved_at")
         when = f", saved {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(saved))}" if saved else ""
         say(f"resuming {model_dir} after epoch {start} (its last checkpoint{when})")
-        return history, start
+        return history, start, state
     best = os.path.join(model_dir, BEST)
     history = read_history(model_dir)
     if os.path.exists(best):  # no checkpoint (deleted by hand): start from the best weights
@@ -215,8 +197,8 @@ def _restore(model_dir, vae, say):
 
         vae.set_weights(load_model(model_dir).vae.get_weights())
         say(f"no checkpoint in {model_dir}: continuing from its best model, epoch {len(history) + 1}")
-        return history, len(history)
-    return [], 0
+        return history, len(history), None
+    return [], 0, None
 
 
 def _best_model(model_dir, vae, loops, preset, history, *, interrupted):
@@ -253,9 +235,11 @@ class FolderKeeper(Callback):
     checkpoint_every : float > 0
         Seconds.
     max_minutes : float > 0 or None
+    newest : dict or None
+        The folder's newest checkpoint state, as ``_restore`` read it.
     """
 
-    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None):
+    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, newest=None):
         super().__init__()
         self.model_dir = model_dir
         self.history = list(history)
@@ -270,7 +254,7 @@ class FolderKeeper(Callback):
         self.diverged = self.timed_out = False
         self.n_checkpoints = 0
         self.bytes_written = 0
-        self.checkpoints = CheckpointWriter(model_dir)
+        self.checkpoints = CheckpointWriter(model_dir, newest)
         self._started = self._saved_at = time.monotonic()
         self._closed = False
 
@@ -331,7 +315,7 @@ class FolderKeeper(Callback):
             return "no checkpoint yet"
         epochs, seconds = self.at_risk()
         risk = "nothing" if epochs == 0 else f"{epochs} epoch{'s' * (epochs != 1)}"
-        return f"saved epoch {self.saved_epoch} {_duration(seconds)} ago; a lost runtime now costs {risk}"
+        return f"saved epoch {self.saved_epoch} {format_duration(seconds)} ago; a lost runtime now costs {risk}"
 
     def close(self, *, save=True):
         """At any stop: checkpoint what is not saved yet (unless ``save`` is False, when the
@@ -384,7 +368,7 @@ class EpochProgress(Callback):
         logs = logs or {}
         figures = {k: f"{float(v):.4g}" for k, v in logs.items() if k in ("loss", "mse", "kl")}
         if self.keeper is not None and self.keeper.saved_epoch:
-            figures["saved"] = f"ep {self.keeper.saved_epoch}, {_duration(self.keeper.at_risk()[1])} ago"
+            figures["saved"] = f"ep {self.keeper.saved_epoch}, {format_duration(self.keeper.at_risk()[1])} ago"
         self.bar.set_postfix(figures, refresh=False)
         self.bar.update(1)
 

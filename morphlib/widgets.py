@@ -114,7 +114,7 @@ class MorphPanel:
 
         # A separate label: ipywidgets 8 puts a ToggleButtons description above the buttons.
         self._ab_box = w.VBox([self.alpha, w.HBox([w.Label("blend"), self.method])])
-        self._xy_box = w.VBox([self.pad_widget])
+        self._xy_box = w.VBox([_slider_box(self.pad) if isinstance(self.pad, tuple) else self.pad])
         map_box = [self.map, self.map_target] if self.map is not None else [w.HTML("<i>latent map: needs anywidget</i>")]
         return w.VBox([
             self.mode, w.HBox([self.a, self.b, self.c, self.d]), self._ab_box, self._xy_box,
@@ -134,10 +134,6 @@ class MorphPanel:
         self.save_button.on_click(self._on_save)
 
     # --- controls --------------------------------------------------------------------
-
-    @property
-    def pad_widget(self):
-        return self.pad if not isinstance(self.pad, tuple) else _slider_box(self.pad)
 
     @property
     def _pad_sliders(self):
