@@ -72,7 +72,7 @@ class SharedBias(keras.layers.Layer):
         return x + self.bias
 
 
-def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, posterior="full"):
+def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, posterior="full", dtype=None):
     """The encoder: |STFT| → parameters of a full-covariance Gaussian posterior.
 
     Parameters
@@ -85,6 +85,9 @@ def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
         Time strides ``(s1, s2)`` with product ``n_frames``; default ``time_strides``.
     posterior : {"full", "diag"}
         Full-covariance (the tutorial's) or diagonal Gaussian.
+    dtype : str or None
+        The layers' dtype policy (``"mixed_bfloat16"`` computes in bfloat16 on float32
+        weights); None: float32.
 
     Returns
     -------
@@ -94,21 +97,21 @@ def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     s1, s2 = check_strides(n_frames, strides or time_strides(n_frames))
     L = keras.layers
     x = inputs = keras.Input((n_bins, n_frames), name="magnitude")
-    x = L.Permute((2, 1), name="frames_first")(x)  # (n_frames, n_bins)
-    x = L.Dense(hidden, activation="relu", name="frequency_projection")(x)
-    x = L.Conv1D(hidden, s1, strides=s1, activation="relu", name="time_conv_1")(x)
-    x = L.Conv1D(hidden, s2, strides=s2, activation="relu", name="time_conv_2")(x)
-    x = L.Flatten(name="flatten")(x)
-    outputs = L.Dense(n_posterior_params(latent_dim, posterior), name="posterior_params")(x)
+    x = L.Permute((2, 1), name="frames_first", dtype=dtype)(x)  # (n_frames, n_bins)
+    x = L.Dense(hidden, activation="relu", name="frequency_projection", dtype=dtype)(x)
+    x = L.Conv1D(hidden, s1, strides=s1, activation="relu", name="time_conv_1", dtype=dtype)(x)
+    x = L.Conv1D(hidden, s2, strides=s2, activation="relu", name="time_conv_2", dtype=dtype)(x)
+    x = L.Flatten(name="flatten", dtype=dtype)(x)
+    outputs = L.Dense(n_posterior_params(latent_dim, posterior), name="posterior_params", dtype=dtype)(x)
     return keras.Model(inputs, outputs, name="encoder")
 
 
-def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, output="relu"):
+def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, output="relu", dtype=None):
     """The decoder: latent vector → non-negative |STFT| (or its compressed form), mirroring the encoder.
 
     Parameters
     ----------
-    n_bins, n_frames, latent_dim, hidden, strides
+    n_bins, n_frames, latent_dim, hidden, strides, dtype
         As for ``build_encoder``.
     output : {"relu", "softplus"}
         The last activation: the tutorial's ReLU (which puts many bins at exactly 0), or
@@ -122,14 +125,14 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     s1, s2 = check_strides(n_frames, strides or time_strides(n_frames))
     L = keras.layers
     z = inputs = keras.Input((latent_dim,), name="z")
-    x = L.Dense(hidden, activation="relu", name="expand")(z)
-    x = L.Reshape((1, hidden), name="one_step")(x)
-    x = L.Conv1DTranspose(hidden, s2, strides=s2, activation="relu", name="time_upsample_2")(x)
-    x = L.Conv1DTranspose(hidden, s1, strides=s1, activation="relu", name="time_upsample_1")(x)
-    x = L.Dense(n_bins, use_bias=False, name="frequency_synthesis")(x)
-    x = SharedBias(name="output_bias")(x)
-    x = (L.ReLU(name="non_negative") if output == "relu" else L.Activation("softplus", name="non_negative"))(x)
-    outputs = L.Permute((2, 1), name="bins_first")(x)
+    x = L.Dense(hidden, activation="relu", name="expand", dtype=dtype)(z)
+    x = L.Reshape((1, hidden), name="one_step", dtype=dtype)(x)
+    x = L.Conv1DTranspose(hidden, s2, strides=s2, activation="relu", name="time_upsample_2", dtype=dtype)(x)
+    x = L.Conv1DTranspose(hidden, s1, strides=s1, activation="relu", name="time_upsample_1", dtype=dtype)(x)
+    x = L.Dense(n_bins, use_bias=False, name="frequency_synthesis", dtype=dtype)(x)
+    x = SharedBias(name="output_bias", dtype=dtype)(x)
+    last = L.ReLU(name="non_negative", dtype=dtype) if output == "relu" else L.Activation("softplus", name="non_negative", dtype=dtype)
+    outputs = L.Permute((2, 1), name="bins_first", dtype=dtype)(last(x))
     return keras.Model(inputs, outputs, name="decoder")
 
 
@@ -174,10 +177,13 @@ class VAE(keras.Model):
         The decoder's last activation.
     linear_weight : float >= 0
         With ``log`` compression: weight of the relative linear-magnitude error in the loss.
+    precision : {"float32", "mixed_bfloat16", "mixed_float16"}
+        The layers' arithmetic in training. Not part of ``get_config``: how a model was
+        trained does not change what it is, and a saved model computes in float32.
     """
 
     def __init__(self, n_bins=1025, n_frames=148, *, latent_dim=16, hidden=256, strides=None, beta=0.001, seed=None,
-                 posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, **kwargs):
+                 posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, precision="float32", **kwargs):
         super().__init__(**kwargs)
         self.n_bins = check_int("n_bins", n_bins, low=2)
         self.n_frames = check_int("n_frames", n_frames, low=1)
@@ -196,7 +202,9 @@ class VAE(keras.Model):
         if not float(linear_weight) >= 0:
             raise ArchitectureError(f"linear_weight must be >= 0, got {linear_weight!r}")
         self.floor, self.linear_weight = float(floor), float(linear_weight)
-        shape = dict(latent_dim=self.latent_dim, hidden=self.hidden, strides=self.time_strides)
+        self.precision = precision
+        dtype = None if precision == "float32" else precision
+        shape = dict(latent_dim=self.latent_dim, hidden=self.hidden, strides=self.time_strides, dtype=dtype)
         self.encoder = build_encoder(self.n_bins, self.n_frames, posterior=self.posterior_kind, **shape)
         self.decoder = build_decoder(self.n_bins, self.n_frames, output=self.output_activation, **shape)
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -243,22 +251,36 @@ class VAE(keras.Model):
 
     def expand(self, y):
         """The decoder's output → linear magnitude (the inverse of ``compress``)."""
+        y = tf.cast(y, tf.float32)
         return tf.math.expm1(y) * self.floor if self.compression == "log" else y
 
-    def posterior(self, x, training=False):
-        """q(z | x): a MultivariateNormalTriL (or Diag) per example.
+    def posterior_params(self, x, training=False):
+        """q(z | x) as plain tensors ``(loc, scale)``.
+
+        ``scale`` is the lower-triangular scale ``[shape=(batch, d, d)]`` of the full
+        posterior (the tutorial's ``tfp.layers`` parameterisation: ``fill_triangular``,
+        softplus diagonal + 1e-5) or the standard deviations ``[shape=(batch, d)]`` of the
+        diagonal one. Plain TensorFlow ops, so that training compiles with XLA and runs in
+        mixed precision; :meth:`posterior` wraps them in a TFP distribution.
 
         Parameters
         ----------
         x : array [shape=(batch, n_bins, n_frames)]
             Linear magnitude.
         """
-        params = self.encoder(self.compress(x), training=training)
+        params = tf.cast(self.encoder(self.compress(x), training=training), tf.float32)
         d = self.latent_dim
+        loc, raw = params[..., :d], params[..., d:]
         if self.posterior_kind == "diag":
-            return tfd.MultivariateNormalDiag(loc=params[..., :d], scale_diag=tf.nn.softplus(params[..., d:]) + 1e-5)
-        scale_tril = tfp_fill_scale_tril(params[..., d:])
-        return tfd.MultivariateNormalTriL(loc=params[..., :d], scale_tril=scale_tril)
+            return loc, tf.nn.softplus(raw) + 1e-5
+        return loc, fill_scale_tril(raw, d)
+
+    def posterior(self, x, training=False):
+        """q(z | x): a ``tfd.MultivariateNormalTriL`` (or ``Diag``) per example."""
+        loc, scale = self.posterior_params(x, training=training)
+        if self.posterior_kind == "diag":
+            return tfd.MultivariateNormalDiag(loc=loc, scale_diag=scale)
+        return tfd.MultivariateNormalTriL(loc=loc, scale_tril=scale)
 
     def encode(self, x, *, sample=False):
         """Latent vectors of ``x``: the posterior mean, or a sample if asked.
@@ -272,35 +294,45 @@ class VAE(keras.Model):
         -------
         z : tf.Tensor [shape=(batch, latent_dim)]
         """
-        q = self.posterior(x)
-        return self._sample(q) if sample else q.mean()
+        loc, scale = self.posterior_params(x)
+        return self._sample(loc, scale) if sample else loc
 
     def decode(self, z):
         """|STFT| from latent vectors: ``(batch, latent_dim)`` → ``(batch, n_bins, n_frames)``."""
         return self.expand(self.decoder(z, training=False))
 
-    def _sample(self, q):
-        eps = keras.random.normal(tf.shape(q.loc), seed=self.seed_generator)
+    def _sample(self, loc, scale):
+        eps = keras.random.normal(tf.shape(loc), seed=self.seed_generator)
         if self.posterior_kind == "diag":
-            return q.loc + q.stddev() * eps
-        return q.loc + tf.linalg.matvec(q.scale_tril, eps)
+            return loc + scale * eps
+        return loc + tf.linalg.matvec(scale, eps)
+
+    def _kl(self, loc, scale):
+        """Analytic KL(q || N(0, I)) per example (equal to ``tfd.kl_divergence(q, prior)``)."""
+        if self.posterior_kind == "diag":
+            var, log_det = tf.square(scale), 2.0 * tf.reduce_sum(tf.math.log(scale), axis=-1)
+        else:
+            var = tf.reduce_sum(tf.square(scale), axis=-1)  # diag(L L^T), summed below
+            log_det = 2.0 * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(scale)), axis=-1)
+        trace = tf.reduce_sum(var, axis=-1)
+        return 0.5 * (trace + tf.reduce_sum(tf.square(loc), axis=-1) - self.latent_dim - log_det)
 
     def call(self, x, training=False):
-        q = self.posterior(x, training=training)
-        z = self._sample(q) if training else q.mean()
+        loc, scale = self.posterior_params(x, training=training)
+        z = self._sample(loc, scale) if training else loc
         return self.expand(self.decoder(z, training=training))
 
     def _loss_terms(self, x, training):
         """(loss, reconstruction error, KL); the reconstruction error is in the working domain."""
-        q = self.posterior(x, training=training)
-        z = self._sample(q) if training else q.mean()
-        y_hat = self.decoder(z, training=training)
-        x = tf.cast(x, y_hat.dtype)
+        loc, scale = self.posterior_params(x, training=training)
+        z = self._sample(loc, scale) if training else loc
+        y_hat = tf.cast(self.decoder(z, training=training), tf.float32)
+        x = tf.cast(x, tf.float32)
         mse = tf.reduce_mean(tf.square(self.compress(x) - y_hat))
         if self.compression == "log" and self.linear_weight > 0:
             relative = tf.reduce_mean(tf.square(x - self.expand(y_hat))) / (tf.reduce_mean(tf.square(x)) + 1e-12)
             mse = mse + self.linear_weight * relative
-        kl = tf.reduce_mean(tfd.kl_divergence(q, self.prior()))
+        kl = tf.reduce_mean(self._kl(loc, scale))
         return mse + self.beta * kl, mse, kl
 
     def _update(self, loss, mse, kl):
@@ -313,7 +345,10 @@ class VAE(keras.Model):
         x = data[0] if isinstance(data, (tuple, list)) else data
         with tf.GradientTape() as tape:
             loss, mse, kl = self._loss_terms(x, training=True)
-        grads = tape.gradient(loss, self.trainable_weights)
+            # Replicas' gradients are summed: each contributes its share of the global mean.
+            share = loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
+            scaled = self.optimizer.scale_loss(share)  # float16: a LossScaleOptimizer scales (and unscales)
+        grads = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._update(loss, mse, kl)
 
@@ -322,11 +357,40 @@ class VAE(keras.Model):
         return self._update(*self._loss_terms(x, training=False))
 
 
-def tfp_fill_scale_tril(params):
-    """Vector → lower-triangular scale with a positive diagonal, as ``tfp.layers`` does."""
-    import tensorflow_probability as tfp
+def fill_scale_tril(params, latent_dim):
+    """Vector → lower-triangular scale with a positive diagonal, exactly as ``tfp.layers``
+    (``tfp.bijectors.FillScaleTriL``) does, in plain ops with static shapes.
 
-    return tfp.bijectors.FillScaleTriL()(params)
+    Parameters
+    ----------
+    params : tf.Tensor [shape=(batch, d (d + 1) / 2)]
+    latent_dim : int > 0
+        ``d``.
+
+    Returns
+    -------
+    scale_tril : tf.Tensor [shape=(batch, d, d)]
+    """
+    d = latent_dim
+    index = _tril_index(d)
+    padded = tf.pad(params, [[0, 0], [1, 0]])  # column 0 is the zero above the diagonal
+    tril = tf.reshape(tf.gather(padded, index.reshape(-1), axis=-1), [-1, d, d])
+    return tf.linalg.set_diag(tril, tf.nn.softplus(tf.linalg.diag_part(tril)) + 1e-5)
+
+
+_TRIL_INDEX = {}
+
+
+def _tril_index(d):
+    """Where ``tfp.math.fill_triangular`` puts each entry: 1-based, 0 above the diagonal."""
+    if d not in _TRIL_INDEX:
+        import numpy as np
+        import tensorflow_probability as tfp
+
+        n = d * (d + 1) // 2
+        with tf.init_scope():  # eager even when first called while tracing
+            _TRIL_INDEX[d] = np.asarray(tfp.math.fill_triangular(np.arange(1, n + 1, dtype=np.float64))).astype(np.int32)
+    return _TRIL_INDEX[d]
 
 
 def _choice(name, value, choices):
@@ -335,7 +399,7 @@ def _choice(name, value, choices):
     return value
 
 
-def build_vae(settings, preset, *, seed=None):
+def build_vae(settings, preset, *, seed=None, precision="float32"):
     """A VAE for data analysed with ``settings``, sized by ``preset``.
 
     Parameters
@@ -343,6 +407,8 @@ def build_vae(settings, preset, *, seed=None):
     settings : AnalysisSettings
     preset : Preset
     seed : int or None
+    precision : str
+        The layers' arithmetic (see ``VAE``).
     """
     return VAE(
         settings.n_bins,
@@ -356,5 +422,6 @@ def build_vae(settings, preset, *, seed=None):
         floor=preset.floor,
         output_activation=preset.output_activation,
         linear_weight=preset.linear_weight,
+        precision=precision,
         name="vae",
     )
