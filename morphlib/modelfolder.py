@@ -31,6 +31,7 @@ import numpy as np
 from .config import AnalysisSettings, Preset
 from .errors import ModelFolderError, SettingsMismatchError
 from .files import atomic_write_text, discard, is_full, part_name, recover_replaced, replace_emptying, write_in_place
+from .recipes import recipe_from_dict
 
 FORMAT = "morphlib-model"
 FORMAT_VERSION = 1
@@ -75,12 +76,13 @@ def recover_best(model_dir, *, drop_stale=False):
     return recovered
 
 
-def write_meta(model_dir, *, settings, preset, model_config, data_names=()):
+def write_meta(model_dir, *, settings, preset, model_config, data_names=(), recipe=None):
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "settings": settings.to_dict(),
         "preset": dataclasses.asdict(preset),
+        **({"recipe": recipe.to_dict()} if recipe is not None else {}),
         "model": model_config,
         "data": {"n_files": len(data_names), "names": list(data_names)},
     }
@@ -108,6 +110,7 @@ def read_meta(model_dir):
     try:
         meta["settings"] = AnalysisSettings.from_dict(meta["settings"])
         meta["preset"] = Preset(**meta["preset"])
+        meta["recipe"] = recipe_from_dict(meta.get("recipe"))
         meta["model"] = dict(meta["model"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFolderError(f"{path} is damaged: {exc}") from None

@@ -10,13 +10,19 @@ the training since the last checkpoint.
 import contextlib
 import math
 import os
+import tempfile
 import time
+import numpy as np
 
 from .backend import keras_callback_base
+from .devices import describe as describe_devices
+from .devices import get_strategy, is_chief
 from .config import check_int, check_positive, default_preset, get_preset
 from .errors import ModelFolderError, ParameterError
 from .files import is_full
+from .pipeline import steps_per_epoch, training_dataset
 from .progress import format_duration
+from .recipes import DEFAULT_RECIPE, get_recipe, pick_precision
 from .modelfolder import (
     BEST,
     META,
@@ -37,8 +43,8 @@ CHECKPOINT_EVERY = 120.0
 
 
 def train(
-    loops, model_dir, *, epochs=None, preset=None, seed=0, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None,
-    progress=True, callbacks=(), verbose=True,
+    loops, model_dir, *, epochs=None, preset=None, recipe=None, precision=None, strategy=None, seed=0,
+    checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, progress=True, callbacks=(), verbose=True,
 ):
     """Train (or resume training) a VAE on ``loops``, keeping everything in ``model_dir``.
 
@@ -50,11 +56,25 @@ def train(
         Model folder (created if missing). If it already holds a training run, that
         run continues from its last checkpoint.
     epochs : int > 0 or None
-        Total epochs wanted, counting those already done; default the preset's (500
-        for the tutorial). A finished run asked for more continues to that number.
+        Total epochs wanted, counting those already done; default the recipe's share of
+        the preset's (500 for the tutorial preset and recipe). A finished run asked for
+        more continues to that number (a one-cycle schedule is stretched to it).
     preset : str or Preset or None
-        ``"tutorial"``, ``"fast"``, ``"tiny"``; default the folder's own, else
-        ``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``.
+        ``"tutorial"``, ``"studio"``, ``"fast"``, ``"tiny"``; default the folder's own,
+        else ``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``.
+    recipe : str or Recipe or None
+        How to train (``morphlib.recipes``): ``"onecycle"`` (the default for a new
+        folder) or ``"tutorial"`` (Adam 1e-3 constant, batch 16, float32, all 500 epochs:
+        the exact reproduction). Default the folder's own.
+    precision : str or None
+        Overrides the recipe's arithmetic: ``"float32"``, ``"mixed_bfloat16"``,
+        ``"mixed_float16"`` or ``"auto"``.
+    strategy : str or None
+        Devices (``morphlib.devices``): ``"auto"`` (default: a Colab TPU, several GPUs
+        mirrored, else one device), ``"default"``, ``"mirrored"``, ``"tpu"`` or
+        ``"multiworker"`` (reads ``TF_CONFIG``; worker 0 writes the model folder). The
+        batch is global: the recipe's batch is split across the replicas, so that the
+        same recipe trains the same way on any number of devices.
     seed : int >= 0
         Seeds weight initialisation, shuffling and the posterior samples.
     checkpoint_every : float > 0
@@ -105,18 +125,34 @@ def train(
                 f"{model_dir} holds a model trained with preset {meta['preset'].name!r}; resume it without "
                 f"--preset (or with that one), or train preset {get_preset(preset).name!r} into another folder"
             )
-        preset = meta["preset"]
+        if recipe is not None and get_recipe(recipe) != meta["recipe"]:
+            raise ParameterError(
+                f"{model_dir} is being trained with recipe {meta['recipe'].name!r}; resume it without "
+                f"--recipe (or with that one), or train recipe {get_recipe(recipe).name!r} into another folder"
+            )
+        preset, recipe = meta["preset"], meta["recipe"]
     else:
         preset = get_preset(preset) if preset is not None else default_preset()
-    epochs = check_int("epochs", preset.epochs if epochs is None else epochs, low=1, high=1_000_000)
+        recipe = get_recipe(DEFAULT_RECIPE if recipe is None else recipe)
+    epochs = check_int("epochs", recipe.epochs_for(preset) if epochs is None else epochs, low=1, high=1_000_000)
+    batch_size = recipe.batch_size_for(preset)
+    precision = pick_precision(recipe.precision if precision is None else precision)
 
+    strategy = get_strategy("auto" if strategy is None else strategy)
+    chief = is_chief(strategy)
+    if max_minutes is not None and getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
+        raise ParameterError("max_minutes cannot stop several workers at the same epoch; use it with one machine")
     os.makedirs(model_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    vae = build_vae(loops.settings, preset, seed=seed)
-    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=preset.learning_rate))
+    with strategy.scope():
+        vae = build_vae(loops.settings, preset, seed=seed, precision=precision)
+        optimizer = keras.optimizers.Adam(learning_rate=preset.learning_rate)
+        if precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        vae.compile(optimizer=optimizer)
     written = 0
-    if meta is None:
-        write_meta(model_dir, settings=loops.settings, preset=preset, model_config=vae.get_config(), data_names=loops.names)
+    if meta is None and chief:
+        write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
         written += os.path.getsize(os.path.join(model_dir, META))
     history, start, state = _restore(model_dir, vae, say)
     if start >= epochs:
@@ -126,18 +162,24 @@ def train(
         keras.utils.set_random_seed(seed + start)  # fresh shuffles for the resumed part
     say(
         f"training {vae.n_params:,} parameters on {len(loops)} loops, epochs {start + 1} to {epochs} "
-        f"(preset {preset.name!r}, batch {preset.batch_size}) into {model_dir}, "
-        f"checkpoint every {format_duration(checkpoint_every)}" + (f", for at most {format_duration(max_minutes * 60)}" if max_minutes else "")
+        f"(preset {preset.name!r}, recipe {recipe.name!r}: {describe_schedule(recipe, preset, epochs)}, global batch {batch_size}, "
+        f"{precision}, {describe_devices(strategy)}) into {model_dir}, checkpoint every {format_duration(checkpoint_every)}"
+        + (f", for at most {format_duration(max_minutes * 60)}" if max_minutes else "")
     )
-    keeper = FolderKeeper(model_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes, newest=state)
+    # Other workers than the first keep their (identical) checkpoints out of the shared folder.
+    write_dir = model_dir if chief else tempfile.mkdtemp(prefix="morphlib-worker-")
+    keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes, newest=state if chief else None)
     keeper.bytes_written += written
-    cbs = [keeper, *([EpochProgress(epochs, start, keeper)] if progress else []), *callbacks]
+    schedule = LearningRateSchedule(recipe, preset, epochs)
+    cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper)] if progress else []), *callbacks]
     for cb in callbacks:
         if isinstance(cb, TrainingListener):
             cb.keeper = keeper
     interrupted = False
     try:
-        vae.fit(loops.S, epochs=epochs, initial_epoch=start, batch_size=preset.batch_size, shuffle=True, verbose=0, callbacks=cbs)
+        data = training_dataset(loops.S, batch_size=batch_size, seed=seed + start, full_batches=recipe.full_batches)
+        steps = steps_per_epoch(len(loops), batch_size) if recipe.full_batches else None
+        vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
     except KeyboardInterrupt:
         interrupted = True
     except ModelFolderError:
@@ -153,6 +195,10 @@ def train(
         say(f"stopped after {format_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
     else:
         say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
+    if not chief:
+        from .morphing import MorphModel
+
+        return MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=keeper.history)
     model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
     model.timed_out = keeper.timed_out
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
@@ -267,6 +313,7 @@ class FolderKeeper(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         row = {"epoch": epoch + 1, **{k: float(logs[k]) for k in ("loss", "mse", "kl") if k in logs}}
+        row["lr"] = float(np.asarray(self.model.optimizer.learning_rate))
         row["seconds"] = round(time.perf_counter() - self._t0, 4)
         loss = row.get("loss", math.nan)
         if not math.isfinite(loss):
@@ -341,6 +388,26 @@ class FolderKeeper(Callback):
         clean.set_weights(self._best_weights)
         self.bytes_written += save_keras_atomically(clean, os.path.join(self.model_dir, BEST))
         self._best_weights = None
+
+
+class LearningRateSchedule(Callback):
+    """Sets Adam's learning rate at the start of every epoch from the recipe (a function of
+    the epoch only, so that a resumed run continues on the same curve)."""
+
+    def __init__(self, recipe, preset, epochs):
+        super().__init__()
+        self.recipe, self.preset, self.epochs = recipe, preset, epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.recipe.learning_rate(self.preset, epoch, self.epochs))
+
+
+def describe_schedule(recipe, preset, epochs):
+    """The learning rate in words, e.g. ``"Adam 0.001"`` or ``"Adam one-cycle 0.0003 → 0.003 → 3e-06"``."""
+    lr = lambda e: f"{recipe.learning_rate(preset, e, epochs):.2g}"  # noqa: E731
+    if recipe.schedule == "constant":
+        return f"Adam {lr(0)}"
+    return f"Adam one-cycle {lr(0)} → {preset.learning_rate * recipe.peak:.2g} → {lr(epochs)}"
 
 
 class TrainingListener(Callback):

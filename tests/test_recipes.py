@@ -1,0 +1,81 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from morphlib.config import get_preset
+from morphlib.errors import ParameterError
+from morphlib.recipes import RECIPES, Recipe, get_recipe, pick_precision, recipe_from_dict
+from morphlib.training import train
+
+TUTORIAL = get_preset("tutorial")
+
+
+def test_the_tutorial_recipe_is_the_tutorials_training():
+    r = RECIPES["tutorial"]
+    assert r.epochs_for(TUTORIAL) == 500 and r.batch_size_for(TUTORIAL) == 16 and r.precision == "float32"
+    assert {r.learning_rate(TUTORIAL, e, 500) for e in range(500)} == {0.001}
+
+
+def test_one_cycle_rises_to_its_peak_then_falls_to_almost_nothing():
+    r = RECIPES["onecycle"]
+    total = r.epochs_for(TUTORIAL)
+    lr = np.array([r.learning_rate(TUTORIAL, e, total) for e in range(total + 1)])
+    top = int(np.argmax(lr))
+    assert lr[0] == pytest.approx(0.0005) and lr.max() == pytest.approx(0.005)
+    assert top == pytest.approx(r.warmup * total, abs=1)
+    assert np.all(np.diff(lr[: top + 1]) > 0) and np.all(np.diff(lr[top:]) <= 0)
+    assert lr[-1] == pytest.approx(5e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"schedule": "cyclic"}, "schedule must be one of"),
+    ({"precision": "int8"}, "precision must be one of"),
+    ({"peak": 0}, "peak and epochs must be > 0"),
+    ({"warmup": 1.0}, "warmup in"),
+    ({"batch_size": 0}, "batch_size must be >= 1"),
+])
+def test_bad_recipes_name_the_field(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        Recipe("x", **kwargs)
+
+
+def test_lookups():
+    assert get_recipe("tutorial") is RECIPES["tutorial"]
+    with pytest.raises(ParameterError, match="unknown recipe 'turbo'; choose one of: tutorial, onecycle"):
+        get_recipe("turbo")
+    assert recipe_from_dict(None) == RECIPES["tutorial"]  # folders from before recipes
+    assert recipe_from_dict(RECIPES["onecycle"].to_dict()) == RECIPES["onecycle"]
+
+
+def test_precision():
+    assert pick_precision("auto") in ("float32", "mixed_bfloat16", "mixed_float16")
+    assert pick_precision("float32") == "float32"
+    with pytest.raises(ParameterError, match="precision must be one of"):
+        pick_precision("float8")
+
+
+def test_a_resumed_one_cycle_continues_on_the_same_curve(tiny_loops, tmp_path):
+    whole = train(tiny_loops, tmp_path / "whole", epochs=6, preset="tiny", recipe="onecycle", progress=False, verbose=False)
+    train(tiny_loops, tmp_path / "parts", epochs=6, preset="tiny", recipe="onecycle", max_minutes=1e-9, progress=False, verbose=False)
+    parts = train(tiny_loops, tmp_path / "parts", epochs=6, progress=False, verbose=False)
+    assert [r["lr"] for r in parts.history] == pytest.approx([r["lr"] for r in whole.history], rel=1e-6)
+    assert len({round(r["lr"], 8) for r in whole.history}) == 6  # the rate really moves
+
+
+def test_resuming_with_another_recipe_says_so(tiny_loops, tmp_path):
+    model_dir = tmp_path / "m"
+    train(tiny_loops, model_dir, epochs=1, preset="tiny", recipe="tutorial", progress=False, verbose=False)
+    assert json.load(open(os.path.join(model_dir, "morphlib.json")))["recipe"]["name"] == "tutorial"
+    with pytest.raises(ParameterError, match="being trained with recipe 'tutorial'; resume it without --recipe"):
+        train(tiny_loops, model_dir, epochs=2, recipe="onecycle", progress=False, verbose=False)
+    assert len(train(tiny_loops, model_dir, epochs=2, progress=False, verbose=False).history) == 2
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16", "mixed_float16"])
+def test_every_precision_trains_and_saves_a_float32_model(tiny_loops, tmp_path, precision):
+    model = train(tiny_loops, tmp_path / precision, epochs=2, preset="tiny", precision=precision, progress=False, verbose=False)
+    assert all(np.isfinite(r["loss"]) for r in model.history)
+    assert model.vae.encoder.layers[-1].compute_dtype == "float32"  # the saved model computes in float32
+    assert model.decode(model.encode(tiny_loops.S[:2])).dtype == np.float32
