@@ -135,7 +135,7 @@ AUDIO_KEYS = (
 )
 
 
-def evaluate(model, loops, *, audio=True, n_iter=32, progress=False):
+def evaluate(model, loops, *, audio=True, n_iter=32, phase="random", progress=False):
     """Reconstruct every loop through the VAE (posterior means) and measure the result.
 
     Parameters
@@ -153,6 +153,8 @@ def evaluate(model, loops, *, audio=True, n_iter=32, progress=False):
         0) — and the same for the original magnitude through the same Griffin-Lim
         (``gl_...``): what the phase reconstruction alone loses.
     n_iter : int > 0
+    phase : {"random", "pghi"}
+        Griffin-Lim's start (random: the tutorial's).
     progress : bool
 
     Returns
@@ -175,16 +177,16 @@ def evaluate(model, loops, *, audio=True, n_iter=32, progress=False):
             "mse": float(np.mean((S.astype(np.float64) - R) ** 2)),
         }
         if audio:
-            row.update(_audio_row(model, loops, k, S, R, n_iter))
+            row.update(_audio_row(model, loops, k, S, R, n_iter, phase))
         files.append(row)
     mse = float(np.mean([f["mse"] for f in files]))
     return Evaluation(mse=mse, files=files, n_params=model.n_params)
 
 
-def _audio_row(model, loops, k, S, R, n_iter):
+def _audio_row(model, loops, k, S, R, n_iter, phase):
     from .audiometrics import audio_figures, zero_fraction
 
     y_ref = loops.y[k]
-    ours = audio_figures(S, y_ref, R, model.to_audio(R, n_iter=n_iter), loops.settings)
-    gl = audio_figures(S, y_ref, S, model.to_audio(S, n_iter=n_iter), loops.settings)
+    ours = audio_figures(S, y_ref, R, model.to_audio(R, n_iter=n_iter, init=phase), loops.settings)
+    gl = audio_figures(S, y_ref, S, model.to_audio(S, n_iter=n_iter, init=phase), loops.settings)
     return {**ours, "zero_bins": zero_fraction(R), **{f"gl_{key}": v for key, v in gl.items()}}

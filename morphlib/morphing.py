@@ -150,6 +150,37 @@ class MorphModel:
         out = [self.vae.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)]
         return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)
 
+    def nearest(self, z, k=5, *, loops=None):
+        """The ``k`` loops whose latent means lie closest to ``z`` (Euclidean).
+
+        Parameters
+        ----------
+        z : np.ndarray [shape=(latent_dim,)]
+            A latent vector, e.g. the current morph's blend.
+        k : int > 0
+        loops : LoopSet or None
+            Search these (encoded in batches); default the loops the model was trained
+            on, from the latents stored in its folder (no audio needed).
+
+        Returns
+        -------
+        hits : list of (str, float)
+            Names and distances, closest first.
+        """
+        from .config import check_int
+        from .modelfolder import read_latents
+
+        z = np.asarray(z, np.float32).reshape(-1)
+        if z.shape != (self.latent_dim,):
+            raise ParameterError(f"z must have {self.latent_dim} values (the latent size), got shape {z.shape}")
+        k = check_int("k", k, low=1)
+        if loops is not None:
+            names, Z = list(loops.names), self.encode(loops.S)
+        else:
+            stored = read_latents(self.model_dir)
+            names, Z = list(stored), np.asarray(list(stored.values()), np.float32).reshape(-1, self.latent_dim)
+        return [(names[i], d) for i, d in closest(Z, z, k)]
+
     def stored_latent(self, name):
         """The latent mean of a training loop by name, from the model folder (no data needed).
 
@@ -180,9 +211,16 @@ class MorphModel:
     def to_audio(self, S, *, n_iter=32, seed=0, init=None):
         """Griffin-Lim waveform of one magnitude, scaled down if it would clip.
 
-        ``init``: a starting phase (see ``spectral.phase_of``) instead of random phase.
+        ``init``: ``"random"`` (None), ``"pghi"`` or a starting phase (see ``spectral.griffin_lim``).
         """
         return prevent_clipping(griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init))
+
+
+def closest(Z, z, k):
+    """``(index, distance)`` of the ``k`` rows of ``Z`` nearest to ``z``, closest first."""
+    distance = np.linalg.norm(np.asarray(Z, np.float32) - np.asarray(z, np.float32), axis=1)
+    order = np.argsort(distance, kind="stable")[:k]
+    return [(int(i), float(distance[i])) for i in order]
 
 
 def as_batch(S):
@@ -311,7 +349,7 @@ def resolve_sound(model, key, *, loops=None):
     return str(key), model.stored_latent(key)
 
 
-def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0):
+def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0, phase="random"):
     """Morph sound A into sound B: encode both, blend, decode, Griffin-Lim.
 
     Parameters
@@ -329,6 +367,8 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
         Griffin-Lim iterations (tutorial: 32).
     seed : int >= 0
         Initial phase of Griffin-Lim: the same arguments give the same audio.
+    phase : {"random", "pghi"}
+        Griffin-Lim's start: random (the tutorial's) or phase-gradient integration.
 
     Returns
     -------
@@ -342,7 +382,7 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
     name_b, z_b = resolve_sound(model, b, loops=loops)
     S = model.decode(np.stack([interpolate(z_a, z_b, al, method=method) for al in alphas]))
     out = [
-        Morph(name_a, name_b, al, method, s, model.to_audio(s, n_iter=n_iter, seed=seed), model.settings.sr)
+        Morph(name_a, name_b, al, method, s, model.to_audio(s, n_iter=n_iter, seed=seed, init=phase), model.settings.sr)
         for al, s in zip(alphas, S)
     ]
     return out[0] if single else out
@@ -385,7 +425,7 @@ def resolve_corners(model, corners, *, loops=None):
     return tuple(names), np.stack([z for _, z in resolved])
 
 
-def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0):
+def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="random"):
     """The XY pad: a bilinear blend of four loops' latent vectors, decoded and resynthesised.
 
     Parameters
@@ -398,6 +438,7 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0):
     loops : LoopSet or None
     n_iter : int > 0
     seed : int >= 0
+    phase : {"random", "pghi"}
 
     Returns
     -------
@@ -408,7 +449,7 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0):
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
     names, z = resolve_corners(model, corners, loops=loops)
     S = model.decode(bilinear_weights(x, y).astype(np.float32) @ z)[0]
-    y_out = model.to_audio(S, n_iter=n_iter, seed=seed)
+    y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase)
     return Morph(names[0], names[1], x, "xy", S, y_out, model.settings.sr, corners=names, xy=(x, y))
 
 

@@ -62,22 +62,24 @@ def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99, init=None
     S : np.ndarray [shape=(n_bins, n_frames)]
         Non-negative linear magnitude.
     settings : AnalysisSettings or None
-    n_iter : int > 0
-        Iterations (tutorial: 32).
+    n_iter : int >= 0
+        Iterations (tutorial: 32); 0 gives the starting phase as it is.
     seed : int >= 0
         Seeds the random initial phase, so the same call gives the same audio.
     momentum : float in [0, 1)
         Fast Griffin-Lim's momentum (0 is the classic algorithm).
-    init : np.ndarray [shape=(n_bins, n_frames)] or None
-        Starting phase in radians (for example ``phase_of`` the previous morph's audio,
-        when morphing in small steps); None starts from random phase (the tutorial's).
+    init : {"random", "pghi"} or np.ndarray [shape=(n_bins, n_frames)] or None
+        The starting phase: ``"random"`` (or None; the tutorial's), ``"pghi"``
+        (phase-gradient integration, ``morphlib.phase.pghi``: as consistent after 16
+        iterations as a random start after 32), or a phase in radians (for example
+        ``phase_of`` the previous morph's audio, when morphing in small steps).
 
     Returns
     -------
     y : np.ndarray [shape=((n_frames - 1) * hop_length,), dtype=float32]
     """
     settings = settings or AnalysisSettings()
-    n_iter = check_int("n_iter", n_iter, low=1, high=10000)
+    n_iter = check_int("n_iter", n_iter, low=0, high=10000)
     S = np.asarray(S, dtype=np.float32)
     if S.ndim != 2 or S.shape[0] != settings.n_bins:
         raise ParameterError(
@@ -85,9 +87,27 @@ def griffin_lim(S, settings=None, *, n_iter=32, seed=0, momentum=0.99, init=None
         )
     if not 0 <= momentum < 1:
         raise ParameterError(f"momentum must be in [0, 1), got {momentum!r}")
-    if init is not None and np.shape(init) != S.shape:
-        raise ParameterError(f"init must be a phase of shape {S.shape}, got {np.shape(init)}")
+    init = starting_phase(init, S, settings)
     return reconstructor(settings)(S, n_iter=n_iter, seed=check_int("seed", seed, low=0), momentum=momentum, init=init)
+
+
+#: The named starting phases ``griffin_lim`` takes.
+PHASE_STARTS = ("random", "pghi")
+
+
+def starting_phase(init, S, settings):
+    """``init`` as ``griffin_lim`` takes it → None (random) or a phase array of ``S``'s shape."""
+    if init is None or (isinstance(init, str) and init == "random"):
+        return None
+    if isinstance(init, str):
+        if init == "pghi":
+            from .phase import pghi
+
+            return pghi(S, settings)
+        raise ParameterError(f"init must be one of {PHASE_STARTS} or a phase array, got {init!r}")
+    if np.shape(init) != S.shape:
+        raise ParameterError(f"init must be a phase of shape {S.shape}, got {np.shape(init)}")
+    return init
 
 
 def phase_of(y, settings=None):

@@ -142,15 +142,15 @@ def _frames(decoded, anchors, weights, settings, n_loops):
     return np.einsum("fm,fmb->bf", weights.astype(np.float32), picked)
 
 
-def _resynthesise(S, settings, n_iter, seed):
+def _resynthesise(S, settings, n_iter, seed, phase="random"):
     """Griffin-Lim over the whole sweep at once, so that the phase runs on across the seams."""
     import dataclasses
 
     whole = dataclasses.replace(settings, n_frames=S.shape[1])
-    return prevent_clipping(griffin_lim(S, whole, n_iter=n_iter, seed=seed))
+    return prevent_clipping(griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase))
 
 
-def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", n_levels=33, n_iter=32, seed=0):
+def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", n_levels=33, n_iter=32, seed=0, phase="random"):
     """Morph from A to B (and back, as the curve says) over ``n_loops`` loop lengths.
 
     Parameters
@@ -169,6 +169,8 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     n_iter : int > 0
         Griffin-Lim iterations over the whole sweep.
     seed : int >= 0
+    phase : {"random", "pghi"}
+        Griffin-Lim's start.
 
     Returns
     -------
@@ -193,12 +195,12 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     lo = np.minimum(np.floor(pos).astype(int), n_levels - 2)
     frac = pos - lo
     S = _frames(decoded, np.stack([lo, lo + 1], 1), np.stack([1 - frac, frac], 1), settings, n_loops)
-    y = _resynthesise(S, settings, n_iter, seed)
+    y = _resynthesise(S, settings, n_iter, seed, phase)
     label = curve if isinstance(curve, str) else ",".join(f"{p:g}:{q:g}" for p, q in points)
     return Morph(name_a, name_b, float(alphas.mean()), method, S, y, settings.sr, path=alphas, curve=label)
 
 
-def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=32, seed=0):
+def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=32, seed=0, phase="random"):
     """A path over the XY pad across several loops (the pad's ``sweep``).
 
     Parameters
@@ -237,7 +239,7 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     fx, fy = px - ix, py - iy
     anchors = np.stack([iy * grid + ix, iy * grid + ix + 1, (iy + 1) * grid + ix, (iy + 1) * grid + ix + 1], 1)
     S = _frames(decoded, anchors, bilinear_weights(fx, fy), settings, n_loops)
-    y_out = _resynthesise(S, settings, n_iter, seed)
+    y_out = _resynthesise(S, settings, n_iter, seed, phase)
     label = path if isinstance(path, str) else ",".join(f"{p:g}:{q:g}/{r:g}" for p, q, r in points)
     xy = np.stack([x, y], 1)
     return Morph(names[0], names[1], float(x.mean()), "xy", S, y_out, settings.sr, corners=names,
