@@ -14,11 +14,15 @@ import numpy as np
 
 from .audio import safe_filename, unique_path, write_wav
 from .coalesce import LatestWins
-from .morphing import METHODS, Morph, bilinear_weights, interpolate
+from .morphing import METHODS, Morph, bilinear_weights, closest, interpolate
 from .spectral import phase_of
 
 MODES = (("A ↔ B", "ab"), ("XY pad", "xy"))
 CORNERS = "abcd"
+
+
+#: Libraries with more loops than this get sound pickers that filter as you type.
+SEARCH_ABOVE = 200
 
 
 class MorphPanel:
@@ -63,9 +67,11 @@ class MorphPanel:
         model.check(loops)
         self.model, self.loops, self.export_dir, self.seed = model, loops, os.fspath(export_dir), seed
         self.z = model.encode(loops.S)
+        self._names, self._picked = set(loops.names), {}
         self._build_controls(a, b, c, d, alpha=alpha, xy=xy, mode=mode, n_iter=n_iter, live=live)
         self.widget = self._layout()
         self.morph = None
+        self.nearest = []
         self.latencies_ms = []
         self._strip = None
         self._phase = None
@@ -86,8 +92,10 @@ class MorphPanel:
         k_d = self.loops.index(d) if d is not None else rest[min(1, len(rest) - 1)]
 
         def pick(k, label):
-            return w.Dropdown(options=names, value=names[k], description=label, layout=w.Layout(width="25%"),
-                              style={"description_width": "initial"})
+            common = dict(description=label, layout=w.Layout(width="25%"), style={"description_width": "initial"})
+            if len(names) > SEARCH_ABOVE:  # a long dropdown is unusable: type to filter instead
+                return w.Combobox(options=names, value=names[k], ensure_option=True, placeholder="type to search", **common)
+            return w.Dropdown(options=names, value=names[k], **common)
 
         self.a, self.b, self.c, self.d = pick(i, "A / a"), pick(j, "B / b"), pick(k_c, "corner c"), pick(k_d, "corner d")
         self.mode = w.ToggleButtons(options=list(MODES), value=mode)
@@ -96,13 +104,15 @@ class MorphPanel:
         self.method = w.ToggleButtons(options=list(METHODS), value="linear")
         self.n_iter = w.IntSlider(value=n_iter, min=1, max=128, description="GL iters", continuous_update=False)
         warm = getattr(self.model.preset, "compression", "none") != "none"  # the tutorial preset keeps the tutorial's start
-        self.phase_start = w.ToggleButtons(options=[("random phase", "random"), ("from the last morph", "previous")],
+        self.phase_start = w.ToggleButtons(options=[("random phase", "random"), ("PGHI", "pghi"), ("from the last morph", "previous")],
                                            value="previous" if warm else "random",
-                                           tooltip="where Griffin-Lim starts: random (the tutorial's) or the phase of the morph before")
+                                           tooltip="where Griffin-Lim starts: random (the tutorial's), phase-gradient "
+                                                   "integration of the magnitude, or the phase of the morph before")
         self.compare = w.ToggleButton(value=False, description="compare with crossfade", icon="balance-scale",
                                       tooltip="also hear and see the naive crossfade of the spectrograms (slower)")
         self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
         self.status = w.HTML()
+        self.neighbours = w.HTML()
         self.image = w.Image(format="png")
         self.player = make_player(live=live)
         self.compare_out = w.Output()
@@ -118,7 +128,7 @@ class MorphPanel:
         map_box = [self.map, self.map_target] if self.map is not None else [w.HTML("<i>latent map: needs anywidget</i>")]
         return w.VBox([
             self.mode, w.HBox([self.a, self.b, self.c, self.d]), self._ab_box, self._xy_box,
-            w.HBox([w.VBox(map_box), w.VBox([self.image])]), self.player.widget,
+            w.HBox([w.VBox(map_box), w.VBox([self.image])]), self.player.widget, self.neighbours,
             w.HBox([self.n_iter, self.phase_start, self.compare]), self.compare_out, w.HBox([self.save_button, self.status]),
         ])
 
@@ -168,7 +178,11 @@ class MorphPanel:
             self.pad.corners = [self.loops.names[k] for k in self._corner_indices()]
 
     def _corner_indices(self):
-        return [self.loops.index(ctrl.value) for ctrl in (self.a, self.b, self.c, self.d)]
+        # a search box being typed into still means the sound it last named
+        for ctrl in (self.a, self.b, self.c, self.d):
+            if ctrl.value in self._names:
+                self._picked[ctrl.description] = ctrl.value
+        return [self.loops.index(self._picked[ctrl.description]) for ctrl in (self.a, self.b, self.c, self.d)]
 
     def _on_pick(self, index):
         """A loop clicked on the map becomes the sound (or corner) that ``map_target`` names."""
@@ -184,6 +198,8 @@ class MorphPanel:
         }
 
     def _on_change(self, change=None):
+        if change is not None and change.get("owner") in (self.a, self.b, self.c, self.d) and change["new"] not in self._names:
+            return  # a search box still being typed into
         self._renderer.request(self._state())
 
     def wait(self, timeout=None):
@@ -214,10 +230,18 @@ class MorphPanel:
         meta = dict(a=self.loops.names[i], b=self.loops.names[j], alpha=al, method=state["method"])
         return z, [i, j], np.array([1 - al, al]), meta
 
+    def _show_neighbours(self, z, k=5):
+        import html
+
+        hits = closest(self.z, np.asarray(z).reshape(-1), k)
+        self.nearest = [(self.loops.names[i], d) for i, d in hits]
+        names = ", ".join(f"{html.escape(n)} <small>({d:.2f})</small>" for n, d in self.nearest)
+        self.neighbours.value = f"<b>closest loops</b> in the latent space: {names}"
+
     def _render(self, state):
         z, idx, weights, meta = self._blend(state)
         S = self.model.decode(z)[0]
-        init = self._phase if state["phase_start"] == "previous" else None
+        init = self._phase if state["phase_start"] == "previous" else state["phase_start"]
         y = self.model.to_audio(S, n_iter=state["n_iter"], seed=self.seed, init=init)
         self._phase = phase_of(y, self.model.settings)
         morph = Morph(S=S, y=y, sr=self.model.settings.sr, **meta)
@@ -225,6 +249,7 @@ class MorphPanel:
         self.player.show(y, morph.sr, label=_describe(morph))
         self.latencies_ms.append(1000 * (time.perf_counter() - state["t"]))
         self.morph = morph
+        self._show_neighbours(z)
         if self.map is not None:
             self._show_on_map(state, idx, z)
         self._show_crossfade(state, idx, weights, morph)

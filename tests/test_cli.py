@@ -36,6 +36,9 @@ def test_help_everywhere(command, capsys):
         (["train", "data", "--model", "m", "--max-minutes", "0"], "expected a number > 0, got '0'"),
         (["train", "data", "--model", "m", "--max-minutes", "nan"], "expected a number > 0, got 'nan'"),
         (["demo", "--out", "o", "--max-minutes", "-1"], "expected a number > 0, got '-1'"),
+        (["train", "data", "--model", "m", "--recipe", "turbo"], "unknown recipe 'turbo'; choose one of: tutorial, onecycle"),
+        (["train", "data", "--model", "m", "--strategy", "cluster"], "invalid choice: 'cluster'"),
+        (["morph", "--model", "m", "a", "b", "--out", "o.wav", "--phase", "heap"], "invalid choice: 'heap'"),
     ],
 )
 def test_bad_arguments_give_one_line(argv, message, capsys):

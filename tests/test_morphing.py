@@ -78,3 +78,18 @@ def test_crossfade_baseline_blends_magnitudes(tiny_loops):
     m = crossfade(tiny_loops, 0, 1, 0.25, n_iter=4)
     np.testing.assert_allclose(m.S, 0.75 * tiny_loops.S[0] + 0.25 * tiny_loops.S[1], rtol=1e-6)
     assert m.method == "crossfade" and np.max(np.abs(m.y)) <= 0.99
+
+
+def test_nearest_finds_the_loop_itself_first(tiny_model, tiny_loops):
+    z = tiny_model.encode(tiny_loops.S[2])[0]
+    for hits in (tiny_model.nearest(z, 3), tiny_model.nearest(z, 3, loops=tiny_loops)):
+        assert len(hits) == 3 and hits[0][0] == tiny_loops.names[2] and hits[0][1] == pytest.approx(0, abs=1e-4)
+        assert [d for _, d in hits] == sorted(d for _, d in hits)
+    assert len(tiny_model.nearest(z, 100)) == len(tiny_loops)
+
+
+@pytest.mark.parametrize("z, k, match", [(np.zeros(3), 1, "z must have"), (None, 0, "k must be >= 1")])
+def test_nearest_names_bad_arguments(tiny_model, z, k, match):
+    z = np.zeros(tiny_model.latent_dim) if z is None else z
+    with pytest.raises(ParameterError, match=match):
+        tiny_model.nearest(z, k)

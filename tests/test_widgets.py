@@ -187,3 +187,48 @@ def test_phase_can_start_from_the_last_morph(panel):
     panel.alpha.value = 0.6
     panel.wait(timeout=60)
     assert panel.morph.alpha == 0.6 and not np.allclose(panel.morph.y, random_start)
+
+
+def test_phase_can_start_from_pghi(panel):
+    panel.phase_start.value = "random"
+    panel.alpha.value = 0.3
+    panel.wait(timeout=60)
+    random_start = panel.morph.y.copy()
+    panel.phase_start.value = "pghi"
+    panel.wait(timeout=60)
+    first = panel.morph.y.copy()
+    panel.alpha.value = 0.35
+    panel.alpha.value = 0.3
+    panel.wait(timeout=60)
+    assert not np.allclose(first, random_start)
+    np.testing.assert_array_equal(panel.morph.y, first)  # PGHI needs no seed: the same morph sounds the same
+
+
+def test_the_panel_names_the_loops_closest_to_the_morph(panel):
+    panel.alpha.value = 0.0
+    panel.wait(timeout=60)
+    assert panel.nearest[0][0] == panel.a.value and panel.nearest[0][1] == pytest.approx(0, abs=1e-4)
+    assert panel.a.value in panel.neighbours.value and "closest loops" in panel.neighbours.value
+    panel.alpha.value = 1.0
+    panel.wait(timeout=60)
+    assert panel.nearest[0][0] == panel.b.value
+
+
+def test_a_big_library_gets_pickers_that_search(tiny_model, tiny_loops, tmp_path, monkeypatch):
+    import ipywidgets
+
+    import morphlib.widgets
+
+    monkeypatch.setattr(morphlib.widgets, "SEARCH_ABOVE", 3)
+    big = MorphPanel(tiny_model, tiny_loops, export_dir=tmp_path / "e", a="Loop A", b="Loop B", n_iter=2)
+    assert isinstance(big.a, ipywidgets.Combobox) and big.a.ensure_option
+    big.wait(timeout=60)
+    renders = big.renders
+    big.b.value = "Loop"  # half typed: no render, no error
+    big.b.value = "Loop C"
+    big.wait(timeout=60)
+    assert big.morph.b == "Loop C" and big.renders == renders + 1
+    big.b.value = "Loo"
+    big.alpha.value = 0.4  # another control moves while the search box is half typed
+    big.wait(timeout=60)
+    assert big.morph.b == "Loop C" and big.morph.alpha == 0.4
