@@ -1,11 +1,16 @@
-"""morphlib against the tutorial's own implementation, on the same demo loops, in one run.
+"""morphlib against the tutorial's own implementation, on recorded drums and demo loops, in one run.
 
-    python benchmarks/bench.py            # 74 loops, 100 epochs each (about 10 minutes on 2 cores)
-    python benchmarks/bench.py --epochs 500
-    python benchmarks/bench.py --quick    # CI: checks that it still runs (seconds of training)
+    python benchmarks/bench.py                       # recorded drums and demo loops, 74 each, every recipe
+    python benchmarks/bench.py --corpus gm --recipes onecycle
+    python benchmarks/bench.py --quick               # CI: checks that it still runs (seconds of training)
 
+For each corpus: the tutorial's code (tf_keras + tfp.layers) trains its 500 epochs, then
+morphlib's tutorial preset trains with each recipe at its default length. Every epoch the
+mean cosine similarity of the reconstructions is measured (outside the timed part), which
+gives the time each recipe needs to reach the cosine the tutorial's code ends with.
 Prints a table and one JSON object (also written with --json PATH). Absolute times on a
 shared 2-core machine are noise; the ratios, measured in the same run, are the result.
+Recorded drums: FluidR3 GM kits rendered by FluidSynth (benchmarks/gm_loops.py).
 """
 
 import argparse
@@ -21,10 +26,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
 
 TARGETS = {
-    "train_speedup": 3.0,  # >= 3x the baseline's examples per second
-    "time_to_baseline_quality": 1 / 3,  # <= 1/3 of the baseline's training time
+    "train_speedup": 3.0,  # the default recipe: >= 3x the tutorial code's speed per epoch
+    "time_to_baseline_quality": 1 / 5,  # the default recipe: <= 1/5 of the tutorial code's 500 epochs
+    "final_cosine_vs_tutorial_recipe": 0.0,  # the default recipe ends no worse than the tutorial recipe
     "morph_latency_median_ms": 100.0,
     "reload_speedup": 10.0,
 }
@@ -52,17 +59,25 @@ import json, resource, sys, time
 import numpy as np
 from morphlib.dataset import load_folder
 from morphlib.backend import keras_callback_base
+from morphlib.model import VAE
 from morphlib.training import train
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[4])
+epochs = None if sys.argv[3] == "default" else int(sys.argv[3])
+EVERY = int(sys.argv[7])  # epochs between cosine measurements (outside the timed part)
 
 class Clock(keras_callback_base()):
     def on_train_begin(self, logs=None):
         self.last, self.elapsed, self.seconds, self.curve = time.perf_counter(), 0.0, [], []
+        self.judge = VAE.from_config(self.model.get_config())  # float32, whatever the training arithmetic
     def on_epoch_end(self, epoch, logs=None):
         dt = time.perf_counter() - self.last  # training and the model folder's writes
         self.seconds.append(dt)
         self.elapsed += dt
-        vae = self.model
+        if (epoch + 1) % EVERY and epoch + 1 != self.params["epochs"]:
+            self.last = time.perf_counter()
+            return
+        self.judge.set_weights(self.model.get_weights())
+        vae = self.judge
         R = np.concatenate([np.asarray(vae.decode(vae.encode(loops.S[i:i + 32]))) for i in range(0, len(loops), 32)])
         f, r = loops.S.reshape(len(loops), -1), R.reshape(len(loops), -1)
         den = np.linalg.norm(f, axis=1) * np.linalg.norm(r, axis=1)
@@ -70,7 +85,10 @@ class Clock(keras_callback_base()):
         self.last = time.perf_counter()
 
 clock = Clock()
-train(loops, sys.argv[2], epochs=int(sys.argv[3]), preset="tutorial", progress=False, verbose=False, callbacks=[clock])
+sys.path.insert(0, sys.argv[6])
+from common import variant
+from morphlib.recipes import get_recipe
+train(loops, sys.argv[2], epochs=epochs, preset="tutorial", recipe=variant(sys.argv[5], get_recipe), progress=False, verbose=False, callbacks=[clock])
 print(json.dumps({"epoch_seconds": clock.seconds, "curve": clock.curve, "cosine_mean": clock.curve[-1][1],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "training_set_mb": loops.S.nbytes / 2**20}))
@@ -103,59 +121,85 @@ def time_to_reach(curve, target):
     return next((t for t, c in curve if c >= target), None)
 
 
+def steady(seconds):
+    """Median seconds per epoch, leaving out the first (it traces the graph)."""
+    return float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
+
+
+def make_corpus(kind, folder, n):
+    if kind == "gm":
+        from gm_loops import gm_loops
+
+        gm_loops(folder, n=n)
+    else:
+        from morphlib.synth import synth_drums
+
+        synth_drums(folder, n=n, progress=False)
+
+
+def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs):
+    # cosine every 5 epochs (every epoch in quick runs): the time to reach a cosine is known to 5 epochs
+    """The tutorial's code and every recipe on one corpus: s/epoch, cosine curves, time to quality."""
+    from morphlib.dataset import load_folder
+
+    loops_dir, cache = os.path.join(work, kind), os.path.join(work, "cache")
+    make_corpus(kind, loops_dir, n_loops)
+    loops = load_folder(loops_dir, progress=False, cache=cache)
+    x_path = os.path.join(work, f"x-{kind}.npy")
+    np.save(x_path, loops.S)
+    print(f"{kind}: the tutorial's code (tf_keras + tfp.layers, TF_ENABLE_ONEDNN_OPTS=0), {baseline_epochs} epochs", file=sys.stderr)
+    base = _python(os.path.join(HERE, "tutorial_baseline.py"), x_path, baseline_epochs)
+    base_total = float(np.sum(base["epoch_seconds"]))
+    out = {"loops": len(loops), "baseline": {"epochs": baseline_epochs, "s_per_epoch": steady(base["epoch_seconds"]),
+                                             "seconds": base_total, "cosine_mean": base["cosine_mean"],
+                                             "peak_rss_mb": base["peak_rss_mb"], "n_params": base["n_params"]}, "recipes": {}}
+    for recipe in recipes:
+        print(f"{kind}: morphlib, tutorial preset, recipe {recipe}", file=sys.stderr)
+        model_dir = os.path.join(work, f"model-{kind}-{len(out['recipes'])}-{int(time.time())}")
+        ours = _python(TRAIN, loops_dir, model_dir, epochs or "default", cache, recipe, HERE, 1 if n_loops < 20 else 5)
+        reach = time_to_reach(ours["curve"], base["cosine_mean"])
+        out["recipes"][recipe] = {
+            "model_dir": model_dir, "epochs": len(ours["epoch_seconds"]), "s_per_epoch": steady(ours["epoch_seconds"]),
+            "seconds": float(np.sum(ours["epoch_seconds"])), "cosine_mean": ours["cosine_mean"],
+            "speedup_per_epoch": steady(base["epoch_seconds"]) / steady(ours["epoch_seconds"]),
+            "seconds_to_baseline_cosine": reach, "time_to_baseline_quality": None if reach is None else reach / base_total,
+            "peak_rss_mb": ours["peak_rss_mb"], "training_set_mb": ours["training_set_mb"],
+            "curve": ours["curve"],
+        }
+    return out, loops
+
+
 def main(argv=None):
+    from morphlib.recipes import DEFAULT_RECIPE, RECIPES
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="8 loops, 2 epochs: only checks that everything runs")
-    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["gm", "demo"])
+    p.add_argument("--recipes", nargs="+", default=list(RECIPES), help="names, or NAME:field=value,... to try a variant")
+    p.add_argument("--epochs", type=int, help="for every recipe (default: each recipe's own)")
+    p.add_argument("--baseline-epochs", type=int, default=500)
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--work", help="working folder (default: a new temporary one)")
     p.add_argument("--json", help="also write the JSON object here")
     args = p.parse_args(argv)
-    epochs, n_loops = (2, 8) if args.quick else (args.epochs, args.loops)
+    n_loops = 8 if args.quick else args.loops
+    epochs = 2 if args.quick else args.epochs
+    baseline_epochs = 2 if args.quick else args.baseline_epochs
     work = args.work or tempfile.mkdtemp(prefix="morphlib-bench-")
-    from morphlib.synth import synth_drums
-
-    loops_dir, cache = os.path.join(work, "loops"), os.path.join(work, "cache")
-    synth_drums(loops_dir, n=n_loops, progress=False)
-    print(f"{n_loops} demo loops, {epochs} epochs, working in {work}", file=sys.stderr)
-
+    print(f"{n_loops} loops per corpus, working in {work}", file=sys.stderr)
+    result = {"default_recipe": DEFAULT_RECIPE, "corpora": {}}
+    first_loops = None
+    for kind in args.corpus:
+        result["corpora"][kind], loops = run_corpus(kind, work, n_loops=n_loops, baseline_epochs=baseline_epochs,
+                                                    recipes=args.recipes, epochs=epochs)
+        first_loops = first_loops or (kind, loops)
+    kind, loops = first_loops
+    loops_dir, cache = os.path.join(work, kind), os.path.join(work, "cache-reload")
     cold = _python(LOAD, loops_dir, cache)["seconds"]
     reload = _python(LOAD, loops_dir, cache)["seconds"]
-
-    from morphlib.dataset import load_folder
-
-    loops = load_folder(loops_dir, progress=False, cache=cache)
-    x_path = os.path.join(work, "x.npy")
-    np.save(x_path, loops.S)
-    print("baseline: tutorial pipeline (tf_keras + tfp.layers), TF_ENABLE_ONEDNN_OPTS=0 so that it does not abort", file=sys.stderr)
-    base = _python(os.path.join(HERE, "tutorial_baseline.py"), x_path, epochs)
-    print("morphlib: tutorial preset, TensorFlow's default settings", file=sys.stderr)
-    model_dir = os.path.join(work, f"model-{int(time.time())}")
-    ours = _python(TRAIN, loops_dir, model_dir, epochs, cache)
-    latency = morph_latency(model_dir, loops, n_alphas=5 if args.quick else 40)
-
-    steady = lambda s: float(np.median(s[1:] if len(s) > 1 else s))  # noqa: E731  (epoch 1 traces the graph)
-    base_epoch, our_epoch = steady(base["epoch_seconds"]), steady(ours["epoch_seconds"])
-    base_total = float(np.sum(base["epoch_seconds"]))
-    reach = time_to_reach(ours["curve"], base["cosine_mean"])
-    result = {
-        "loops": n_loops,
-        "epochs": epochs,
-        "baseline_note": "tf_keras + tfp.layers with TF_ENABLE_ONEDNN_OPTS=0 (it aborts otherwise)",
-        "train_seconds_per_epoch": {"baseline": base_epoch, "morphlib": our_epoch},
-        "train_speedup": base_epoch / our_epoch,
-        "cosine_mean_after_epochs": {"baseline": base["cosine_mean"], "morphlib": ours["cosine_mean"]},
-        "baseline_training_seconds": base_total,
-        "morphlib_seconds_to_baseline_cosine": reach,
-        "time_to_baseline_quality": (reach / base_total) if reach is not None else None,
-        "morph_latency": latency,
-        "morph_latency_median_ms": latency["morphlib"]["median_ms"],
-        "load_seconds": {"cold": cold, "reload": reload},
-        "reload_speedup": cold / reload,
-        "peak_rss_mb": {"baseline": base["peak_rss_mb"], "morphlib": ours["peak_rss_mb"]},
-        "training_set_mb": ours["training_set_mb"],
-        "n_params": {"baseline": base["n_params"]},
-    }
+    some_model = next(iter(result["corpora"][kind]["recipes"].values()))["model_dir"]
+    result["morph_latency"] = morph_latency(some_model, loops, n_alphas=5 if args.quick else 40)
+    result["load_seconds"] = {"cold": cold, "reload": reload}
     result["targets"] = check_targets(result)
     print_table(result)
     print(json.dumps(result))
@@ -165,37 +209,53 @@ def main(argv=None):
 
 
 def check_targets(r):
+    """Each target: its value, whether it is met, and by how much it is missed."""
     out = {}
-    for key, target in TARGETS.items():
-        value = r[key]
-        lower_is_better = key in ("time_to_baseline_quality", "morph_latency_median_ms")
+
+    def judge(key, value, target, lower_is_better):
         if value is None:
             out[key] = {"target": target, "value": None, "met": False, "note": "not reached within the run"}
-            continue
+            return
         met = value <= target if lower_is_better else value >= target
-        by = (value / target) if lower_is_better else (target / value)
-        out[key] = {"target": target, "value": value, "met": met, "note": "met" if met else f"missed by a factor of {by:.2f}"}
+        by = "" if met else (f"missed by a factor of {value / target:.2f}" if lower_is_better and target else
+                             f"missed by a factor of {target / value:.2f}" if target else f"missed by {value:+.4f}")
+        out[key] = {"target": target, "value": value, "met": bool(met), "note": "met" if met else by}
+
+    default = r["default_recipe"]
+    for kind, c in r["corpora"].items():
+        ours = c["recipes"].get(default)
+        if ours is None:
+            continue
+        judge(f"{kind} train_speedup", ours["speedup_per_epoch"], TARGETS["train_speedup"], False)
+        judge(f"{kind} time_to_baseline_quality", ours["time_to_baseline_quality"], TARGETS["time_to_baseline_quality"], True)
+        if "tutorial" in c["recipes"] and default != "tutorial":
+            judge(f"{kind} final_cosine_vs_tutorial_recipe", ours["cosine_mean"] - c["recipes"]["tutorial"]["cosine_mean"], 0.0, False)
     lat = r["morph_latency"]
+    judge("morph_latency_median_ms", lat["morphlib"]["median_ms"], TARGETS["morph_latency_median_ms"], True)
+    judge("reload_speedup", r["load_seconds"]["cold"] / r["load_seconds"]["reload"], TARGETS["reload_speedup"], False)
     met = lat["morphlib"]["spectral_convergence"] <= lat["librosa_griffinlim_32"]["spectral_convergence"] * 1.001
     out["morph_spectral_convergence_no_worse"] = {"met": bool(met), "note": "met" if met else "worse than librosa's"}
     return out
 
 
 def print_table(r):
-    lat = r["morph_latency"]
-    rows = [
-        ("training s/epoch", f"{r['train_seconds_per_epoch']['baseline']:.3f}", f"{r['train_seconds_per_epoch']['morphlib']:.3f}", f"{r['train_speedup']:.2f}x faster"),
-        (f"cosine mean after {r['epochs']} epochs", f"{r['cosine_mean_after_epochs']['baseline']:.3f}", f"{r['cosine_mean_after_epochs']['morphlib']:.3f}", ""),
-        ("time to baseline's final cosine (s)", f"{r['baseline_training_seconds']:.1f}", "—" if r["morphlib_seconds_to_baseline_cosine"] is None else f"{r['morphlib_seconds_to_baseline_cosine']:.1f}", "" if r["time_to_baseline_quality"] is None else f"{r['time_to_baseline_quality']:.2f} of its time"),
-        ("morph latency median / p95 (ms)", f"{lat['librosa_griffinlim_32']['median_ms']:.0f} / {lat['librosa_griffinlim_32']['p95_ms']:.0f}", f"{lat['morphlib']['median_ms']:.0f} / {lat['morphlib']['p95_ms']:.0f}", "decode + 32 Griffin-Lim iterations"),
-        ("spectral convergence of the morph", f"{lat['librosa_griffinlim_32']['spectral_convergence']:.4f}", f"{lat['morphlib']['spectral_convergence']:.4f}", "lower is better"),
-        ("folder load cold / reload (s)", "", f"{r['load_seconds']['cold']:.2f} / {r['load_seconds']['reload']:.2f}", f"{r['reload_speedup']:.1f}x"),
-        ("peak RSS of training (MB)", f"{r['peak_rss_mb']['baseline']:.0f}", f"{r['peak_rss_mb']['morphlib']:.0f}", f"training set {r['training_set_mb']:.0f} MB float32"),
-    ]
-    widths = [max(len(row[k]) for row in rows + [("what", "baseline", "morphlib", "")]) for k in range(4)]
-    for row in [("what", "baseline", "morphlib", ""), *rows]:
+    header = ("corpus / run", "epochs", "s/epoch", "speed-up", "train s", "cosine", "s to baseline cosine", "of its time")
+    rows = []
+    for kind, c in r["corpora"].items():
+        b = c["baseline"]
+        rows.append((f"{kind}: tutorial's code", str(b["epochs"]), f"{b['s_per_epoch']:.3f}", "1.00x", f"{b['seconds']:.0f}", f"{b['cosine_mean']:.4f}", "", ""))
+        for name, o in c["recipes"].items():
+            reach = o["seconds_to_baseline_cosine"]
+            rows.append((f"{kind}: recipe {name}", str(o["epochs"]), f"{o['s_per_epoch']:.3f}", f"{o['speedup_per_epoch']:.2f}x",
+                         f"{o['seconds']:.0f}", f"{o['cosine_mean']:.4f}", "not reached" if reach is None else f"{reach:.0f}",
+                         "" if reach is None else f"{o['time_to_baseline_quality']:.2f}"))
+    widths = [max(len(row[k]) for row in rows + [header]) for k in range(len(header))]
+    for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
-    print()
+    lat = r["morph_latency"]
+    print(f"\nmorph latency median / p95: {lat['morphlib']['median_ms']:.0f} / {lat['morphlib']['p95_ms']:.0f} ms "
+          f"(librosa's Griffin-Lim {lat['librosa_griffinlim_32']['median_ms']:.0f} / {lat['librosa_griffinlim_32']['p95_ms']:.0f} ms)")
+    print(f"folder load cold / reload: {r['load_seconds']['cold']:.2f} / {r['load_seconds']['reload']:.2f} s\n")
     for key, t in r["targets"].items():
         print(f"target {key}: {t['note']}")
 

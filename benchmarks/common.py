@@ -28,3 +28,23 @@ def morphlib_at(rev, folder):
     archive = subprocess.run(["git", "-C", ROOT, "archive", rev, "morphlib"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
     return folder
+
+
+def variant(text, lookup):
+    """``NAME`` or ``NAME:field=value,...``: the dataclass ``lookup(NAME)`` with those fields
+    changed (named by the whole text), to try a variant of a preset or a recipe."""
+    import dataclasses
+
+    name, _, overrides = text.partition(":")
+    base = lookup(name)
+    if not overrides:
+        return base
+    kinds = {f.name: f.type for f in dataclasses.fields(base)}
+    changes = {}
+    for item in overrides.split(","):
+        key, _, value = item.partition("=")
+        if key not in kinds:
+            raise SystemExit(f"{text}: {key!r} is not a field of {name}; fields: {', '.join(kinds)}")
+        kind = kinds[key]
+        changes[key] = value if kind in (str, "str") else (int(value) if kind in (int, "int") else float(value))
+    return dataclasses.replace(base, name=text, **changes)

@@ -1,7 +1,7 @@
 """What comes out of the speaker: the presets side by side, on real recorded drums and on
 the demo loops, in one run.
 
-    python benchmarks/sound.py                                  # tutorial vs studio, their default epochs
+    python benchmarks/sound.py                                  # the tutorial exactly vs studio (its default recipe)
     python benchmarks/sound.py --epochs 200 --presets tutorial "studio:linear_weight=0"
     python benchmarks/sound.py --corpus gm --quick              # seconds: checks that it runs
 
@@ -13,7 +13,6 @@ to try a variant. Prints a table and one JSON object.
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -31,19 +30,19 @@ TARGETS = "onset ≥ 0.98, audible LSD ≤ 0.4× the tutorial preset's, energy >
 
 
 def parse_preset(text):
+    from common import variant
     from morphlib.config import get_preset
 
-    name, _, overrides = text.partition(":")
-    preset = get_preset(name)
-    if overrides:
-        fields = {f.name: f.type for f in dataclasses.fields(preset)}
-        changes = {}
-        for item in overrides.split(","):
-            key, _, value = item.partition("=")
-            kind = fields[key]
-            changes[key] = value if kind in (str, "str") else (int(value) if kind in (int, "int") else float(value))
-        preset = dataclasses.replace(preset, name=text, **changes)
-    return preset
+    return variant(text, get_preset)
+
+
+def parse_run(text):
+    """``PRESET[:overrides][@RECIPE[:overrides]]`` → (Preset, Recipe or None)."""
+    from common import variant
+    from morphlib.recipes import get_recipe
+
+    preset, _, recipe = text.partition("@")
+    return parse_preset(preset), (variant(recipe, get_recipe) if recipe else None)
 
 
 def make_corpus(kind, folder, n):
@@ -57,17 +56,17 @@ def make_corpus(kind, folder, n):
         synth_drums(folder, n=n, progress=False)
 
 
-def run_one(loops, preset, model_dir, epochs, pairs):
+def run_one(loops, preset, model_dir, epochs, pairs, recipe=None):
     from morphlib.audiometrics import morph_steadiness
     from morphlib.evaluation import evaluate
     from morphlib.training import train
 
     t = time.perf_counter()
-    model = train(loops, model_dir, epochs=epochs, preset=preset, progress=False, verbose=False, checkpoint_every=3600)
+    model = train(loops, model_dir, epochs=epochs, preset=preset, recipe=recipe, progress=False, verbose=False, checkpoint_every=3600)
     seconds = time.perf_counter() - t
     ev = evaluate(model, loops, audio=True)
     return {
-        "preset": preset.name, "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
+        "preset": preset.name, "recipe": getattr(recipe, "name", recipe), "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
         "cosine_mean": ev.cosine_mean, "cosine_min": ev.cosine_min,
         **{k: ev.mean(k) for k in ("audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins",
                                    "gl_audio_lsd_db", "gl_hf_db", "gl_onset_corr", "gl_consistency_db")},
@@ -78,7 +77,8 @@ def run_one(loops, preset, model_dir, epochs, pairs):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--presets", nargs="+", default=["tutorial", "studio"])
+    p.add_argument("--presets", nargs="+", default=["tutorial@tutorial", "studio"],
+                   help="NAME or NAME:field=value,...; a preset may name its recipe as NAME@RECIPE (e.g. tutorial@tutorial)")
     p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["gm", "demo"])
     p.add_argument("--epochs", type=int, help="for every preset (default: each preset's own)")
     p.add_argument("--loops", type=int, default=74)
@@ -92,7 +92,7 @@ def main(argv=None):
     work = args.work or tempfile.mkdtemp(prefix="morphlib-sound-")
     n = 6 if args.quick else args.loops
     settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()
-    presets = [parse_preset(t) for t in args.presets]
+    runs = [parse_run(t) for t in args.presets]
     rng = np.random.default_rng(0)
     pairs = [tuple(rng.choice(n, 2, replace=False)) for _ in range(3 if args.quick else 20)]
     results = {}
@@ -100,12 +100,12 @@ def main(argv=None):
         folder = os.path.join(work, corpus)
         make_corpus(corpus, folder, n)
         loops = load_folder(folder, settings, progress=False, cache=os.path.join(work, "cache"))
-        for preset in presets:
-            key = f"{corpus} {preset.name}"
+        for preset, recipe in runs:
+            key = f"{corpus} {preset.name}" + (f"@{recipe.name}" if recipe is not None else "")
             model_dir = os.path.join(work, "models", f"{corpus}-{abs(hash(preset)) % 10**8}-{int(time.time())}")
             epochs = 2 if args.quick else args.epochs
             print(f"{key}: training", file=sys.stderr)
-            results[key] = run_one(loops, preset, model_dir, epochs, pairs)
+            results[key] = run_one(loops, preset, model_dir, epochs, pairs, recipe)
             print(json.dumps(results[key]), file=sys.stderr)
     print_table(results)
     print(json.dumps(results))

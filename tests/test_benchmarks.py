@@ -16,13 +16,17 @@ def test_quick_benchmark_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert report["n_params"]["baseline"] == 5_943_449  # the baseline really is the tutorial's model
-    for key in ("train_speedup", "morph_latency_median_ms", "reload_speedup"):
-        assert report[key] > 0
+    assert report["default_recipe"] in report["corpora"]["gm"]["recipes"]
+    for corpus in ("gm", "demo"):
+        c = report["corpora"][corpus]
+        assert c["baseline"]["n_params"] == 5_943_449  # the baseline really is the tutorial's model
+        assert set(c["recipes"]) == {"tutorial", "onecycle"}
+        for r in c["recipes"].values():
+            assert r["epochs"] == 2 and r["s_per_epoch"] > 0 and 0 < r["cosine_mean"] <= 1
     assert set(report["morph_latency"]) == {"morphlib", "librosa_griffinlim_32"}
-    assert set(report["targets"]) >= {"train_speedup", "time_to_baseline_quality", "morph_latency_median_ms", "reload_speedup"}
-    assert "TF_ENABLE_ONEDNN_OPTS=0" in report["baseline_note"]
-    assert "training s/epoch" in result.stdout
+    assert set(report["targets"]) >= {"gm train_speedup", "gm time_to_baseline_quality", "demo final_cosine_vs_tutorial_recipe",
+                                      "morph_latency_median_ms", "reload_speedup"}
+    assert "gm: tutorial's code" in result.stdout and "recipe onecycle" in result.stdout
 
 
 def _bench(*args, timeout=900):
