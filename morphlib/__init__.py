@@ -28,6 +28,11 @@ _EXPORTS = {
     "unique_path": "audio",
     "magnitude": "spectral",
     "griffin_lim": "spectral",
+    "pghi": "phase",
+    "Recipe": "recipes",
+    "RECIPES": "recipes",
+    "get_recipe": "recipes",
+    "get_strategy": "devices",
     "load_folder": "dataset",
     "LoopSet": "dataset",
     "train": "training",
@@ -63,7 +68,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing",
     "notebook", "plots", "spectral", "sweeps", "synth", "training", "widgets", "files", "coalesce", "latentmap",
-    "pad", "picture", "player", "audiometrics",
+    "pad", "picture", "player", "audiometrics", "phase", "recipes", "pipeline", "devices",
 }
 
 from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)

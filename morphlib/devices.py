@@ -112,12 +112,14 @@ def _colab_tpu():
 
 def describe(strategy):
     """``"MirroredStrategy on 2 replicas"``, or ``"one device (CPU)"`` for the default."""
-    kind = type(strategy).__name__
+    from .backend import keras_tf_tfp
+
+    _, tf, _ = keras_tf_tfp()
+    public = {tf.distribute.MultiWorkerMirroredStrategy: "MultiWorkerMirroredStrategy",  # class CollectiveAllReduceStrategy
+              tf.distribute.MirroredStrategy: "MirroredStrategy", tf.distribute.TPUStrategy: "TPUStrategy"}
+    kind = next((name for c, name in public.items() if isinstance(strategy, c)), type(strategy).__name__)
     n = strategy.num_replicas_in_sync
     if kind in ("_DefaultDistributionStrategy", "DefaultDistributionStrategy"):
-        from .backend import keras_tf_tfp
-
-        _, tf, _ = keras_tf_tfp()
         return f"one device ({'GPU' if tf.config.list_logical_devices('GPU') else 'CPU'})"
     return f"{kind} on {n} replica{'s' * (n != 1)}"
 

@@ -339,7 +339,11 @@ class VAE(keras.Model):
         self.loss_tracker.update_state(loss)
         self.mse_tracker.update_state(mse)
         self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        results = {m.name: m.result() for m in self.metrics}
+        if getattr(tf.distribute.get_strategy().extended, "_in_multi_worker_mode", lambda: False)():
+            # Keras averages multi-worker logs along axis 0, which a scalar does not have
+            results = {k: tf.reshape(v, [1]) for k, v in results.items()}
+        return results
 
     def train_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data

@@ -63,9 +63,10 @@ def train(
         ``"tutorial"``, ``"studio"``, ``"fast"``, ``"tiny"``; default the folder's own,
         else ``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``.
     recipe : str or Recipe or None
-        How to train (``morphlib.recipes``): ``"onecycle"`` (the default for a new
-        folder) or ``"tutorial"`` (Adam 1e-3 constant, batch 16, float32, all 500 epochs:
-        the exact reproduction). Default the folder's own.
+        How to train (``morphlib.recipes``): ``"tutorial"`` (the default for a new
+        folder: Adam 1e-3 constant, batch 16, float32, all 500 epochs, the exact
+        reproduction) or ``"onecycle"`` (the tutorial code's quality on recorded drums in
+        a tenth of its time). Default the folder's own.
     precision : str or None
         Overrides the recipe's arithmetic: ``"float32"``, ``"mixed_bfloat16"``,
         ``"mixed_float16"`` or ``"auto"``.
@@ -154,7 +155,8 @@ def train(
     if meta is None and chief:
         write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
         written += os.path.getsize(os.path.join(model_dir, META))
-    history, start, state = _restore(model_dir, vae, say)
+    with strategy.scope():  # the optimizer's variables are made here on resume
+        history, start, state = _restore(model_dir, vae, say)
     if start >= epochs:
         say(f"{model_dir} is already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more")
         return _best_model(model_dir, vae, loops, preset, history, interrupted=False)

@@ -24,8 +24,8 @@ def test_quick_benchmark_runs(tmp_path):
         for r in c["recipes"].values():
             assert r["epochs"] == 2 and r["s_per_epoch"] > 0 and 0 < r["cosine_mean"] <= 1
     assert set(report["morph_latency"]) == {"morphlib", "librosa_griffinlim_32"}
-    assert set(report["targets"]) >= {"gm train_speedup", "gm time_to_baseline_quality", "demo final_cosine_vs_tutorial_recipe",
-                                      "morph_latency_median_ms", "reload_speedup"}
+    assert set(report["targets"]) >= {"gm onecycle train_speedup", "gm tutorial time_to_baseline_quality",
+                                      "demo onecycle final_cosine_vs_tutorial_recipe", "morph_latency_median_ms", "reload_speedup"}
     assert "gm: tutorial's code" in result.stdout and "recipe onecycle" in result.stdout
 
 
@@ -44,13 +44,29 @@ def test_quick_panel_latency_runs(tmp_path):
 
 def test_quick_sound_benchmark_runs(tmp_path):
     out = tmp_path / "sound.json"
-    result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "demo", "--presets", "tutorial",
+    result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "demo", "--presets", "tutorial@tutorial",
                     "studio:linear_weight=0", "--work", str(tmp_path / "w"), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert set(report) == {"demo tutorial", "demo studio:linear_weight=0"}
+    assert set(report) == {"demo tutorial@tutorial", "demo studio:linear_weight=0"}
+    assert report["demo tutorial@tutorial"]["recipe"] == "tutorial"
     assert report["demo studio:linear_weight=0"]["zero_bins"] == 0.0  # softplus decodes no holes
     assert "targets:" in result.stdout
+
+
+def test_quick_phase_benchmark_runs(tmp_path, tiny_folder, tiny_model_dir):
+    out = tmp_path / "phase.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "phase.py"), "--quick", "--data", tiny_folder, "--model", tiny_model_dir,
+                    "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert {"random GL-32", "pghi GL-16", "pghi GL-0"} <= set(report["loops"])
+    assert {"previous GL-32", "pghi GL-32"} <= set(report["morphs"])
+    for rows in report.values():
+        assert all(r["ms"] > 0 and r["consistency_db"] < 0 for r in rows.values())
+    # from the same magnitude, PGHI with 32 iterations is more consistent than a random start with 32
+    assert report["loops"]["pghi GL-32"]["consistency_db"] < report["loops"]["random GL-32"]["consistency_db"]
+    assert "ms per loop" in result.stdout
 
 
 def test_recorded_drum_loops(tmp_path):
