@@ -198,8 +198,11 @@ def train(
     else:
         say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
     if not chief:
+        import shutil
+
         from .morphing import MorphModel
 
+        shutil.rmtree(write_dir, ignore_errors=True)  # its copies of worker 0's checkpoints
         return MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=keeper.history)
     model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
     model.timed_out = keeper.timed_out

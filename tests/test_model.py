@@ -118,3 +118,21 @@ def test_the_log_loss_hears_quiet_bins():
 def test_bad_studio_options(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         VAE(129, 16, hidden=8, **kwargs)
+
+
+@pytest.mark.parametrize("posterior", ["full", "diag"])
+def test_plain_tensorflow_posterior_matches_tfp(posterior):
+    """Sampling and KL are plain TF ops (XLA, mixed precision); they must equal TFP's."""
+    import tensorflow_probability as tfp
+
+    from morphlib.backend import keras_tf_tfp
+    from morphlib.model import VAE, fill_scale_tril
+
+    _, tf, tfd = keras_tf_tfp()
+    raw = np.random.default_rng(0).normal(size=(3, 10)).astype("float32")
+    np.testing.assert_allclose(fill_scale_tril(tf.constant(raw), 4), tfp.bijectors.FillScaleTriL()(raw), atol=1e-6)
+    vae = VAE(32, 8, latent_dim=4, hidden=8, posterior=posterior, seed=1)
+    x = np.abs(np.random.default_rng(1).normal(size=(5, 32, 8))).astype("float32")
+    loc, scale = vae.posterior_params(x)
+    expected = tfd.kl_divergence(vae.posterior(x), vae.prior())
+    np.testing.assert_allclose(vae._kl(loc, scale), expected, rtol=1e-5, atol=1e-5)
