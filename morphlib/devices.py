@@ -124,6 +124,11 @@ def describe(strategy):
     return f"{kind} on {n} replica{'s' * (n != 1)}"
 
 
+def in_multi_worker_mode(strategy):
+    """Whether ``strategy`` spans several processes (``MultiWorkerMirroredStrategy`` with 2+ workers)."""
+    return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
+
+
 def is_chief(strategy):
     """Whether this process writes the model folder (worker 0, or the only process)."""
     resolver = getattr(strategy, "cluster_resolver", None)

@@ -12,6 +12,7 @@ import math
 
 from .backend import keras_tf_tfp
 from .config import check_int
+from .devices import in_multi_worker_mode
 from .errors import ArchitectureError
 
 keras, tf, tfd = keras_tf_tfp()
@@ -340,7 +341,7 @@ class VAE(keras.Model):
         self.mse_tracker.update_state(mse)
         self.kl_tracker.update_state(kl)
         results = {m.name: m.result() for m in self.metrics}
-        if getattr(tf.distribute.get_strategy().extended, "_in_multi_worker_mode", lambda: False)():
+        if in_multi_worker_mode(tf.distribute.get_strategy()):
             # Keras averages multi-worker logs along axis 0, which a scalar does not have
             results = {k: tf.reshape(v, [1]) for k, v in results.items()}
         return results

@@ -16,7 +16,7 @@ import numpy as np
 
 from .backend import keras_callback_base
 from .devices import describe as describe_devices
-from .devices import get_strategy, is_chief
+from .devices import get_strategy, in_multi_worker_mode, is_chief
 from .config import check_int, check_positive, default_preset, get_preset
 from .errors import ModelFolderError, ParameterError
 from .files import is_full
@@ -141,7 +141,7 @@ def train(
 
     strategy = get_strategy("auto" if strategy is None else strategy)
     chief = is_chief(strategy)
-    if max_minutes is not None and getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
+    if max_minutes is not None and in_multi_worker_mode(strategy):
         raise ParameterError("max_minutes cannot stop several workers at the same epoch; use it with one machine")
     os.makedirs(model_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
