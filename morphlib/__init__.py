@@ -60,6 +60,7 @@ _EXPORTS = {
     "VAE": "model",
     "setup_paths": "notebook",
     "show_loops": "notebook",
+    "loop_table": "notebook",
     "show_reconstruction": "notebook",
     "show_strip": "notebook",
     "LiveLossPlot": "notebook",
@@ -68,7 +69,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing",
     "notebook", "plots", "spectral", "sweeps", "synth", "training", "widgets", "files", "coalesce", "latentmap",
-    "pad", "picture", "player", "audiometrics", "phase", "recipes", "pipeline", "devices",
+    "pad", "picture", "player", "audiometrics", "phase", "recipes", "pipeline", "devices", "store",
 }
 
 from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)
@@ -79,6 +80,7 @@ from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party i
     MorphlibError,
     ParameterError,
     SettingsMismatchError,
+    StoreError,
     UnknownSoundError,
 )
 

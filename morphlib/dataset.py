@@ -8,8 +8,9 @@ import numpy as np
 
 from .audio import AUDIO_EXTENSIONS, AudioInfo, fit_length, read_audio
 from .config import AnalysisSettings
-from .errors import AudioFileError, DataFolderError, UnknownSoundError
+from .errors import AudioFileError, DataFolderError, ParameterError, UnknownSoundError
 from .spectral import magnitude
+from .store import FLOAT16_MAX, LoopStore, StoredArray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,15 +22,20 @@ class SkippedFile:
     reason: str
 
 
+#: Rows per page of the loop table.
+PAGE = 50
+
+
 @dataclasses.dataclass
 class LoopSet:
     """Loops analysed with one set of settings, ready to train on.
 
     Attributes
     ----------
-    S : np.ndarray [shape=(n, n_bins, n_frames), dtype=float32]
-        Linear STFT magnitude of every loop (the training set, held once).
-    y : np.ndarray [shape=(n, n_samples), dtype=float32]
+    S : np.ndarray or StoredArray [shape=(n, n_bins, n_frames), dtype=float32]
+        Linear STFT magnitude of every loop: in memory, or (for a large set) read from
+        the on-disk store on demand, one loop (``S[i]``) or a few (``S[[i, j]]``) at a time.
+    y : np.ndarray or StoredArray [shape=(n, n_samples), dtype=float32]
         The fitted mono signals at ``settings.sr``.
     names : list of str
         Path relative to the data folder, without the extension ("Overkill J").
@@ -53,7 +59,12 @@ class LoopSet:
     @property
     def x(self):
         """The tutorial's layout of ``S``: shape ``(n, n_bins, n_frames, 1)`` (a view)."""
-        return self.S[..., np.newaxis]
+        return self.S.with_channel() if isinstance(self.S, StoredArray) else self.S[..., np.newaxis]
+
+    @property
+    def in_memory(self):
+        """True when ``S`` and ``y`` are arrays in memory, False when read from the store."""
+        return isinstance(self.S, np.ndarray)
 
     def index(self, key):
         """Position of a loop given by name, file name, path or index.
@@ -88,24 +99,42 @@ class LoopSet:
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; list them with .table()"
         raise UnknownSoundError(f"no loop named {text!r}{hint}")
 
-    def rows(self):
-        """One dict per loop: index, name, duration_s, sr, channels, notes."""
+    def rows(self, start=0, stop=None):
+        """One dict per loop from ``start`` to ``stop``: index, name, duration_s, sr, channels, notes."""
+        stop = len(self) if stop is None else min(stop, len(self))
         return [
             {
                 "index": i,
-                "name": name,
-                "duration_s": round(info.duration, 3),
-                "sr": info.sr,
-                "channels": info.channels,
-                "encoding": info.subtype,
-                "notes": "; ".join(info.notes),
+                "name": self.names[i],
+                "duration_s": round(self.infos[i].duration, 3),
+                "sr": self.infos[i].sr,
+                "channels": self.infos[i].channels,
+                "encoding": self.infos[i].subtype,
+                "notes": "; ".join(self.infos[i].notes),
             }
-            for i, (name, info) in enumerate(zip(self.names, self.infos))
+            for i in range(max(0, start), stop)
         ]
 
-    def table(self):
-        """The loaded loops as a text table (index, name, duration, sample rate, ...)."""
-        return format_table(self.rows())
+    def pages(self, per_page=PAGE):
+        """How many pages of ``per_page`` rows the loop table has."""
+        return max(1, -(-len(self) // per_page))
+
+    def table(self, page=None, *, per_page=PAGE):
+        """The loaded loops as a text table (index, name, duration, sample rate, ...).
+
+        Parameters
+        ----------
+        page : int >= 1 or None
+            One page of ``per_page`` rows; None: every row.
+        per_page : int > 0
+        """
+        if page is None:
+            return format_table(self.rows())
+        pages = self.pages(per_page)
+        if not (isinstance(page, (int, np.integer)) and 1 <= page <= pages):
+            raise ParameterError(f"page {page!r} does not exist: the table has pages 1 to {pages} of {per_page} loops")
+        start = (page - 1) * per_page
+        return f"page {page} of {pages}\n" + format_table(self.rows(start, start + per_page))
 
     def skipped_table(self):
         """The skipped files and their reasons, as a text table."""
@@ -119,8 +148,11 @@ class LoopSet:
             f"{len(self.skipped)} skipped"
         )
 
-    def _repr_html_(self):  # a table in notebooks
-        return _html_table(self.rows(), caption=self.summary())
+    def _repr_html_(self):  # a table in notebooks: the first page of a big set
+        caption = self.summary()
+        if len(self) > PAGE:
+            caption += f"; loops 1 to {PAGE} shown: page with loops.table(page=2) or morphlib.loop_table(loops)"
+        return _html_table(self.rows(0, PAGE), caption=caption)
 
     def __repr__(self):
         return f"<LoopSet: {self.summary()}>"
@@ -200,7 +232,21 @@ def default_cache_dir():
     )
 
 
-def load_folder(folders, settings=None, *, progress=True, cache=True):
+#: Analyse in parallel processes when at least this many files are new.
+PARALLEL_ABOVE = 32
+#: Loops are written to the store in groups of this many (a kill loses at most one group).
+WRITE_EVERY = 32
+
+
+def memory_limit_mb():
+    """``MORPHLIB_IN_MEMORY_MB`` (default 512): a stored set up to this size is held in memory."""
+    try:
+        return float(os.environ.get("MORPHLIB_IN_MEMORY_MB", 512))
+    except ValueError:
+        raise ParameterError(f"MORPHLIB_IN_MEMORY_MB={os.environ['MORPHLIB_IN_MEMORY_MB']!r} is not a number of megabytes") from None
+
+
+def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=None, workers=None):
     """Load every audio file below one or more folders as equal-shaped spectrograms.
 
     Each file is read (WAV/FLAC/AIFF/OGG/MP3, any bit depth), downmixed to mono,
@@ -216,10 +262,19 @@ def load_folder(folders, settings=None, *, progress=True, cache=True):
     progress : bool
         Show a progress bar.
     cache : bool or str or os.PathLike
-        Keep each file's analysis in a cache (``default_cache_dir()``, or this folder),
-        keyed by the file's content and the settings, so that loading the same folder
-        again skips decoding, resampling and the STFT; a changed file or setting is
-        analysed anew. False: no cache.
+        Keep each file's analysis in the on-disk store (``morphlib.store``) inside the
+        cache folder (``default_cache_dir()``, or this folder), keyed by the file's
+        content and the settings: loading the same folder again analyses only new or
+        changed files, and deleted files drop out. Magnitudes are kept as float16
+        (see ``morphlib.store``). False: no store; everything is analysed and held in
+        memory as float32.
+    in_memory : bool or None
+        Hold every magnitude and signal in memory (float32). None: only when they take
+        at most ``MORPHLIB_IN_MEMORY_MB`` (512 MB, about 380 tutorial-sized loops);
+        otherwise ``S`` and ``y`` read loops from the store on demand.
+    workers : int > 0 or None
+        Processes that analyse new files (default: one per CPU core); used when at least
+        ``PARALLEL_ABOVE`` files are new.
 
     Returns
     -------
@@ -229,30 +284,17 @@ def load_folder(folders, settings=None, *, progress=True, cache=True):
     ------
     DataFolderError
         A folder is missing, or no file in them could be used.
+    StoreError
+        The disk holding the store is full (the store keeps what it held).
     """
-    from .progress import progress_bar
-
     settings = settings or AnalysisSettings()
     if isinstance(folders, (str, os.PathLike)):
         folders = [folders]
     folders = [check_folder(f) for f in folders]
     candidates = [(folder, path) for folder in folders for path in find_audio_files(folder)]
-    store = AnalysisCache(default_cache_dir() if cache is True else cache, settings) if cache else None
-    ys, mags, names, infos, skipped = [], [], [], [], []
-    for folder, path in progress_bar(candidates, desc="loading loops", enabled=progress and bool(candidates), unit="file"):
-        name = os.path.splitext(os.path.relpath(path, folder))[0].replace(os.sep, "/")
-        if len(folders) > 1:
-            name = f"{os.path.basename(os.path.normpath(folder))}/{name}"
-        try:
-            y, S, info = _load_one(path, settings, store)
-        except AudioFileError as exc:
-            skipped.append(SkippedFile(path, name, exc.reason))
-            continue
-        ys.append(y)
-        mags.append(S)
-        names.append(name)
-        infos.append(info)
-    if not ys:
+    store = open_store(default_cache_dir() if cache is True else cache, settings) if cache else None
+    loaded, skipped = _analyse_all(candidates, folders, settings, store, progress=progress, workers=workers)
+    if not loaded:
         where = ", ".join(folders)
         detail = f"{len(skipped)} audio files were skipped (see the reasons below)" if skipped else "it holds no audio files"
         err = DataFolderError(
@@ -261,21 +303,122 @@ def load_folder(folders, settings=None, *, progress=True, cache=True):
         )
         err.skipped = skipped
         raise err
+    names = [item[0] for item in loaded]
+    infos = [item[1] for item in loaded]
+    if store is None:
+        S, y = np.stack([item[3] for item in loaded]), np.stack([item[2] for item in loaded])
+    else:
+        S, y = StoredArray(store, [item[2] for item in loaded], "S"), StoredArray(store, [item[2] for item in loaded], "y")
+        if in_memory or (in_memory is None and (S.nbytes + y.nbytes) / 2**20 <= memory_limit_mb()):
+            S, y = np.asarray(S), np.asarray(y)
+    return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings)
+
+
+def open_store(cache, settings):
+    """The LoopStore in ``cache`` for ``settings``, or None when the folder cannot be written."""
+    try:
+        store = LoopStore(cache, settings)
+    except OSError:
+        return None
+    return store if os.access(store.folder, os.W_OK) else None
+
+
+def _loop_name(folder, path, several):
+    name = os.path.splitext(os.path.relpath(path, folder))[0].replace(os.sep, "/")
+    return f"{os.path.basename(os.path.normpath(folder))}/{name}" if several else name
+
+
+def _analyse_all(candidates, folders, settings, store, *, progress, workers):
+    """Every candidate → ``(name, info, key, S)`` (``(name, info, y, S)`` with no store) or a skip.
+
+    Files already in the store are not read again; new ones are analysed (in parallel
+    when there are many) and written to the store in groups, so that nothing but the
+    group in progress is held in memory.
+    """
+    from .progress import progress_bar
+
+    several = len(folders) > 1
+    slots, todo, skipped = [], [], []
+    for folder, path in candidates:
+        name = _loop_name(folder, path, several)
+        key = store.key(path) if store is not None else None
+        info = store.info(key, path) if key is not None else None
+        slots.append([name, info, key, None])
+        if info is None:
+            todo.append((len(slots) - 1, name, path, key))
+    results = _analysed(todo, settings, workers)
+    pending = []
+    for (pos, name, path, key), out in progress_bar(zip(todo, results), desc="analysing loops", total=len(todo),
+                                                    enabled=progress and len(todo) > 1, unit="file"):
+        if isinstance(out, str):
+            skipped.append(SkippedFile(path, name, out))
+            slots[pos] = None
+            continue
+        y, S, info = out
+        if store is None:
+            slots[pos] = [name, info, y, S]
+            continue
+        if key is None:  # analysed, yet its bytes could not be read to hash them
+            skipped.append(SkippedFile(path, name, "could not be read twice in a row (did it change while loading?)"))
+            continue
+        slots[pos] = [name, info, key, None]
+        pending.append((key, info, y, S))
+        if len(pending) >= WRITE_EVERY:
+            store.write(pending)
+            pending = []
     if store is not None:
-        store.flush()
-    return LoopSet(S=np.stack(mags), y=np.stack(ys), names=names, infos=infos, skipped=skipped, settings=settings)
+        store.write(pending)
+        store.commit(folders, [path for _, path in candidates])
+    return [s for s in slots if s is not None and s[1] is not None], skipped
 
 
-def _load_one(path, settings, store=None):
-    """(y, S, info) of one file, from the cache or analysed (and then cached), or AudioFileError."""
+def _analysed(todo, settings, workers):
+    """The analysis of each ``todo`` file in order: ``(y, S, info)`` or the reason it is skipped."""
+    paths = [item[2] for item in todo]
+    workers = workers or os.cpu_count() or 1
+    context = _process_context() if workers > 1 and len(paths) >= PARALLEL_ABOVE else None
+    if context is not None:
+        import concurrent.futures
+
+        pool = concurrent.futures.ProcessPoolExecutor(min(workers, len(paths)), mp_context=context)
+        with pool:
+            yield from pool.map(_analyse_one, paths, [settings] * len(paths), chunksize=4)
+        return
+    for path in paths:
+        yield _analyse_one(path, settings)
+
+
+def _process_context():
+    """How to start analysis processes here, or None to analyse in this one.
+
+    fork is quickest, but a forked TensorFlow process can hang, so once TensorFlow is
+    loaded the workers are spawned (they import only the audio code); spawning needs a
+    main module it can import again, which a script read from stdin is not.
+    """
+    import multiprocessing
+    import sys
+
+    methods = multiprocessing.get_all_start_methods()
+    if "tensorflow" not in sys.modules and "fork" in methods:
+        return multiprocessing.get_context("fork")
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is None or os.path.isfile(main_file):
+        return multiprocessing.get_context("spawn")
+    return None
+
+
+def _analyse_one(path, settings):
+    try:
+        return _load_one(path, settings)
+    except AudioFileError as exc:
+        return exc.reason
+
+
+def _load_one(path, settings):
+    """(y, S, info) of one file, or AudioFileError."""
     base = os.path.basename(path)
     if base.startswith("._"):
         raise AudioFileError(path, "macOS metadata file ('._' prefix), not audio")
-    key = store.key(path) if store is not None else None
-    if key is not None:
-        hit = store.get(key, path)
-        if hit is not None:
-            return hit
     y, info = read_audio(path, sr=settings.sr)
     if len(y) < settings.n_fft:
         raise AudioFileError(
@@ -285,104 +428,6 @@ def _load_one(path, settings, store=None):
     if note:
         info.notes.append(note)
     S = magnitude(y, settings)
-    if key is not None:
-        store.put(key, info, y, S)
+    if float(np.max(S, initial=0.0)) > FLOAT16_MAX:
+        raise AudioFileError(path, f"peaks at {float(np.max(np.abs(y))):.1f} times full scale: normalise it to [-1, 1]")
     return y, S, info
-
-
-class AnalysisCache:
-    """Analysed files (fitted signal, |STFT|, what was done) keyed by content and settings.
-
-    A file's key is a hash of its bytes and of the analysis settings; an index remembers
-    each path's size, modification time and key, so that an unchanged file is not read
-    again to hash it (as git does). Entries and the index are written through a
-    temporary name and a rename; a damaged entry counts as a miss, and a cache folder
-    that cannot be written is simply not used.
-    """
-
-    VERSION = 2
-    INDEX = "index.json"
-
-    def __init__(self, folder, settings):
-        import hashlib
-        import json
-
-        self.folder = os.fspath(folder)
-        self.settings = settings
-        self.salt = hashlib.blake2b(
-            json.dumps([self.VERSION, settings.to_dict()], sort_keys=True).encode(), digest_size=8
-        ).hexdigest()
-        self.changed = False
-        try:
-            with open(os.path.join(self.folder, self.INDEX), encoding="utf-8") as f:
-                index = json.load(f)
-            self.files, self.entries = dict(index["files"]), dict(index["entries"])
-        except (OSError, ValueError, KeyError, TypeError):
-            self.files, self.entries = {}, {}
-
-    def key(self, path):
-        """The cache key of the file at ``path``, or None when it cannot be read."""
-        import hashlib
-
-        try:
-            st = os.stat(path)
-            real = os.path.realpath(path)
-        except OSError:
-            return None  # read_audio reports why
-        known = self.files.get(real)
-        if known and known[:2] == [st.st_size, st.st_mtime_ns]:
-            content = known[2]
-        else:
-            digest = hashlib.blake2b(digest_size=16)
-            try:
-                with open(path, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(block)
-            except OSError:
-                return None
-            content = digest.hexdigest()
-            self.files[real] = [st.st_size, st.st_mtime_ns, content]
-            self.changed = True
-        return f"{self.salt}-{content}"
-
-    def get(self, key, path):
-        """(y, S, info) stored under ``key``, or None."""
-        meta = self.entries.get(key)
-        if meta is None:
-            return None
-        try:
-            flat = np.load(os.path.join(self.folder, key + ".npy"))
-        except (OSError, ValueError):
-            return None
-        n_mag = self.settings.n_bins * self.settings.n_frames
-        if flat.shape != (n_mag + self.settings.n_samples,):
-            return None
-        info = AudioInfo(path, meta["sr"], meta["channels"], meta["duration"], meta["subtype"], list(meta["notes"]))
-        return flat[n_mag:], flat[:n_mag].reshape(self.settings.shape), info
-
-    def put(self, key, info, y, S):
-        entry = os.path.join(self.folder, key + ".npy")
-        tmp = os.path.join(self.folder, f".{key}.part.npy")
-        try:
-            os.makedirs(self.folder, exist_ok=True)
-            np.save(tmp, np.concatenate([S.ravel(), y]).astype(np.float32))
-            os.replace(tmp, entry)
-        except OSError:
-            return  # a read-only or full disk: work without the cache
-        self.entries[key] = {k: getattr(info, k) for k in ("sr", "channels", "duration", "subtype", "notes")}
-        self.changed = True
-
-    def flush(self):
-        """Write the index, if anything changed."""
-        import json
-
-        from .files import atomic_write_text
-
-        if not self.changed:
-            return
-        try:
-            os.makedirs(self.folder, exist_ok=True)
-            atomic_write_text(os.path.join(self.folder, self.INDEX), json.dumps({"files": self.files, "entries": self.entries}))
-        except OSError:
-            pass
-        self.changed = False

@@ -43,3 +43,7 @@ class SettingsMismatchError(MorphlibError):
 
 class ArchitectureError(ParameterError):
     """A model cannot be built for the requested shape."""
+
+
+class StoreError(MorphlibError):
+    """The on-disk analysis store cannot be written (a full disk) or changed while being read."""

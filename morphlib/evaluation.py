@@ -165,9 +165,8 @@ def evaluate(model, loops, *, audio=True, n_iter=32, phase="random", progress=Fa
     from .progress import progress_bar
 
     model.check(loops)
-    S_hat = model.reconstruct(loops.S)
     files = []
-    items = progress_bar(list(zip(loops.names, loops.S, S_hat, range(len(loops)))), desc="evaluating", enabled=progress and audio, unit="loop")
+    items = progress_bar(_reconstructions(model, loops), desc="evaluating", total=len(loops), enabled=progress and audio, unit="loop")
     for name, S, R, k in items:
         row = {
             "name": name,
@@ -181,6 +180,15 @@ def evaluate(model, loops, *, audio=True, n_iter=32, phase="random", progress=Fa
         files.append(row)
     mse = float(np.mean([f["mse"] for f in files]))
     return Evaluation(mse=mse, files=files, n_params=model.n_params)
+
+
+def _reconstructions(model, loops, batch=32):
+    """``(name, S, R, index)`` per loop, ``batch`` loops read and reconstructed at a time."""
+    for start in range(0, len(loops), batch):
+        S = np.asarray(loops.S[start : start + batch], np.float32)
+        R = model.reconstruct(S)
+        for k in range(len(S)):
+            yield loops.names[start + k], S[k], R[k], start + k
 
 
 def _audio_row(model, loops, k, S, R, n_iter, phase):

@@ -9,6 +9,7 @@ from .audio import prevent_clipping
 from .config import AnalysisSettings, check_int
 from .errors import ParameterError
 from .spectral import griffin_lim
+from .store import chunks, is_stored
 
 METHODS = ("linear", "spherical")
 
@@ -128,7 +129,12 @@ class MorphModel:
         Returns
         -------
         z : np.ndarray [shape=(n, latent_dim), dtype=float32]
+            A StoredArray is read from the store ``batch_size`` loops at a time.
         """
+        if is_stored(S):
+            self.check(S.store.settings)
+            out = [self.vae.encode(chunk, sample=sample) for chunk in chunks(S, batch_size)]
+            return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)
         S = self.check(as_batch(S))
         out = [self.vae.encode(S[i : i + batch_size], sample=sample) for i in range(0, len(S), batch_size)]
         return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)

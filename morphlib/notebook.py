@@ -285,3 +285,61 @@ class _Html:
     def _repr_html_(self):
         return self.html
 
+
+
+def loop_table(loops, *, per_page=None):
+    """The loop table a page at a time, with a search box: usable for 20,000 loops.
+
+    Parameters
+    ----------
+    loops : LoopSet
+    per_page : int > 0 or None
+        Rows per page (default ``dataset.PAGE``).
+
+    Returns
+    -------
+    box : ipywidgets.VBox
+        A search box (part of a name, any case), ◀ / ▶ buttons, "page p of n", the rows.
+    """
+    import ipywidgets as widgets
+
+    from .dataset import PAGE, _html_table
+
+    per_page = per_page or PAGE
+    search = widgets.Text(placeholder="search names", description="search", continuous_update=True)
+    back, forward = widgets.Button(description="◀", layout={"width": "3em"}), widgets.Button(description="▶", layout={"width": "3em"})
+    where, rows = widgets.Label(), widgets.HTML()
+    state = {"page": 0}
+
+    def matching():
+        text = search.value.strip().casefold()
+        return [i for i, name in enumerate(loops.names) if text in name.casefold()] if text else range(len(loops))
+
+    def show(*_):
+        hits = matching()
+        pages = max(1, -(-len(hits) // per_page))
+        state["page"] = min(max(state["page"], 0), pages - 1)
+        start = state["page"] * per_page
+        picked = hits[start : start + per_page]
+        rows.value = _html_table([loops.rows(i, i + 1)[0] for i in picked], caption=f"{len(hits)} of {len(loops)} loops")
+        where.value = f"page {state['page'] + 1} of {pages}"
+        back.disabled, forward.disabled = state["page"] == 0, state["page"] >= pages - 1
+
+    def turn(step):
+        def on_click(_):
+            state["page"] += step
+            show()
+
+        return on_click
+
+    def on_search(_):
+        state["page"] = 0
+        show()
+
+    back.on_click(turn(-1))
+    forward.on_click(turn(+1))
+    search.observe(on_search, names="value")
+    show()
+    box = widgets.VBox([widgets.HBox([search, back, where, forward]), rows])
+    box.turn, box.search, box.rows, box.where = turn, search, rows, where  # for tests and scripts
+    return box

@@ -8,6 +8,7 @@ bench.py figure includes the model folder's checkpoints).
 """
 
 from .backend import keras_tf_tfp
+from .store import is_stored
 
 
 def training_dataset(S, *, batch_size, seed=0, full_batches=False):
@@ -15,8 +16,10 @@ def training_dataset(S, *, batch_size, seed=0, full_batches=False):
 
     Parameters
     ----------
-    S : np.ndarray [shape=(n, n_bins, n_frames), dtype=float32]
-        Magnitudes, one per loop.
+    S : np.ndarray or StoredArray [shape=(n, n_bins, n_frames), dtype=float32]
+        Magnitudes, one per loop. A StoredArray is streamed from the on-disk store: each
+        batch is read when it is needed (while the previous one trains), so memory does
+        not grow with the number of loops.
     batch_size : int > 0
     seed : int >= 0
         Seeds the order; the same seed gives the same order for every epoch sequence.
@@ -34,13 +37,26 @@ def training_dataset(S, *, batch_size, seed=0, full_batches=False):
     """
     _, tf, _ = keras_tf_tfp()
     n = len(S)
-    examples = tf.constant(S, dtype=tf.float32)
     order = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
     if full_batches:
         order = order.repeat()
+    if is_stored(S):
+        return _streamed(S, order, batch_size=batch_size, drop_remainder=full_batches)
+    examples = tf.constant(S, dtype=tf.float32)
     # One example per map call, then batch: a gather of a whole batch is slower on CPU.
     batches = order.map(lambda i: examples[i]).batch(batch_size, drop_remainder=full_batches)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _streamed(S, order, *, batch_size, drop_remainder):
+    """Batches of loop indices → the magnitudes read from the store, two batches ahead."""
+    _, tf, _ = keras_tf_tfp()
+
+    def read(indices):
+        batch = tf.numpy_function(S.read, [indices], tf.float32, stateful=False)
+        return tf.ensure_shape(batch, (None, *S.shape[1:]))
+
+    return order.batch(batch_size, drop_remainder=drop_remainder).map(read).prefetch(2)
 
 
 def steps_per_epoch(n, batch_size):

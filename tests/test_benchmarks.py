@@ -54,6 +54,19 @@ def test_quick_sound_benchmark_runs(tmp_path):
     assert "targets:" in result.stdout
 
 
+def test_quick_scale_benchmark_runs(tmp_path):
+    out = tmp_path / "scale.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "scale.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    for n, size in report["sizes"].items():
+        assert size["analysis_first"]["n"] == int(n) and size["analysis_incremental"]["n"] == int(n) - 1  # one deleted
+        assert not size["train_streamed"]["in_memory"] and size["train_memory"]["in_memory"]
+        assert size["train_streamed"]["examples_per_s"] > 0 and size["streamed_vs_memory"] > 0
+    assert "train_peak_rss_growth_mb_40_to_80" in report["targets"]
+    assert "ex/s memory" in result.stdout
+
+
 def test_quick_phase_benchmark_runs(tmp_path, tiny_folder, tiny_model_dir):
     out = tmp_path / "phase.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "phase.py"), "--quick", "--data", tiny_folder, "--model", tiny_model_dir,

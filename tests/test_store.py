@@ -1,0 +1,256 @@
+import errno
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from morphlib import dataset
+from morphlib.dataset import load_folder
+from morphlib.errors import ParameterError, StoreError
+from morphlib.store import StoredArray
+
+from .conftest import TINY, tone_burst, write_loops
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def store_folder(cache):
+    (folder,) = [p for p in os.listdir(cache) if p.startswith("store-")]
+    return os.path.join(cache, folder)
+
+
+def index_of(cache):
+    with open(os.path.join(store_folder(cache), "index.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write_loops(tmp_path / "data", 6)
+    return tmp_path / "data", tmp_path / "cache"
+
+
+def new_loops(folder, n, freq=1500.0):
+    """``n`` loops unlike those of ``write_loops`` (the store keys loops by content)."""
+    import soundfile as sf
+
+    os.makedirs(folder, exist_ok=True)
+    for k in range(n):
+        sf.write(os.path.join(folder, f"New {k}.wav"), tone_burst(TINY.n_samples, TINY.sr, freq=freq + 300 * k), TINY.sr, subtype="PCM_16")
+
+
+def exact(data):
+    return load_folder(data, TINY, progress=False, cache=False)
+
+
+def test_a_streamed_set_reads_like_an_array(folder):
+    data, cache = folder
+    ram = load_folder(data, TINY, progress=False, cache=cache)
+    disk = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    assert ram.in_memory and not disk.in_memory and isinstance(disk.S, StoredArray)
+    assert disk.S.shape == ram.S.shape and disk.y.shape == ram.y.shape and disk.x.shape == ram.x.shape
+    assert disk.S.nbytes == ram.S.nbytes and len(disk.S) == 6
+    np.testing.assert_array_equal(np.asarray(disk.S), ram.S)
+    np.testing.assert_array_equal(disk.S[2], ram.S[2])
+    np.testing.assert_array_equal(disk.S[-1], ram.S[-1])
+    np.testing.assert_array_equal(disk.S[[4, 1]], ram.S[[4, 1]])
+    np.testing.assert_array_equal(disk.S[1:5:2], ram.S[1:5:2])
+    np.testing.assert_array_equal(disk.S[3, :10], ram.S[3, :10])
+    np.testing.assert_array_equal(disk.x[0], ram.x[0])
+    np.testing.assert_array_equal(disk.y[5], ram.y[5])
+    with pytest.raises(IndexError, match="6 loops"):
+        disk.S[6]
+
+
+def test_float16_keeps_every_magnitude_within_its_rounding(folder):
+    data, cache = folder
+    stored, ref = load_folder(data, TINY, progress=False, cache=cache).S, exact(data).S
+    loud = ref > 1e-4 * ref.max()
+    assert np.max(np.abs(stored - ref)[loud] / ref[loud]) <= 2**-11
+    np.testing.assert_array_equal(load_folder(data, TINY, progress=False, cache=cache).y, exact(data).y)  # signals: float32
+
+
+def test_deleted_and_changed_files_drop_out_and_free_their_records(folder):
+    data, cache = folder
+    load_folder(data, TINY, progress=False, cache=cache)
+    assert len(index_of(cache)["entries"]) == 6
+    os.remove(data / "Loop C.wav")
+    loops = load_folder(data, TINY, progress=False, cache=cache)
+    assert "Loop C" not in loops.names and len(index_of(cache)["entries"]) == 5
+    new_loops(data / "more", 2)
+    bigger = load_folder(data, TINY, progress=False, cache=cache)
+    index = index_of(cache)
+    assert len(bigger) == 7 and len(index["entries"]) == 7
+    assert index["n_slots"] == 7  # C's record was reused
+    np.testing.assert_allclose(bigger.S, exact(data).S, rtol=2**-11, atol=1e-7)
+
+
+def test_a_record_reused_under_a_reader_is_an_error_not_a_misread(folder):
+    data, cache = folder
+    reader = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    os.remove(data / "Loop A.wav")
+    load_folder(data, TINY, progress=False, cache=cache)
+    new_loops(data / "new", 1)  # takes A's record
+    load_folder(data, TINY, progress=False, cache=cache)
+    with pytest.raises(StoreError, match="changed by another process"):
+        reader.S[0]
+    np.testing.assert_array_equal(reader.S[1], load_folder(data, TINY, progress=False, cache=cache).S[0])
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ({"version": 0}, "store version 0"),
+        ({"settings": {"sr": 1}}, "other settings"),
+        (None, None),  # records overwritten: each damaged record is analysed anew
+    ],
+)
+def test_another_version_other_settings_or_damage_is_rebuilt_never_misread(folder, capsys, damage, message):
+    data, cache = folder
+    first = load_folder(data, TINY, progress=False, cache=cache)
+    where = store_folder(cache)
+    if damage is None:
+        with open(os.path.join(where, "records.bin"), "r+b") as f:
+            f.write(b"\0" * 64)  # the first record's key and more
+    else:
+        meta_path = os.path.join(where, "meta.json")
+        meta = json.load(open(meta_path))
+        meta.update(damage)
+        json.dump(meta, open(meta_path, "w"))
+    again = load_folder(data, TINY, progress=False, cache=cache)
+    np.testing.assert_array_equal(again.S, first.S)
+    out = capsys.readouterr().out
+    if message:
+        assert message in out and "rebuilding" in out and where in out
+    else:
+        assert "rebuilding" not in out
+
+
+def test_a_full_disk_is_a_clear_error_and_the_store_stays_usable(folder, monkeypatch):
+    data, cache = folder
+    monkeypatch.setattr(dataset, "WRITE_EVERY", 2)
+    real, calls = os.pwrite, []
+
+    def full_after_three(fd, data_, offset):
+        calls.append(offset)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data_, offset)
+
+    monkeypatch.setattr(os, "pwrite", full_after_three)
+    with pytest.raises(StoreError, match="is full: free some space or pass another cache folder") as err:
+        load_folder(data, TINY, progress=False, cache=cache)
+    assert store_folder(cache) in str(err.value)
+    assert len(index_of(cache)["entries"]) == 2  # the first group, whole
+    monkeypatch.setattr(os, "pwrite", real)
+    loops = load_folder(data, TINY, progress=False, cache=cache)
+    np.testing.assert_allclose(loops.S, exact(data).S, rtol=2**-11, atol=1e-7)
+
+
+KILLED = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from morphlib import dataset, store
+from morphlib.config import AnalysisSettings
+dataset.WRITE_EVERY = 1
+real, n = store._pwrite_all, [0]
+def dies_on_the_third(fd, data, offset):
+    n[0] += 1
+    if n[0] == 3:
+        os.pwrite(fd, data[: len(data) // 2], offset)  # half a record, then killed
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(fd, data, offset)
+store._pwrite_all = dies_on_the_third
+dataset.load_folder(sys.argv[1], AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16), progress=False, cache=sys.argv[2])
+"""
+
+
+def test_a_kill_mid_write_leaves_no_half_entry(folder):
+    data, cache = folder
+    run = subprocess.run([sys.executable, "-c", KILLED.format(root=ROOT), str(data), str(cache)], capture_output=True)
+    assert run.returncode == -9
+    assert len(index_of(cache)["entries"]) == 2  # the two whole records; the half one is named nowhere
+    loops = load_folder(data, TINY, progress=False, cache=cache)
+    np.testing.assert_allclose(loops.S, exact(data).S, rtol=2**-11, atol=1e-7)
+    assert len(index_of(cache)["entries"]) == 6
+
+
+def test_several_processes_load_and_write_the_same_store(folder):
+    data, cache = folder
+    new_loops(data / "b", 5)
+    code = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {ROOT!r})
+        from morphlib.dataset import load_folder
+        from morphlib.config import AnalysisSettings
+        loops = load_folder(sys.argv[1], AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16), progress=False, cache=sys.argv[2], in_memory=False)
+        print(len(loops), float(sum(loops.S[i].sum() for i in range(len(loops)))))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(data), str(cache)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert outs[0] == outs[1] and outs[0][0] == "11"
+    assert len(index_of(cache)["entries"]) == 11
+    np.testing.assert_allclose(load_folder(data, TINY, progress=False, cache=cache).S, exact(data).S, rtol=2**-11, atol=1e-7)
+
+
+def test_parallel_analysis_gives_the_same_loops_and_skips(folder, monkeypatch):
+    data, cache = folder
+    (data / "broken.wav").write_bytes(b"RIFF not really")
+    monkeypatch.setattr(dataset, "PARALLEL_ABOVE", 2)
+    parallel = load_folder(data, TINY, progress=False, cache=cache, workers=2)
+    serial = load_folder(data, TINY, progress=False, cache=False)
+    assert parallel.names == serial.names and [s.name for s in parallel.skipped] == ["broken"]
+    np.testing.assert_allclose(parallel.S, serial.S, rtol=2**-11, atol=1e-7)
+
+
+def test_training_streamed_from_the_store_follows_training_from_memory(folder, tmp_path):
+    from morphlib.evaluation import evaluate
+    from morphlib.training import train
+
+    data, cache = folder
+    ram = load_folder(data, TINY, progress=False, cache=cache)
+    disk = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    runs = [train(s, str(tmp_path / name), epochs=3, preset="tiny", progress=False, verbose=False, seed=3) for s, name in ((ram, "ram"), (disk, "disk"))]
+    np.testing.assert_allclose([r["loss"] for r in runs[0].history], [r["loss"] for r in runs[1].history], rtol=1e-5)
+    a, b = evaluate(runs[0], ram, audio=False, progress=False), evaluate(runs[1], disk, audio=False, progress=False)
+    assert a.mse == pytest.approx(b.mse, rel=1e-5)
+    np.testing.assert_allclose(runs[1].encode(disk.S), runs[1].encode(ram.S), rtol=1e-5, atol=1e-6)
+
+
+def test_a_big_set_is_not_held_in_memory_unless_asked(folder, monkeypatch):
+    data, cache = folder
+    monkeypatch.setenv("MORPHLIB_IN_MEMORY_MB", "0.01")
+    assert not load_folder(data, TINY, progress=False, cache=cache).in_memory
+    assert load_folder(data, TINY, progress=False, cache=cache, in_memory=True).in_memory
+    monkeypatch.setenv("MORPHLIB_IN_MEMORY_MB", "lots")
+    with pytest.raises(ParameterError, match="'lots'"):
+        load_folder(data, TINY, progress=False, cache=cache)
+
+
+@pytest.mark.parametrize("page, expected", [(1, ["Loop A", "Loop B"]), (3, ["Loop E", "Loop F"]), (4, None), (0, None)])
+def test_the_loop_table_pages(folder, page, expected):
+    data, cache = folder
+    loops = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    if expected is None:
+        with pytest.raises(ParameterError, match=f"page {page} does not exist: the table has pages 1 to 3"):
+            loops.table(page, per_page=2)
+        return
+    text = loops.table(page, per_page=2)
+    assert text.startswith(f"page {page} of 3") and all(name in text for name in expected)
+    assert sum(f"Loop {c}" in text for c in "ABCDEF") == 2
+
+
+def test_the_loop_table_widget_searches_and_turns_pages(folder):
+    from morphlib.notebook import loop_table
+
+    data, cache = folder
+    box = loop_table(load_folder(data, TINY, progress=False, cache=cache), per_page=4)
+    assert box.where.value == "page 1 of 2" and "Loop D" in box.rows.value and "Loop E" not in box.rows.value
+    box.turn(+1)(None)
+    assert box.where.value == "page 2 of 2" and "Loop E" in box.rows.value
+    box.search.value = "loop f"
+    assert box.where.value == "page 1 of 1" and "Loop F" in box.rows.value and "Loop A" not in box.rows.value
