@@ -71,8 +71,8 @@ def _add_analysis(p):
 
 
 def _add_training_schedule(p):
-    p.add_argument("--recipe", type=_recipe, help="how to train: tutorial (default for a new folder: Adam 1e-3, batch 16, float32, 500 "
-                                    "epochs, exact) or onecycle (the tutorial's quality in a fraction of the time)")
+    p.add_argument("--recipe", type=_recipe, help="how to train: onecycle (default for a new folder: the tutorial's quality in a fraction "
+                                    "of the time) or tutorial (Adam 1e-3, batch 16, float32, 500 epochs, exact)")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored", "tpu", "multiworker"), default="auto",
                    help="devices: auto (a Colab TPU, several GPUs mirrored, else one device), default, mirrored, tpu, "
                         "multiworker (reads TF_CONFIG); MORPHLIB_CPU_DEVICES=N splits the CPU into N devices")
