@@ -2,6 +2,7 @@
 
 import dataclasses
 import difflib
+import itertools
 import os
 
 import numpy as np
@@ -378,11 +379,20 @@ def _analysed(todo, settings, workers):
     workers = workers or os.cpu_count() or 1
     context = _process_context() if workers > 1 and len(paths) >= PARALLEL_ABOVE else None
     if context is not None:
+        import collections
         import concurrent.futures
 
-        pool = concurrent.futures.ProcessPoolExecutor(min(workers, len(paths)), mp_context=context)
-        with pool:
-            yield from pool.map(_analyse_one, paths, [settings] * len(paths), chunksize=4)
+        workers = min(workers, len(paths))
+        todo = iter(paths)
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            # a few files ahead per worker, not all: results wait in memory until written
+            running = collections.deque(pool.submit(_analyse_one, p, settings) for p in itertools.islice(todo, 4 * workers))
+            while running:
+                done = running.popleft().result()
+                following = next(todo, None)
+                if following is not None:
+                    running.append(pool.submit(_analyse_one, following, settings))
+                yield done
         return
     for path in paths:
         yield _analyse_one(path, settings)

@@ -73,28 +73,29 @@ class LoopStore:
         return {"version": VERSION, "settings": self.settings.to_dict(), "record_bytes": self.record}
 
     def _check_meta(self, log):
+        """Rebuild a store of another version or other settings (saying so); name this one."""
         from .files import atomic_write_text
 
         path = os.path.join(self.folder, self.META)
-        try:
-            with open(path, encoding="utf-8") as f:
-                found = json.load(f)
-        except FileNotFoundError:
-            found = None
-        except (OSError, ValueError):
-            found = {"version": "unreadable"}
-        if found == self._meta():
-            return
-        if found is not None:
-            why = (f"was written by store version {found.get('version')!r}, this is {VERSION}"
-                   if found.get("version") != VERSION else "was written with other settings")
-            if log:
-                log(f"the analysis store {self.folder} {why}: rebuilding it")
-            with self.locked():
+        with self.locked():  # two processes opening a new store at once write it once
+            try:
+                with open(path, encoding="utf-8") as f:
+                    found = json.load(f)
+            except FileNotFoundError:
+                found = None
+            except (OSError, ValueError):
+                found = {"version": "unreadable"}
+            if found == self._meta():
+                return
+            if found is not None:
+                why = (f"was written by store version {found.get('version')!r}, this is {VERSION}"
+                       if found.get("version") != VERSION else "was written with other settings")
+                if log:
+                    log(f"the analysis store {self.folder} {why}: rebuilding it")
                 for name in (self.INDEX, self.RECORDS):
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(os.path.join(self.folder, name))
-        atomic_write_text(path, json.dumps(self._meta()))
+            atomic_write_text(path, json.dumps(self._meta()))
 
     def _read_index(self):
         self.files, self.entries, self.n_slots = self._index_on_disk()
