@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from .audio import AUDIO_EXTENSIONS, AudioInfo, fit_length, read_audio
+from .audio import AUDIO_EXTENSIONS, fit_length, read_audio
 from .config import AnalysisSettings
 from .errors import AudioFileError, DataFolderError, ParameterError, UnknownSoundError
 from .spectral import magnitude
@@ -242,7 +242,7 @@ WRITE_EVERY = 32
 def memory_limit_mb():
     """``MORPHLIB_IN_MEMORY_MB`` (default 512): a stored set up to this size is held in memory."""
     try:
-        return float(os.environ.get("MORPHLIB_IN_MEMORY_MB", 512))
+        return float(os.environ.get("MORPHLIB_IN_MEMORY_MB", "512"))
     except ValueError:
         raise ParameterError(f"MORPHLIB_IN_MEMORY_MB={os.environ['MORPHLIB_IN_MEMORY_MB']!r} is not a number of megabytes") from None
 
@@ -317,11 +317,17 @@ def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=
 
 def open_store(cache, settings):
     """The LoopStore in ``cache`` for ``settings``, or None when the folder cannot be written."""
+    import sys
+
     try:
         store = LoopStore(cache, settings)
-    except OSError:
-        return None
-    return store if os.access(store.folder, os.W_OK) else None
+        if os.access(store.folder, os.W_OK):
+            return store
+        problem = f"{store.folder} is read-only"
+    except OSError as exc:
+        problem = str(exc)
+    print(f"the analysis store cannot be used ({problem}): analysing into memory", file=sys.stderr)
+    return None
 
 
 def _loop_name(folder, path, several):

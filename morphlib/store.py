@@ -57,15 +57,14 @@ class LoopStore:
     META, INDEX, RECORDS, LOCK = "meta.json", "index.json", "records.bin", "lock"
 
     def __init__(self, cache, settings, *, log=print):
+        self._fd = None
         self.settings = settings
         self.folder = os.path.join(os.fspath(cache), f"store-{settings_hash(settings)}")
         self.n_mag = settings.n_bins * settings.n_frames
         self.record = KEY_BYTES + 2 * self.n_mag + 4 * settings.n_samples
         os.makedirs(self.folder, exist_ok=True)  # OSError: the caller works without a store
         self._check_meta(log)
-        self.files, self.entries, self.n_slots = {}, {}, 0
         self._read_index()
-        self._fd = None
 
     # -- format --------------------------------------------------------------------------
 

@@ -118,9 +118,11 @@ def test_another_version_other_settings_or_damage_is_rebuilt_never_misread(folde
             f.write(b"\0" * 64)  # the first record's key and more
     else:
         meta_path = os.path.join(where, "meta.json")
-        meta = json.load(open(meta_path))
+        with open(meta_path) as f:
+            meta = json.load(f)
         meta.update(damage)
-        json.dump(meta, open(meta_path, "w"))
+        with open(meta_path, "w") as f:
+            json.dump(meta, f)
     again = load_folder(data, TINY, progress=False, cache=cache)
     np.testing.assert_array_equal(again.S, first.S)
     out = capsys.readouterr().out
