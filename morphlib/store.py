@@ -206,12 +206,7 @@ class LoopStore:
                 finally:
                     os.close(fd)
             except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise StoreError(
-                        f"the disk holding the analysis store {self.folder} is full: free some space or pass another "
-                        f"cache folder (load_folder(..., cache=FOLDER) or MORPHLIB_CACHE_DIR); the store keeps what it held"
-                    ) from exc
-                raise StoreError(f"cannot write the analysis store {self.folder}: {exc}") from exc
+                raise self._write_error(exc) from exc
             self.entries.update(added)
             self._damaged -= set(added)
             self.n_slots = next_slot
@@ -257,8 +252,19 @@ class LoopStore:
     def _write_index(self):
         from .files import atomic_write_text
 
-        atomic_write_text(os.path.join(self.folder, self.INDEX),
-                          json.dumps({"version": VERSION, "files": self.files, "entries": self.entries, "n_slots": self.n_slots}))
+        try:
+            atomic_write_text(os.path.join(self.folder, self.INDEX),
+                              json.dumps({"version": VERSION, "files": self.files, "entries": self.entries, "n_slots": self.n_slots}))
+        except OSError as exc:  # the old index stays in place: the store holds what it held
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreError(
+                f"the disk holding the analysis store {self.folder} is full: free some space or pass another "
+                f"cache folder (load_folder(..., cache=FOLDER) or MORPHLIB_CACHE_DIR); the store keeps what it held"
+            )
+        return StoreError(f"cannot write the analysis store {self.folder}: {exc}")
 
     # -- reading -------------------------------------------------------------------------
 
