@@ -294,9 +294,6 @@ class LoopStore:
         """The fitted signal stored under ``key``: float32 [shape=(n_samples,)]."""
         return np.frombuffer(self._read(key, KEY_BYTES + 2 * self.n_mag, 4 * self.settings.n_samples), np.float32).copy()
 
-    def __getstate__(self):  # a store travels to other processes without its open file
-        return {**self.__dict__, "_fd": None}
-
     def close(self):
         if self._fd is not None:
             os.close(self._fd)
