@@ -105,6 +105,7 @@ def train(
     from .backend import keras_tf_tfp
     from .dataset import LoopSet, load_folder
     from .model import build_vae
+    from .optimizer import FusedAdam
 
     keras, _, _ = keras_tf_tfp()
     checkpoint_every = check_positive("checkpoint_every", checkpoint_every, unit="seconds")
@@ -122,10 +123,7 @@ def train(
 
         check_settings(loops.settings, meta["settings"], where=model_dir)
         if preset is not None and get_preset(preset) != meta["preset"]:
-            raise ParameterError(
-                f"{model_dir} holds a model trained with preset {meta['preset'].name!r}; resume it without "
-                f"--preset (or with that one), or train preset {get_preset(preset).name!r} into another folder"
-            )
+            raise ParameterError(_other_preset_message(model_dir, meta["preset"], get_preset(preset)))
         if recipe is not None and get_recipe(recipe) != meta["recipe"]:
             raise ParameterError(
                 f"{model_dir} is being trained with recipe {meta['recipe'].name!r}; resume it without "
@@ -147,7 +145,7 @@ def train(
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         vae = build_vae(loops.settings, preset, seed=seed, precision=precision)
-        optimizer = keras.optimizers.Adam(learning_rate=preset.learning_rate)
+        optimizer = FusedAdam(learning_rate=preset.learning_rate)
         if precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         vae.compile(optimizer=optimizer)
@@ -250,6 +248,16 @@ def _restore(model_dir, vae, say):
         say(f"no checkpoint in {model_dir}: continuing from its best model, epoch {len(history) + 1}")
         return history, len(history), None
     return [], 0, None
+
+
+def _other_preset_message(model_dir, held, asked):
+    if held.name == asked.name:  # a folder from a version whose preset of that name was defined otherwise
+        fields = [f for f in held.__dataclass_fields__ if getattr(held, f) != getattr(asked, f)]
+        return (f"{model_dir} holds a model of an earlier version's preset {held.name!r}, which differs from this "
+                f"version's in {', '.join(fields)}; resume it without --preset to finish it as it was, or train "
+                f"preset {asked.name!r} into another folder")
+    return (f"{model_dir} holds a model trained with preset {held.name!r}; resume it without "
+            f"--preset (or with that one), or train preset {asked.name!r} into another folder")
 
 
 def _best_model(model_dir, vae, loops, preset, history, *, interrupted):

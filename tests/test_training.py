@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -9,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from morphlib.config import AnalysisSettings
+from morphlib.config import AnalysisSettings, get_preset
 from morphlib.dataset import load_folder
 from morphlib.errors import ModelFolderError, ParameterError, SettingsMismatchError
 from morphlib.modelfolder import checkpoint_epoch
@@ -60,6 +61,9 @@ def test_refuses_other_settings_and_other_presets(tiny_loops, tiny_folder, tiny_
         load_model(tiny_model_dir).check(other)
     with pytest.raises(ParameterError, match="preset 'tiny'"):
         train(tiny_loops, tiny_model_dir, epochs=5, preset="fast", progress=False)
+    redefined = dataclasses.replace(get_preset("tiny"), detail_slots=3)  # as if a later version changed "tiny"
+    with pytest.raises(ParameterError, match="earlier version's preset 'tiny'.*in detail_slots"):
+        train(tiny_loops, tiny_model_dir, epochs=5, preset=redefined, progress=False)
 
 
 def test_refuses_a_foreign_folder_and_damaged_files(tiny_loops, tmp_path):

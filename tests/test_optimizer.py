@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from morphlib.model import keras
+from morphlib.optimizer import FusedAdam
+
+
+def run(optimizer, grads, w0):
+    w = keras.Variable(w0.copy())
+    for g in grads:
+        optimizer.apply_gradients([(g, w)])
+    return np.asarray(w)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"learning_rate": 0.05, "beta_1": 0.5, "epsilon": 1e-3}, {"amsgrad": True}])
+def test_fused_adam_takes_keras_adams_steps(kwargs):
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(6, 5)).astype(np.float32)
+    grads = [rng.normal(size=(6, 5)).astype(np.float32) * (k + 1) for k in range(15)]
+    ours = run(FusedAdam(**kwargs), grads, w0)
+    theirs = run(keras.optimizers.Adam(**kwargs), grads, w0)
+    assert np.abs(ours - w0).max() > 0.01  # it moved
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=2e-5)
+
+
+def test_fused_adam_fuses_only_what_it_can():
+    import tensorflow as tf
+
+    opt = FusedAdam()
+    w = keras.Variable(np.zeros((4, 3), np.float32))
+    assert opt._fusable(tf.zeros((4, 3)), w)
+    assert not opt._fusable(tf.IndexedSlices(tf.zeros((1, 3)), tf.constant([0])), w)
+    assert not FusedAdam(amsgrad=True)._fusable(tf.zeros((4, 3)), w)
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert not opt._fusable(tf.zeros((4, 3)), w)
+
+
+def test_fused_adam_with_a_schedule_and_loss_scaling():
+    """What training uses: a learning rate assigned per epoch, and float16's loss scaling."""
+    rng = np.random.default_rng(1)
+    w0 = rng.normal(size=(3, 3)).astype(np.float32)
+    grads = [rng.normal(size=(3, 3)).astype(np.float32) for _ in range(5)]
+    a, b = FusedAdam(learning_rate=0.01), keras.optimizers.Adam(learning_rate=0.01)
+    for opt in (a, b):
+        opt.learning_rate.assign(0.03)
+    np.testing.assert_allclose(run(a, grads, w0), run(b, grads, w0), rtol=1e-5, atol=2e-5)
+    scaled = keras.optimizers.LossScaleOptimizer(FusedAdam(learning_rate=0.01))
+    plain = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(learning_rate=0.01))
+    np.testing.assert_allclose(run(scaled, grads, w0), run(plain, grads, w0), rtol=1e-5, atol=2e-5)
