@@ -14,6 +14,7 @@ from .backend import keras_tf_tfp
 from .config import check_int
 from .devices import in_multi_worker_mode
 from .errors import ArchitectureError
+from .layers import DetailBank, SharedBias
 
 keras, tf, tfd = keras_tf_tfp()
 
@@ -62,17 +63,6 @@ def n_posterior_params(latent_dim, posterior="full"):
     return latent_dim + latent_dim * (latent_dim + 1) // 2
 
 
-@keras.saving.register_keras_serializable(package="morphlib")
-class SharedBias(keras.layers.Layer):
-    """Adds one learned scalar to every value (the tutorial's single-filter output bias)."""
-
-    def build(self, input_shape):
-        self.bias = self.add_weight(name="bias", shape=(), initializer="zeros")
-
-    def call(self, x):
-        return x + self.bias
-
-
 def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, posterior="full", dtype=None):
     """The encoder: |STFT| → parameters of a full-covariance Gaussian posterior.
 
@@ -107,7 +97,7 @@ def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     return keras.Model(inputs, outputs, name="encoder")
 
 
-def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, output="relu", dtype=None):
+def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, output="relu", detail_slots=0, dtype=None):
     """The decoder: latent vector → non-negative |STFT| (or its compressed form), mirroring the encoder.
 
     Parameters
@@ -117,6 +107,9 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     output : {"relu", "softplus"}
         The last activation: the tutorial's ReLU (which puts many bins at exactly 0), or
         softplus, which is smooth and never exactly 0.
+    detail_slots : int >= 0
+        Patterns in a ``DetailBank`` added before the output (0: none, the tutorial's).
+        Their mixing weights come from ``z`` through one hidden layer.
 
     Returns
     -------
@@ -131,6 +124,10 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     x = L.Conv1DTranspose(hidden, s2, strides=s2, activation="relu", name="time_upsample_2", dtype=dtype)(x)
     x = L.Conv1DTranspose(hidden, s1, strides=s1, activation="relu", name="time_upsample_1", dtype=dtype)(x)
     x = L.Dense(n_bins, use_bias=False, name="frequency_synthesis", dtype=dtype)(x)
+    if detail_slots:
+        w = L.Dense(hidden, activation="relu", name="detail_hidden", dtype=dtype)(z)
+        w = L.Dense(detail_slots, name="detail_weights", dtype=dtype)(w)
+        x = L.Add(name="with_detail", dtype=dtype)([x, DetailBank(detail_slots, n_frames, n_bins, name="detail_bank", dtype=dtype)(w)])
     x = SharedBias(name="output_bias", dtype=dtype)(x)
     last = L.ReLU(name="non_negative", dtype=dtype) if output == "relu" else L.Activation("softplus", name="non_negative", dtype=dtype)
     outputs = L.Permute((2, 1), name="bins_first", dtype=dtype)(last(x))
@@ -178,13 +175,15 @@ class VAE(keras.Model):
         The decoder's last activation.
     linear_weight : float >= 0
         With ``log`` compression: weight of the relative linear-magnitude error in the loss.
+    detail_slots : int >= 0
+        Patterns of the decoder's ``DetailBank`` (0: none, the tutorial's decoder).
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
         The layers' arithmetic in training. Not part of ``get_config``: how a model was
         trained does not change what it is, and a saved model computes in float32.
     """
 
     def __init__(self, n_bins=1025, n_frames=148, *, latent_dim=16, hidden=256, strides=None, beta=0.001, seed=None,
-                 posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, precision="float32", **kwargs):
+                 posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, detail_slots=0, precision="float32", **kwargs):
         super().__init__(**kwargs)
         self.n_bins = check_int("n_bins", n_bins, low=2)
         self.n_frames = check_int("n_frames", n_frames, low=1)
@@ -203,11 +202,12 @@ class VAE(keras.Model):
         if not float(linear_weight) >= 0:
             raise ArchitectureError(f"linear_weight must be >= 0, got {linear_weight!r}")
         self.floor, self.linear_weight = float(floor), float(linear_weight)
+        self.detail_slots = check_int("detail_slots", detail_slots, low=0)
         self.precision = precision
         dtype = None if precision == "float32" else precision
         shape = dict(latent_dim=self.latent_dim, hidden=self.hidden, strides=self.time_strides, dtype=dtype)
         self.encoder = build_encoder(self.n_bins, self.n_frames, posterior=self.posterior_kind, **shape)
-        self.decoder = build_decoder(self.n_bins, self.n_frames, output=self.output_activation, **shape)
+        self.decoder = build_decoder(self.n_bins, self.n_frames, output=self.output_activation, detail_slots=self.detail_slots, **shape)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.mse_tracker = keras.metrics.Mean(name="mse")
@@ -229,6 +229,7 @@ class VAE(keras.Model):
             floor=self.floor,
             output_activation=self.output_activation,
             linear_weight=self.linear_weight,
+            detail_slots=self.detail_slots,
         )
         return config
 
@@ -427,6 +428,7 @@ def build_vae(settings, preset, *, seed=None, precision="float32"):
         floor=preset.floor,
         output_activation=preset.output_activation,
         linear_weight=preset.linear_weight,
+        detail_slots=preset.detail_slots,
         precision=precision,
         name="vae",
     )

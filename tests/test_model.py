@@ -71,7 +71,7 @@ def test_config_roundtrip_and_keras_file(tmp_path):
     np.testing.assert_allclose(loaded.encode(x), vae.encode(x))
 
 
-STUDIO_TINY = dict(latent_dim=4, hidden=8, compression="log", output_activation="softplus", linear_weight=1.0, posterior="diag")
+STUDIO_TINY = dict(latent_dim=4, hidden=8, compression="log", output_activation="softplus", linear_weight=1.0, posterior="diag", detail_slots=3)
 
 
 def test_studio_options_keep_the_interface_and_never_decode_holes(tmp_path):
@@ -113,7 +113,8 @@ def test_the_log_loss_hears_quiet_bins():
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"compression": "mp3"}, "compression must be one of"), ({"output_activation": "tanh"}, "output_activation must be one of"),
-     ({"posterior": "student"}, "posterior must be one of"), ({"floor": 0}, "floor must be > 0"), ({"linear_weight": -1}, "linear_weight")],
+     ({"posterior": "student"}, "posterior must be one of"), ({"floor": 0}, "floor must be > 0"), ({"linear_weight": -1}, "linear_weight"),
+     ({"detail_slots": -1}, "detail_slots must be"), ({"detail_slots": 2.5}, "detail_slots must be")],
 )
 def test_bad_studio_options(kwargs, match):
     with pytest.raises(ParameterError, match=match):
