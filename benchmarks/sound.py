@@ -2,6 +2,7 @@
 the demo loops, in one run.
 
     python benchmarks/sound.py                                  # the tutorial exactly vs studio (its default recipe)
+    python benchmarks/sound.py --presets tutorial@tutorial tutorial studio   # and the tutorial preset at the default recipe
     python benchmarks/sound.py --epochs 200 --presets tutorial "studio:linear_weight=0"
     python benchmarks/sound.py --corpus gm --quick              # seconds: checks that it runs
 
@@ -126,6 +127,31 @@ def print_table(results):
     print(f"original magnitude through the same Griffin-Lim: LSD {gl['gl_audio_lsd_db']:.2f} dB, "
           f"onset {gl['gl_onset_corr']:.3f}, consistency {gl['gl_consistency_db']:.1f} dB")
     print(f"targets: {TARGETS}")
+    for line in verdicts(results):
+        print(line)
+
+
+def verdicts(results, baseline="tutorial@tutorial"):
+    """The issue's targets, checked for every run against ``baseline`` of the same corpus."""
+    lines = []
+    for key, r in results.items():
+        corpus, run = key.split(" ", 1)
+        base = results.get(f"{corpus} {baseline}")
+        if base is None or run == baseline:
+            continue
+        checks = {
+            f"training {r['train_seconds']:.0f} s <= {base['train_seconds']:.0f} s": r["train_seconds"] <= base["train_seconds"],
+            f"onset {r['onset_corr']:.3f} >= 0.98": r["onset_corr"] >= 0.98,
+            f"audible LSD {r['audio_lsd_db']:.2f} <= 0.4 x {base['audio_lsd_db']:.2f} dB": r["audio_lsd_db"] <= 0.4 * base["audio_lsd_db"],
+            f"> 4 kHz {r['hf_db']:+.1f} dB within ±{2 if corpus == 'demo' else 1}": abs(r["hf_db"]) <= (2 if corpus == "demo" else 1),
+            f"cosine {r['cosine_mean']:.3f} >= 0.97": r["cosine_mean"] >= 0.97,
+            f"steady {r['steady']:.3f} >= 0.98": r["steady"] >= 0.98,
+            f"holes {r['zero_bins']:.3f} == 0": r["zero_bins"] == 0,
+        }
+        missed = [k for k, ok in checks.items() if not ok]
+        lines.append(f"{key}: " + ("every target met" if not missed else "missed: " + "; ".join(missed))
+                     + f" ({'; '.join(k for k, ok in checks.items() if ok)})")
+    return lines
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ def test_quick_sound_benchmark_runs(tmp_path):
     assert report["demo tutorial@tutorial"]["recipe"] == "tutorial"
     assert report["demo studio:linear_weight=0"]["zero_bins"] == 0.0  # softplus decodes no holes
     assert "targets:" in result.stdout
+    assert "demo studio:linear_weight=0: " in result.stdout and "audible LSD" in result.stdout  # checked against the tutorial run
 
 
 def test_quick_scale_benchmark_runs(tmp_path):
