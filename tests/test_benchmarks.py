@@ -107,3 +107,12 @@ def test_recorded_drum_loops(tmp_path):
         S = np.abs(np.fft.rfft(y[:, 0]))
         high = S[np.fft.rfftfreq(len(y), 1 / sr) > 4000].sum() / S.sum()
         assert high > 0.05  # hats and cymbals: recorded drums, not a kick pattern
+
+
+def test_quick_rank_benchmark_runs(tmp_path):
+    out = tmp_path / "rank.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "rank.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert set(report) == {"original", "log1p(|S|) rank 2", "log1p(|S|) rank 4", "log(1 + |S|/0.1) rank 2", "log(1 + |S|/0.1) rank 4"}
+    assert report["original"] < report["log1p(|S|) rank 4"] < report["log1p(|S|) rank 2"]  # more spectra, closer

@@ -1,0 +1,96 @@
+"""How far a decoder whose frames are mixes of k spectra can get, whatever its training.
+
+    python benchmarks/rank.py                     # 74 loops of recorded drums (gm_loops.py)
+    python benchmarks/rank.py --data FOLDER       # your own loops
+    python benchmarks/rank.py --quick             # seconds: checks that it runs
+
+The tutorial's decoder ends in one Dense layer over each frame's ``hidden``-wide code, so
+every frame it decodes, of every loop, is a mix of the same ``hidden`` spectra (plus a
+bias) before the output activation: across a loop set its output has rank at most
+``hidden``. The best such output is the truncated SVD of the set's (compressed) frames.
+This puts each truncation through the same Griffin-Lim the evaluation uses and reports
+the audible log-spectral distance from the originals: a floor that no training of that
+decoder can go below. Prints a table and one JSON object.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+#: (name, compress, expand): what the decoder works in.
+DOMAINS = {
+    "log1p(|S|)": (np.log1p, lambda L: np.expm1(np.maximum(L, 0))),
+    "log(1 + |S|/0.1)": (lambda S: np.log1p(S / 0.1), lambda L: 0.1 * np.expm1(np.maximum(L, 0))),
+}
+
+
+def truncations(S, ranks, compress, expand):
+    """Yield ``(k, S_k)``: the best rank-k fit of every frame of ``S`` in the compressed domain.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(n, n_bins, n_frames)]
+        Linear magnitudes of a loop set.
+    ranks : iterable of int > 0
+    compress, expand : callables
+        The domain the fit is made in, and back to linear magnitude.
+    """
+    n, n_bins, n_frames = S.shape
+    frames = compress(S).transpose(0, 2, 1).reshape(-1, n_bins)
+    mean = frames.mean(0)
+    U, s, Vt = np.linalg.svd(frames - mean, full_matrices=False)
+    for k in ranks:
+        fit = (U[:, :k] * s[:k]) @ Vt[:k] + mean
+        yield k, expand(fit).reshape(n, n_frames, n_bins).transpose(0, 2, 1)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", help="the loops (default: recorded drums made by gm_loops.py)")
+    p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--ranks", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
+    p.add_argument("--every", type=int, default=4, help="put every N-th loop through Griffin-Lim (default 4)")
+    p.add_argument("--quick", action="store_true", help="6 loops, small analysis settings")
+    p.add_argument("--work")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    from morphlib.audiometrics import audible_lsd
+    from morphlib.config import AnalysisSettings
+    from morphlib.dataset import load_folder
+    from morphlib.spectral import griffin_lim
+
+    work = args.work or tempfile.mkdtemp(prefix="morphlib-rank-")
+    settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()
+    data = args.data
+    if data is None:
+        from gm_loops import gm_loops
+
+        data = os.path.join(work, "gm")
+        gm_loops(data, n=6 if args.quick else args.loops)
+    loops = load_folder(data, settings, progress=False, cache=os.path.join(work, "cache"))
+    S = np.asarray(loops.S, np.float32)
+    ranks = [k for k in (args.ranks if not args.quick else [2, 4]) if k <= min(S.shape[0] * S.shape[2], S.shape[1])]
+    picked = range(0, len(S), args.every if not args.quick else 1)
+    results = {"original": float(np.mean([audible_lsd(S[i], griffin_lim(S[i], settings), settings) for i in picked]))}
+    for name, (compress, expand) in DOMAINS.items():
+        for k, fit in truncations(S, ranks, compress, expand):
+            results[f"{name} rank {k}"] = float(np.mean([audible_lsd(S[i], griffin_lim(fit[i], settings), settings) for i in picked]))
+    print(f"{len(S)} loops, {len(picked)} through Griffin-Lim (32 iterations from random phase); audible LSD in dB:")
+    for key, value in results.items():
+        print(f"  {key:32s} {value:5.2f}")
+    print(json.dumps(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
