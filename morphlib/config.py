@@ -174,6 +174,9 @@ class Preset:
     detail_slots : int >= 0
         Full-resolution patterns in the decoder's detail bank, which reproduce each
         loop's fine structure (0: none, the tutorial's decoder).
+    clipnorm : float >= 0
+        Largest gradient norm of each variable in a step (0: unclipped, the tutorial's).
+        Clipping keeps a log-magnitude loss from diverging at the one-cycle peak.
     """
 
     name: str
@@ -189,6 +192,7 @@ class Preset:
     output_activation: str = "relu"
     linear_weight: float = 0.0
     detail_slots: int = 0
+    clipnorm: float = 0.0
 
 
 PRESETS = {
@@ -201,9 +205,10 @@ PRESETS = {
     # diagonal posterior, a lighter KL term, which blurs less, and a detail bank that
     # reproduces each loop's fine structure, which the 256 spectra of the tutorial's
     # decoder cannot; half as wide, so that it trains in less time than the tutorial
-    # preset (choices measured by benchmarks/sound.py; see the README).
+    # preset; clipped gradients, without which a log loss can diverge at the one-cycle
+    # peak (choices measured by benchmarks/sound.py and rank.py; see the README).
     "studio": Preset("studio", hidden=128, beta=0.0001, compression="log", floor=0.1, output_activation="softplus",
-                     posterior="diag", detail_slots=96),
+                     posterior="diag", detail_slots=96, clipnorm=1.0),
     # For tests: seconds.
     "tiny": Preset("tiny", latent_dim=4, hidden=16, epochs=2, batch_size=8, learning_rate=0.01),
 }

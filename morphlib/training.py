@@ -105,7 +105,6 @@ def train(
     from .backend import keras_tf_tfp
     from .dataset import LoopSet, load_folder
     from .model import build_vae
-    from .optimizer import FusedAdam
 
     keras, _, _ = keras_tf_tfp()
     checkpoint_every = check_positive("checkpoint_every", checkpoint_every, unit="seconds")
@@ -145,10 +144,7 @@ def train(
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         vae = build_vae(loops.settings, preset, seed=seed, precision=precision)
-        optimizer = FusedAdam(learning_rate=preset.learning_rate)
-        if precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        vae.compile(optimizer=optimizer)
+        vae.compile(optimizer=make_optimizer(preset, precision))
     written = 0
     if meta is None and chief:
         write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
@@ -248,6 +244,23 @@ def _restore(model_dir, vae, say):
         say(f"no checkpoint in {model_dir}: continuing from its best model, epoch {len(history) + 1}")
         return history, len(history), None
     return [], 0, None
+
+
+def make_optimizer(preset, precision="float32"):
+    """Adam at the preset's learning rate (fused; clipped if the preset says so), with loss
+    scaling for float16.
+
+    Parameters
+    ----------
+    preset : Preset
+    precision : {"float32", "mixed_bfloat16", "mixed_float16"}
+    """
+    from .backend import keras_tf_tfp
+    from .optimizer import FusedAdam
+
+    keras = keras_tf_tfp()[0]
+    optimizer = FusedAdam(learning_rate=preset.learning_rate, clipnorm=preset.clipnorm or None)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer
 
 
 def _other_preset_message(model_dir, held, asked):

@@ -47,3 +47,27 @@ def test_fused_adam_with_a_schedule_and_loss_scaling():
     scaled = keras.optimizers.LossScaleOptimizer(FusedAdam(learning_rate=0.01))
     plain = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(learning_rate=0.01))
     np.testing.assert_allclose(run(scaled, grads, w0), run(plain, grads, w0), rtol=1e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("preset, precision, clipnorm, scaled", [
+    ("tutorial", "float32", None, False), ("studio", "mixed_bfloat16", 1.0, False), ("studio", "mixed_float16", 1.0, True)])
+def test_training_builds_the_presets_optimizer(preset, precision, clipnorm, scaled):
+    from morphlib.config import get_preset
+    from morphlib.training import make_optimizer
+
+    opt = make_optimizer(get_preset(preset), precision)
+    assert isinstance(opt, keras.optimizers.LossScaleOptimizer) == scaled
+    inner = opt.inner_optimizer if scaled else opt
+    assert isinstance(inner, FusedAdam) and inner.clipnorm == clipnorm
+    assert float(np.asarray(inner.learning_rate)) == pytest.approx(get_preset(preset).learning_rate)
+
+
+def test_clipping_bounds_each_step():
+    """With a clipped gradient, a huge gradient moves a weight no further than a small one
+    would: what keeps a log loss from diverging at the one-cycle peak."""
+    w0 = np.zeros((4,), np.float32)
+    huge = [np.full((4,), 1e6, np.float32)] + [np.full((4,), 1.0, np.float32)] * 3
+    clipped = run(keras.optimizers.SGD(learning_rate=0.1, clipnorm=1.0), huge, w0)
+    np.testing.assert_allclose(clipped, -0.1 * 4 * np.full((4,), 0.5), rtol=1e-5)  # each step's norm at most 1
+    fused = run(FusedAdam(learning_rate=0.1, clipnorm=1.0), huge, w0)
+    assert np.all(np.isfinite(fused)) and np.abs(fused).max() < 0.5
