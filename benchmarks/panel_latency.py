@@ -2,10 +2,11 @@
 in the kernel — decoded, phase reconstructed, picture and sound ready to send.
 
     python benchmarks/panel_latency.py                   # tutorial preset, 74 demo loops
+    python benchmarks/panel_latency.py --preset studio   # the studio preset (its detail bank decodes too)
     python benchmarks/panel_latency.py --before 8ae986a  # also an earlier morphlib's panel
     python benchmarks/panel_latency.py --quick           # tiny sizes: checks that it runs
 
-A model of the tutorial preset is trained for one epoch (latency does not depend on how
+A model of the preset is trained for one epoch (latency does not depend on how
 well it is trained). Each run makes 10 moves to random values and reports the median and
 the worst, with the target (median <= 100 ms, worst <= 200 ms) checked in the same run.
 """
@@ -65,6 +66,7 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--preset", default="tutorial", help="tutorial (default) or studio")
     p.add_argument("--moves", type=int, default=10)
     p.add_argument("--before", help="a git revision of morphlib whose panel to measure too")
     p.add_argument("--quick", action="store_true", help="8 loops, the tiny preset, 3 moves")
@@ -78,17 +80,18 @@ def main(argv=None):
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-latency-")
     n_loops, moves = (8, 3) if args.quick else (args.loops, args.moves)
-    loops_dir, cache, model_dir = (os.path.join(work, d) for d in ("loops", "cache", "model"))
+    preset = "tiny" if args.quick else args.preset
+    loops_dir, cache, model_dir = (os.path.join(work, d) for d in ("loops", "cache", f"model-{preset}"))
     synth_drums(loops_dir, n=n_loops, progress=False)
     settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()
     loops = load_folder(loops_dir, settings, progress=False, cache=cache)
     if not os.path.exists(os.path.join(model_dir, "model.keras")):
-        train(loops, model_dir, epochs=1, preset="tiny" if args.quick else "tutorial", progress=False, verbose=False)
+        train(loops, model_dir, epochs=1, preset=preset, progress=False, verbose=False)
     runs = {"morphlib": run(ROOT, loops_dir, model_dir, cache, os.path.join(work, "exports"), moves)}
     if args.before:
         old = morphlib_at(args.before, os.path.join(work, "before"))
         runs[f"before ({args.before})"] = run(old, loops_dir, model_dir, cache, os.path.join(work, "exports-before"), moves)
-    result = {"preset": "tiny" if args.quick else "tutorial", "loops": n_loops, "moves": moves, "runs": {}}
+    result = {"preset": preset, "loops": n_loops, "moves": moves, "runs": {}}
     print(f"{result['preset']} preset, {n_loops} loops, {moves} moves each: ms from a move to the morph ready to send")
     for name, kinds in runs.items():
         for kind, ms in kinds.items():
