@@ -101,11 +101,11 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("demo", help="demo loops → train → evaluate → morph WAVs and a PNG", description=(
-        "Make demo loops, train the tutorial preset on them (or the fast preset with --fast), evaluate, and "
+        "Make demo loops, train the studio preset on them (the tutorial's with --preset tutorial, a small one with --fast), evaluate, and "
         "write morphs at alpha 0, .25, .5, .75, 1 plus a spectrogram PNG into OUT. Running it again resumes training."))
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--fast", action="store_true", help="small and quick (also on when MORPHLIB_FAST=1)")
-    p.add_argument("--preset", choices=("tutorial", "studio"), help="the model to train (default tutorial; studio keeps hats and transients)")
+    p.add_argument("--preset", choices=("tutorial", "studio"), help="the model to train (default studio, which keeps hats and transients; tutorial: the tutorial's model exactly)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: the preset's)")
     p.add_argument("--seed", type=_seed, default=0)
     _add_training_schedule(p)
@@ -297,6 +297,14 @@ def cmd_sweep(args):
     print(write_wav(args.out, m.y, sr=m.sr, overwrite=args.overwrite))
 
 
+def demo_model(model_dir, preset=None, *, fast=False):
+    """The demo's preset and model folder: studio by default, small in fast mode; the
+    studio model goes beside the tutorial's (``model_studio``), so that both can be
+    heard and neither resumes the other."""
+    preset = "fast" if fast else (preset or "studio")
+    return preset, model_dir + "_studio" if preset == "studio" else model_dir
+
+
 def cmd_demo(args):
     import numpy as np
 
@@ -316,9 +324,7 @@ def cmd_demo(args):
     synth_drums(loops_dir, n=16 if fast else 74, seed=args.seed)
     loops = load_folder(loops_dir)
     _print_load_report(loops)
-    preset = "fast" if fast else (args.preset or "tutorial")
-    if preset == "studio":  # beside the tutorial's model, so that both can be heard
-        model_dir += "_studio"
+    preset, model_dir = demo_model(model_dir, args.preset, fast=fast)
     model = train(loops, model_dir, epochs=args.epochs, preset=preset, seed=args.seed, **_schedule(args))
     if getattr(model, "interrupted", False) or getattr(model, "timed_out", False):
         return 130

@@ -6,7 +6,7 @@ import sys
 import pytest
 import soundfile as sf
 
-from morphlib.cli import COMMANDS, main
+from morphlib.cli import COMMANDS, demo_model, main
 
 
 def _run(*args):
@@ -87,6 +87,12 @@ def test_morph_command_writes_wavs_and_never_overwrites(tiny_model_dir, tiny_fol
     assert len(os.listdir(folder)) == 6
     assert main(["morph", "--model", tiny_model_dir, "Loop A", "Lop Q", "--out", str(tmp_path / "x.wav")]) == 1
     assert "Loop" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset, fast, expected", [(None, False, ("studio", "o/model_studio")), ("tutorial", False, ("tutorial", "o/model")),
+                                                   ("studio", False, ("studio", "o/model_studio")), (None, True, ("fast", "o/model"))])
+def test_the_demo_plays_the_studio_preset_beside_the_tutorials(preset, fast, expected):
+    assert demo_model("o/model", preset, fast=fast) == expected
 
 
 def test_demo_end_to_end(tmp_path):
