@@ -3,7 +3,7 @@
 Why a detail bank: the tutorial's decoder builds each frame's spectrum as one linear
 map of a ``hidden``-wide code, so across all frames of all loops its output has rank at
 most ``hidden`` (256). On recorded drums the best rank-256 fit of the log-magnitude,
-through the same Griffin-Lim, is 3.7 dB from the original — the fine structure of hats,
+through the same Griffin-Lim, is 3.7 to 3.9 dB from the original — the fine structure of hats,
 snare tails and room noise does not fit in 256 dimensions, whatever the training. The
 bank adds full-resolution patterns, mixed by weights computed from the latent vector, so
 that the decoder can reproduce each loop's own fine structure (see the README).
