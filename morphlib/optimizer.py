@@ -41,14 +41,8 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
     def _fusable(self, gradient, variable):
-        return not (self.amsgrad or isinstance(gradient, tf.IndexedSlices) or tf.distribute.has_strategy()) and isinstance(
-            _plain(variable), tf.Variable
-        ) and not hasattr(_plain(variable), "_distributed_container")
-
-
-def _plain(variable):
-    return variable.value if isinstance(variable, keras.Variable) else variable
+        return not (self.amsgrad or isinstance(gradient, tf.IndexedSlices) or tf.distribute.has_strategy())
 
 
 def _handle(variable):
-    return _plain(variable).handle
+    return (variable.value if isinstance(variable, keras.Variable) else variable).handle
