@@ -1,4 +1,5 @@
-"""Test-wide settings: fast mode, and a scratch folder for the notebooks' data and models.
+"""Test-wide settings: fast mode, strict widget delivery, and a scratch folder for the
+notebooks' data and models.
 
 The notebooks read ``MORPHLIB_DATA_DIR``, ``MORPHLIB_MODEL_DIR`` and
 ``MORPHLIB_EXPORT_DIR``; pointing them at a fresh folder makes every test run start from
@@ -9,6 +10,9 @@ import os
 import tempfile
 
 os.environ.setdefault("MORPHLIB_FAST", "1")
+# Every morph panel in the suite (and in the kernels it starts) raises on a widget message
+# that Colab would drop (morphlib.panel.delivery).
+os.environ.setdefault("MORPHLIB_STRICT_WIDGETS", "1")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if "MORPHLIB_DATA_DIR" not in os.environ:

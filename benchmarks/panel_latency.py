@@ -31,7 +31,7 @@ import json, sys, time
 import numpy as np
 from morphlib.dataset import load_folder
 from morphlib.morphing import load_model
-from morphlib.widgets import MorphPanel
+from morphlib.panel import MorphPanel
 model = load_model(sys.argv[2])
 loops = load_folder(sys.argv[1], model.settings, progress=False, cache=sys.argv[3])
 panel = MorphPanel(model, loops, export_dir=sys.argv[4], a=0, b=1)

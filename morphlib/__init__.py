@@ -53,8 +53,8 @@ _EXPORTS = {
     "plot_cosine": "plots",
     "plot_sweep": "plots",
     "plot_audio": "plots",
-    "latent_map": "latentmap",
-    "plot_latent_map": "latentmap",
+    "latent_map": "panel.latentmap",
+    "plot_latent_map": "panel.latentmap",
     "show_sweep": "notebook",
     "build_vae": "model",
     "VAE": "model",
@@ -64,13 +64,18 @@ _EXPORTS = {
     "show_reconstruction": "notebook",
     "show_strip": "notebook",
     "LiveLossPlot": "notebook",
-    "MorphPanel": "widgets",
+    "MorphPanel": "panel.morphpanel",
 }
 _SUBMODULES = {
-    "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing",
-    "notebook", "plots", "spectral", "sweeps", "synth", "training", "widgets", "files", "coalesce", "latentmap",
-    "pad", "picture", "player", "audiometrics", "phase", "recipes", "pipeline", "devices", "store",
+    name: name for name in (
+        "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing", "notebook",
+        "plots", "spectral", "sweeps", "synth", "training", "files", "audiometrics", "phase", "recipes", "pipeline",
+        "devices", "store", "panel",
+    )
 }
+# The panel's modules, which lived at the top level before they became ``morphlib.panel``.
+_SUBMODULES.update(widgets="panel.morphpanel", player="panel.player", pad="panel.pad", latentmap="panel.latentmap",
+                   picture="panel.picture")
 
 from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)
     ArchitectureError,
@@ -82,12 +87,13 @@ from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party i
     SettingsMismatchError,
     StoreError,
     UnknownSoundError,
+    WidgetDeliveryError,
 )
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'morphlib' has no attribute {name!r}")

@@ -47,3 +47,8 @@ class ArchitectureError(ParameterError):
 
 class StoreError(MorphlibError):
     """The on-disk analysis store cannot be written (a full disk) or changed while being read."""
+
+
+class WidgetDeliveryError(MorphlibError, RuntimeError):
+    """A widget message was sent where Google Colab would drop it: from a background thread,
+    or while the kernel handled no front-end message (strict mode, ``morphlib.panel.delivery``)."""

@@ -341,5 +341,5 @@ def loop_table(loops, *, per_page=None):
     search.observe(on_search, names="value")
     show()
     box = widgets.VBox([widgets.HBox([search, back, where, forward]), rows])
-    box.turn, box.search, box.rows, box.where = turn, search, rows, where  # for tests and scripts
+    box.back, box.forward, box.search, box.rows, box.where = back, forward, search, rows, where  # for tests and scripts
     return box

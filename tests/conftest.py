@@ -63,3 +63,16 @@ def tiny_model(tiny_model_dir):
     from morphlib.morphing import load_model
 
     return load_model(tiny_model_dir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def strict_widget_delivery():
+    """From the first test on, any widget message sent outside a front-end message's handler
+    raises (``MORPHLIB_STRICT_WIDGETS``, set by the root conftest), whatever test runs first."""
+    if os.environ.get("MORPHLIB_STRICT_WIDGETS", "") not in {"1", "true", "yes", "on"}:
+        return
+    try:
+        from morphlib.panel.delivery import strict
+    except ImportError:  # ipywidgets missing: no widget to check
+        return
+    strict()

@@ -62,7 +62,7 @@ def test_plot_sweep_draws_alpha_over_time(tiny_model, tiny_loops):
 
 
 def test_spectrogram_strip_paints_without_redrawing():
-    from morphlib.picture import SpectrogramStrip
+    from morphlib.panel.picture import SpectrogramStrip
 
     strip = SpectrogramStrip(TINY, ["A", "morph", "B"], ref=1.0)
     quiet, loud = np.full(TINY.shape, 1e-6, np.float32), np.ones(TINY.shape, np.float32)

@@ -248,11 +248,12 @@ def test_the_loop_table_pages(folder, page, expected):
 
 def test_the_loop_table_widget_searches_and_turns_pages(folder):
     from morphlib.notebook import loop_table
+    from tests.frontend import FrontEnd
 
-    data, cache = folder
-    box = loop_table(load_folder(data, TINY, progress=False, cache=cache), per_page=4)
+    data, cache, page = *folder, FrontEnd()  # strict delivery: every change comes from the page
+    box = page.run(loop_table, load_folder(data, TINY, progress=False, cache=cache), per_page=4)
     assert box.where.value == "page 1 of 2" and "Loop D" in box.rows.value and "Loop E" not in box.rows.value
-    box.turn(+1)(None)
+    page.click(box.forward)
     assert box.where.value == "page 2 of 2" and "Loop E" in box.rows.value
-    box.search.value = "loop f"
+    page.set(box.search, value="loop f")
     assert box.where.value == "page 1 of 1" and "Loop F" in box.rows.value and "Loop A" not in box.rows.value

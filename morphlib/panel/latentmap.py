@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from .player import STATIC
+from . import STATIC
 
 
 @dataclasses.dataclass
@@ -103,7 +103,7 @@ def plot_latent_map(model, loops=None, *, lmap=None, marks=None, ax=None, labels
     -------
     ax : matplotlib.axes.Axes
     """
-    from .plots import _axes
+    from ..plots import _axes
 
     lmap = lmap or latent_map(model, loops)
     ax = _axes(ax, figsize=(6, 5))

@@ -5,16 +5,19 @@ package and runs in JupyterLab 4, the classic Notebook and Colab (after
 ``google.colab.output.enable_custom_widget_manager()``, which the notebooks' setup cell
 calls). Where anywidget is missing, :func:`make_player` returns today's inline players
 instead, with a message saying why.
+
+While a control moves, the panel sends quick *draft* morphs; once one has played for
+``rest_ms`` with nothing newer (the hand rests), the page asks for the full-quality morph
+with a ``{"type": "refine", "version": N}`` message, whose handler renders and sends it.
+So the full-quality render, too, is sent while the kernel handles a message from the page.
 """
 
 import functools
-import pathlib
 
 import numpy as np
 
-from .audio import prevent_clipping
-
-STATIC = pathlib.Path(__file__).parent / "static"
+from ..audio import prevent_clipping
+from . import STATIC
 
 
 def pcm16(y):
@@ -39,9 +42,10 @@ def player_class():
         """Loops one morph with the Web Audio API; a new ``audio`` takes over within ``fade_ms``.
 
         Traits set by Python: ``audio`` (16-bit PCM bytes, see ``pcm16``), ``sr``,
-        ``version``, ``label``, ``fade_ms`` (crossfade, at most 30), ``playing`` and
-        ``volume`` (the play/stop button and volume slider change them too). Reported back
-        by the page: ``context_state`` (the AudioContext's) and ``swaps`` (morphs started).
+        ``version``, ``label``, ``draft`` (a quick morph that a full-quality one will follow),
+        ``rest_ms``, ``fade_ms`` (crossfade, at most 30), ``playing`` and ``volume`` (the
+        play/stop button and volume slider change them too). Reported back by the page:
+        ``context_state`` (the AudioContext's) and ``swaps`` (morphs started).
         """
 
         _esm = STATIC / "player.js"
@@ -53,15 +57,37 @@ def player_class():
         fade_ms = t.Float(20.0).tag(sync=True)
         playing = t.Bool(False).tag(sync=True)
         volume = t.Float(0.8).tag(sync=True)
+        draft = t.Bool(False).tag(sync=True)
+        rest_ms = t.Int(150).tag(sync=True)
         context_state = t.Unicode("none").tag(sync=True)
         swaps = t.Int(0).tag(sync=True)
 
-        def show(self, y, sr, *, label=""):
-            """Loop ``y`` (at ``sr`` Hz) from now on."""
-            self.sr = int(sr)
-            self.label = label
-            self.audio = pcm16(y)
-            self.version += 1
+        #: The page asks for the full-quality morph after a draft (see the module's docstring).
+        refines = True
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._refine_callbacks = []
+            self.on_msg(self._on_msg)
+
+        def show(self, y, sr, *, label="", draft=False):
+            """Loop ``y`` (at ``sr`` Hz) from now on; ``draft``: a full-quality morph will follow
+            when the page asks for it. One message carries it all."""
+            with self.hold_sync():
+                self.sr = int(sr)
+                self.label = label
+                self.draft = bool(draft)
+                self.audio = pcm16(y)
+                self.version += 1
+
+        def on_refine(self, callback):
+            """Call ``callback(version)`` when the page asks for the full-quality morph of draft ``version``."""
+            self._refine_callbacks.append(callback)
+
+        def _on_msg(self, _widget, content, _buffers):
+            if isinstance(content, dict) and content.get("type") == "refine":
+                for callback in self._refine_callbacks:
+                    callback(int(content.get("version", -1)))
 
     return LoopPlayer
 
@@ -69,8 +95,8 @@ def player_class():
 def output_item(obj):
     """``obj`` (a matplotlib figure, or anything with ``_repr_html_``) as an Output widget item.
 
-    Built here rather than by IPython's formatters, which make an IPython shell in the
-    calling thread (the panel renders in a background thread).
+    Built here rather than by IPython's formatters, so that it works the same with or
+    without a running IPython shell.
     """
     import base64
     import io
@@ -93,6 +119,9 @@ class FallbackPlayer:
         Why the live player is not used, shown above the players.
     """
 
+    #: Plain players play what they are given; no draft is ever sent to them.
+    refines = False
+
     def __init__(self, reason):
         import ipywidgets as w
 
@@ -103,8 +132,8 @@ class FallbackPlayer:
         self.out = w.Output()
         self.widget = w.VBox([self.note, self.out])
 
-    def show(self, y, sr, *, label=""):
-        from .plots import play
+    def show(self, y, sr, *, label="", draft=False):
+        from ..plots import play
 
         player = play(y, sr)
         self.src = player.src_attr()

@@ -1,9 +1,14 @@
 // morphlib's live loop player: plays the morph as an endless loop with the Web Audio API.
 // A new morph takes over where the old one is in the loop, with a short crossfade: the
 // loop never restarts, never clicks, and there is only ever one player.
+// A draft (a quick morph sent while a control moves) that has played for rest_ms with
+// nothing newer arriving means the hand rests: the player then asks the kernel for the
+// full-quality morph, which the kernel renders and sends while it handles that request.
 // The page can read the player's state off its element: data-state (the AudioContext's),
-// data-version (the morph playing), data-swaps, data-duration (s), and data-swap-ms (from
-// the last mouse move or key press on the page to the new sound starting).
+// data-version (the morph playing), data-swaps, data-duration (s), data-draft,
+// data-last-input (when the user last moved something on the page, performance.now() ms)
+// and data-swap-log (JSON: the last morphs started, each with version, draft, label and
+// when it started), from which a test reads the time from a move to its sound.
 
 function int16ToBuffer(ctx, view, sr) {
   const n = view.byteLength >> 1;
@@ -27,7 +32,8 @@ function render({ model, el }) {
   volume.title = "volume";
   el.append(button, Object.assign(document.createElement("span"), { textContent: "volume" }), volume, label, status);
 
-  let ctx = null, master = null, voice = null, swaps = 0;
+  let ctx = null, master = null, voice = null, swaps = 0, refineTimer = null;
+  const log = [];
 
   const fade = () => Math.min(Math.max(model.get("fade_ms"), 1), 30) / 1000;
   const show = () => {
@@ -39,7 +45,18 @@ function render({ model, el }) {
     el.dataset.version = String(model.get("version"));
     el.dataset.swaps = String(swaps);
     el.dataset.playing = String(playing);
+    el.dataset.draft = String(model.get("draft"));
   };
+
+  // Ask for the full-quality morph once a draft has been the newest for rest_ms.
+  function refineLater() {
+    clearTimeout(refineTimer);
+    if (!model.get("draft")) return;
+    const version = model.get("version");
+    refineTimer = setTimeout(() => {
+      if (model.get("draft") && model.get("version") === version) model.send({ type: "refine", version });
+    }, Math.max(model.get("rest_ms"), 0));
+  }
 
   function ensureContext() {
     if (ctx) return ctx;
@@ -82,7 +99,10 @@ function render({ model, el }) {
     voice = { source, gain, t0: now - offset };
     swaps += 1;
     el.dataset.duration = buffer.duration.toFixed(4);
-    if (lastPointer) el.dataset.swapMs = (performance.now() - lastPointer).toFixed(1);
+    log.push({ version: model.get("version"), draft: model.get("draft"), label: model.get("label"), at: performance.now() });
+    if (log.length > 40) log.shift();
+    el.dataset.swapLog = JSON.stringify(log);
+    el.dataset.lastInput = lastPointer.toFixed(1);
   }
 
   function stopVoice() {
@@ -115,6 +135,7 @@ function render({ model, el }) {
   });
   model.on("change:audio", () => {
     if (model.get("playing") && ctx) startVoice();
+    refineLater();
     report(); show();
   });
   model.on("change:version", show);
@@ -124,7 +145,8 @@ function render({ model, el }) {
     ctx?.resume().then(() => { if (!voice) startVoice(); report(); show(); });
   }
   show();
-  return () => { stopVoice(); ctx?.close(); };
+  refineLater();
+  return () => { clearTimeout(refineTimer); stopVoice(); ctx?.close(); };
 }
 
 export default { render };

@@ -6,7 +6,7 @@ The blend itself is :func:`morphlib.morphing.morph_xy`; this module holds only t
 
 import functools
 
-from .player import STATIC
+from . import STATIC
 
 
 @functools.lru_cache(maxsize=None)

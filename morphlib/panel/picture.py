@@ -10,8 +10,8 @@ import io
 
 import numpy as np
 
-from .config import AnalysisSettings
-from .spectral import to_db
+from ..config import AnalysisSettings
+from ..spectral import to_db
 
 
 class SpectrogramStrip:

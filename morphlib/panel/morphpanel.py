@@ -5,17 +5,22 @@ the morph keeps looping in the live player and changes under the hand. A latent 
 where the sounds lie (click a loop to choose it), a picture shows the morph, and "save"
 writes what is heard. Works with ipywidgets 7.7 (Google Colab) and 8.x (JupyterLab);
 ``ipywidgets``, ``anywidget`` and ``IPython`` are imported when a panel is made.
+
+Every render runs in the handler of the message that asked for it (see ``delivery``):
+a move renders a quick *draft* (half the Griffin-Lim iterations, from the last morph's
+phase), and the live player asks for the full-quality morph once the hand rests.
 """
 
 import os
+import threading
 import time
 
 import numpy as np
 
-from .audio import safe_filename, unique_path, write_wav
-from .coalesce import LatestWins
-from .morphing import METHODS, Morph, bilinear_weights, closest, interpolate
-from .spectral import phase_of
+from ..audio import safe_filename, unique_path, write_wav
+from ..morphing import METHODS, Morph, bilinear_weights, closest, interpolate
+from ..spectral import phase_of
+from . import delivery
 
 MODES = (("A ↔ B", "ab"), ("XY pad", "xy"))
 CORNERS = "abcd"
@@ -28,9 +33,13 @@ SEARCH_ABOVE = 200
 class MorphPanel:
     """Interactive morphing between two loops (α) or four (the XY pad).
 
-    Every change renders the morph in a background thread — decode, Griffin-Lim, picture,
-    sound — and only the newest change is rendered, so a fast drag never queues stale work.
-    The loops are encoded once.
+    Each change renders the morph — decode, Griffin-Lim, picture, sound — in the handler
+    of the message that brought it, so that every update reaches the page in Colab too.
+    While the hand moves the morph is a draft (``n_iter // 2`` iterations from the last
+    morph's phase: as consistent as the tutorial's 32 from random phase, in half the
+    time); when it rests the live player asks for the morph at full quality. The front
+    end sends a dragged control's newest value only once the previous one is handled, so a
+    fast drag never queues stale renders. The loops are encoded once.
 
     Parameters
     ----------
@@ -56,14 +65,18 @@ class MorphPanel:
     Attributes
     ----------
     morph : Morph
-        The morph on display (picture and sound), once ``wait`` returns.
+        The morph on display (picture and sound); at full quality once ``wait`` returns.
     player : LoopPlayer or FallbackPlayer
     latencies_ms : list of float
-        Milliseconds from each rendered change to its morph being ready to send.
+        Milliseconds from each change to its morph (a draft while a control moves) being
+        ready to send.
+    error : Exception or None
+        What the last render failed with (shown in the panel, raised by ``wait``).
     """
 
     def __init__(self, model, loops, *, export_dir, a=0, b=1, c=None, d=None, alpha=0.5, xy=(0.5, 0.5), mode="ab",
                  n_iter=32, seed=0, live=True):
+        delivery.strict_from_env()
         model.check(loops)
         self.model, self.loops, self.export_dir, self.seed = model, loops, os.fspath(export_dir), seed
         self.z = model.encode(loops.S)
@@ -73,12 +86,20 @@ class MorphPanel:
         self.morph = None
         self.nearest = []
         self.latencies_ms = []
+        self.error = None
+        self.renders = 0
         self._strip = None
         self._phase = None
-        self._renderer = LatestWins(self._render, on_error=self._show_error)
+        self._shown = None  # (state, S) of the morph on display while it is a draft
+        self._rendered = None  # the state of the morph on display
+        # Handlers may run on two threads at once: a cell on the main thread, widget
+        # messages on a kernel subshell's (JupyterLab 4.6 with ipykernel 7).
+        self._lock = threading.RLock()
         self._connect()
         self._show_mode()
-        self._render(self._state())  # the first picture and sound are there when the cell finishes
+        if self.player.refines:
+            self.player.on_refine(self._on_refine)
+        self._render(self._state(), draft=False)  # the first picture and sound are there when the cell finishes
 
     def _build_controls(self, a, b, c, d, *, alpha, xy, mode, n_iter, live):
         import ipywidgets as w
@@ -200,19 +221,30 @@ class MorphPanel:
     def _on_change(self, change=None):
         if change is not None and change.get("owner") in (self.a, self.b, self.c, self.d) and change["new"] not in self._names:
             return  # a search box still being typed into
-        self._renderer.request(self._state())
+        state = self._state()
+        if self._rendered is not None and _same(state, self._rendered):
+            return  # the pad's x and y arrive in one message, and each tells its observers
+        self._render(state, draft=self.player.refines)
+
+    def _on_refine(self, version):
+        """The page asks for the full-quality morph of the draft it has played (the hand rests)."""
+        with self._lock:
+            if version == self.player.version and self._shown is not None:
+                self._refine()
 
     def wait(self, timeout=None):
-        """Block until the newest change is rendered (``morph``, picture and sound updated).
+        """Bring the morph on display to full quality (a draft is rendered again) and return True.
 
-        Returns False when ``timeout`` (seconds) ran out first; re-raises a failed render.
+        Renders run when their message is handled, so nothing is pending after it; call it
+        from the kernel's main thread (a cell). Re-raises what the last render failed with.
+        ``timeout`` is accepted for compatibility and not needed.
         """
-        return self._renderer.wait(timeout)
-
-    @property
-    def renders(self):
-        """Renders done since the panel was made (many quick changes make few renders)."""
-        return self._renderer.renders + 1
+        with self._lock:
+            if self.error is None and self._shown is not None:
+                self._refine()
+            if self.error is not None:
+                raise self.error
+        return True
 
     # --- rendering -------------------------------------------------------------------
 
@@ -238,22 +270,58 @@ class MorphPanel:
         names = ", ".join(f"{html.escape(n)} <small>({d:.2f})</small>" for n, d in self.nearest)
         self.neighbours.value = f"<b>closest loops</b> in the latent space: {names}"
 
-    def _render(self, state):
-        z, idx, weights, meta = self._blend(state)
-        S = self.model.decode(z)[0]
-        init = self._phase if state["phase_start"] == "previous" else state["phase_start"]
-        y = self.model.to_audio(S, n_iter=state["n_iter"], seed=self.seed, init=init)
+    def _render(self, state, *, draft):
+        """Render ``state``; a draft where asked and a phase to start from is at hand."""
+        with self._lock:
+            self._render_locked(state, draft=draft and self._phase is not None and state["n_iter"] >= 2)
+
+    def _render_locked(self, state, *, draft):
+        self._rendered = state
+        try:
+            z, idx, weights, meta = self._blend(state)
+            S = self.model.decode(z)[0]
+            morph = self._resynthesise(S, state, meta, draft=draft)
+            self.image.value = self._picture(state, idx, S)
+            self.latencies_ms.append(1000 * (time.perf_counter() - state["t"]))
+            self._show_neighbours(z)
+            if self.map is not None:
+                self._show_on_map(state, idx, z)
+            if not draft:
+                self._show_crossfade(state, idx, weights, morph)
+            self.status.value = self._repeats(state)
+            self.error = None
+        except Exception as exc:  # noqa: BLE001  (shown in the panel; wait() raises it)
+            self._fail(exc)
+        finally:
+            self.renders += 1
+
+    def _resynthesise(self, S, state, meta, *, draft):
+        """Phase-reconstruct ``S`` and send it to the player: a draft from the last phase with
+        half the iterations, or at full quality with the chosen start."""
+        if draft:
+            init, n_iter = self._phase, state["n_iter"] // 2
+        else:
+            init, n_iter = (self._phase if state["phase_start"] == "previous" else state["phase_start"]), state["n_iter"]
+        y = self.model.to_audio(S, n_iter=n_iter, seed=self.seed, init=init)
         self._phase = phase_of(y, self.model.settings)
         morph = Morph(S=S, y=y, sr=self.model.settings.sr, **meta)
-        self.image.value = self._picture(state, idx, S)
-        self.player.show(y, morph.sr, label=_describe(morph))
-        self.latencies_ms.append(1000 * (time.perf_counter() - state["t"]))
+        self.player.show(y, morph.sr, label=_describe(morph), draft=draft)
         self.morph = morph
-        self._show_neighbours(z)
-        if self.map is not None:
-            self._show_on_map(state, idx, z)
-        self._show_crossfade(state, idx, weights, morph)
-        self.status.value = self._repeats(state)
+        self._shown = (state, S) if draft else None
+        return morph
+
+    def _refine(self):
+        state, S = self._shown
+        try:
+            _, idx, weights, meta = self._blend(state)
+            morph = self._resynthesise(S, state, meta, draft=False)
+            self._show_crossfade(state, idx, weights, morph)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
+
+    def _fail(self, exc):
+        self.error, self._shown = exc, None
+        self._show_error(exc)
 
     def _picture(self, state, idx, S):
         from .picture import SpectrogramStrip
@@ -294,15 +362,15 @@ class MorphPanel:
             return
         from matplotlib.figure import Figure
 
-        from .audio import prevent_clipping
+        from ..audio import prevent_clipping
         from .player import output_item
-        from .plots import play, specplot
-        from .spectral import griffin_lim
+        from ..plots import play, specplot
+        from ..spectral import griffin_lim
 
         S = np.tensordot(weights.astype(np.float32), self.loops.S[idx], axes=1)
         y = prevent_clipping(griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed))
         self.baseline = Morph(S=S, y=y, sr=self.loops.settings.sr, **{**_meta(morph), "method": "crossfade"})
-        fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: this runs in the render thread
+        fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: no figure left open per move
         specplot(S, self.loops.settings, ax=fig.subplots(), title=f"naive crossfade, same blend ({_describe(morph)})")
         self.compare_out.outputs = (output_item(fig), output_item(play(y, self.loops.settings.sr)))
 
@@ -315,7 +383,9 @@ class MorphPanel:
         return f"<span style='color:#b60'>{', '.join(twice)} sits at two corners: choose four different loops for the full pad</span>"
 
     def _show_error(self, exc):
-        self.status.value = f"<span style='color:#b00'>could not render this morph: {type(exc).__name__}: {exc}</span>"
+        import html
+
+        self.status.value = f"<span style='color:#b00'>could not render this morph: {type(exc).__name__}: {html.escape(str(exc))}</span>"
 
     # --- saving ----------------------------------------------------------------------
 
@@ -334,6 +404,11 @@ class MorphPanel:
         from IPython.display import display
 
         display(self.widget)
+
+
+def _same(state, other):
+    """Two panel states that render the same morph (their times aside)."""
+    return {k: v for k, v in state.items() if k != "t"} == {k: v for k, v in other.items() if k != "t"}
 
 
 def _meta(m):
