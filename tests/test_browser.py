@@ -1,7 +1,7 @@
 """The morph panel driven as a user drives it: in a real browser, in a real front end.
 
 A Jupyter server serves a copy of ``notebooks/04_morph.ipynb`` on localhost (fast mode,
-four demo loops, a tiny model trained here), headless Chromium opens it, runs all cells
+five demo loops, a small model trained here), headless Chromium opens it, runs all cells
 from the menu, presses play in the live player, drags the α slider with the mouse several
 times, steps it with the arrow key, presses "save morph as WAV", clicks a loop on the latent
 map and drags the XY pad's point several times. The test checks what reaches the page: the
@@ -300,16 +300,17 @@ def sync_playwright():
 
 @pytest.fixture(scope="module")
 def demo_model(tmp_path_factory):
-    """Four demo loops and a tiny model trained on them, as 01 and 02 would leave them."""
+    """Five demo loops and the fast preset trained on them long enough for a two-dimensional latent map
+    (seconds), as 01 and 02 leave them in fast mode."""
     from morphlib.dataset import load_folder
     from morphlib.synth import synth_drums
     from morphlib.training import train
 
     root = tmp_path_factory.mktemp("browser-demo")
     data_dir, model_dir = str(root / "data"), str(root / "model")
-    synth_drums(os.path.join(data_dir, "demo"), n=4, seed=0)
+    synth_drums(os.path.join(data_dir, "demo"), n=5, seed=0)
     loops = load_folder(data_dir, SETTINGS, progress=False, cache=False)
-    train(loops, model_dir, epochs=30, preset="tiny", progress=False, verbose=False)
+    train(loops, model_dir, epochs=400, preset="fast", progress=False, verbose=False)
     return data_dir, model_dir
 
 
@@ -598,8 +599,9 @@ def _drive_panel(page, front_end, server, artifacts):
         y, sr = sf.read(os.path.join(server.export_dir, name))
         assert sr == SETTINGS.sr and len(y) == SETTINGS.n_samples and abs(y).max() > 0
 
-    # A loop clicked on the latent map becomes sound A, and is heard without stopping.
-    before, after = _click_map(page, front_end, panel, 3)
+    # A loop clicked on the latent map becomes sound A, and is heard without stopping. (The
+    # fifth loop: the pad's corners c and d are the third and fourth.)
+    before, after = _click_map(page, front_end, panel, 4)
     _still_playing(front_end, before, after, "clicking the map")
     assert panel.locator(".morphlib-map-label.marked").filter(has_text="A: ").count() == 1
 

@@ -110,23 +110,36 @@ def strict(on=True):
     """Make every widget message sent outside a handler raise ``WidgetDeliveryError``.
 
     Patches ``ipywidgets.Widget._send``, which every trait update and custom message of
-    ipywidgets 7 and 8 (and anywidget) goes through. ``strict(False)`` undoes it.
+    ipywidgets 7 and 8 (and anywidget) goes through, and ``notify_change`` for a widget
+    without a kernel, which ipywidgets 7 does not send at all (so that tests without a
+    kernel are as strict as a kernel would be). ``strict(False)`` undoes it.
     """
     import ipywidgets
 
     if on and not _strict["on"]:
-        original = ipywidgets.Widget._send
+        send, notify = ipywidgets.Widget._send, ipywidgets.Widget.notify_change
 
         def _send(widget, msg, buffers=None):
             check_delivery(widget, msg)
-            return original(widget, msg, buffers)
+            return send(widget, msg, buffers)
 
-        _strict.update(on=True, original=original)
-        ipywidgets.Widget._send = _send
+        def notify_change(widget, change):
+            name = change["name"]
+            if _without_kernel(widget) and name in widget.keys and widget._should_send_property(name, getattr(widget, name)):
+                check_delivery(widget, {"method": "update", "state": {name: None}})
+            return notify(widget, change)
+
+        _strict.update(on=True, original=(send, notify))
+        ipywidgets.Widget._send, ipywidgets.Widget.notify_change = _send, notify_change
         watch_kernel()
     elif not on and _strict["on"]:
-        ipywidgets.Widget._send = _strict["original"]
+        ipywidgets.Widget._send, ipywidgets.Widget.notify_change = _strict["original"]
         _strict.update(on=False, original=None)
+
+
+def _without_kernel(widget):
+    comm = getattr(widget, "comm", None)
+    return comm is None or getattr(comm, "kernel", True) is None
 
 
 def strict_from_env():
