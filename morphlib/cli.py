@@ -206,6 +206,8 @@ def cmd_train(args):
     loops = load_folder(args.data_dir, _settings(args, args.model))
     _print_load_report(loops)
     model = train(loops, args.model, epochs=args.epochs, preset=args.preset, seed=args.seed, **_schedule(args))
+    if getattr(model, "unreachable", False):
+        return 75  # EX_TEMPFAIL: the folder went away; the same command resumes once it is back
     return 130 if getattr(model, "interrupted", False) else 0
 
 

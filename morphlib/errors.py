@@ -37,6 +37,10 @@ class ModelFolderError(MorphlibError):
     """A model folder is missing, damaged, or was not written by morphlib."""
 
 
+class FolderUnreachableError(ModelFolderError):
+    """A model folder's file system cannot be reached (Colab's Drive mount dropped)."""
+
+
 class SettingsMismatchError(MorphlibError):
     """Data analysed with other settings than the model was trained on."""
 

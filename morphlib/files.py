@@ -13,9 +13,24 @@ import os
 FULL_ERRNOS = frozenset(e for e in (getattr(errno, "ENOSPC", None), getattr(errno, "EDQUOT", None)) if e is not None)
 
 
+#: Errors that mean the folder's file system went away: Colab's Drive mount drops now and
+#: then ("Transport endpoint is not connected", colabtools #3441, #5877), or answers EIO.
+UNREACHABLE_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOTCONN", "EIO", "ESTALE") if hasattr(errno, name))
+
+
 def is_full(exc):
     """Whether ``exc`` says the disk (or a quota) is full."""
     return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
+
+
+def is_unreachable(exc, folder=None):
+    """Whether ``exc`` says the file system of ``folder`` cannot be reached (a dropped mount);
+    a missing file counts when ``folder`` itself has gone (an unmounted Drive)."""
+    if not isinstance(exc, OSError):
+        return False
+    if exc.errno in UNREACHABLE_ERRNOS:
+        return True
+    return exc.errno == errno.ENOENT and folder is not None and not os.path.isdir(folder)
 
 
 def part_name(path, suffix=""):

@@ -29,8 +29,8 @@ import zlib
 import numpy as np
 
 from .config import AnalysisSettings, Preset
-from .errors import ModelFolderError, SettingsMismatchError
-from .files import atomic_write_text, discard, is_full, part_name, recover_replaced, replace_emptying, write_in_place
+from .errors import FolderUnreachableError, ModelFolderError, SettingsMismatchError
+from .files import atomic_write_text, discard, is_full, is_unreachable, part_name, recover_replaced, replace_emptying, write_in_place
 from .recipes import recipe_from_dict
 
 FORMAT = "morphlib-model"
@@ -294,6 +294,15 @@ def restore_checkpoint(model, path, layout):
         v.assign(a)
 
 
+def remount_message(folder, exc, *, kept):
+    """What to tell a user whose model folder went away while training (a dropped Drive mount)."""
+    drive = os.fspath(folder).startswith("/content/drive")
+    how = ("remount Google Drive (`from google.colab import drive; drive.mount('/content/drive', force_remount=True)`)"
+           if drive else "make the folder reachable again (remount its drive)")
+    return (f"{folder} cannot be reached ({exc.strerror or exc}): {how}, then run the same command or cell again; "
+            f"it resumes from the last good checkpoint. {kept}")
+
+
 def full_disk_message(folder, exc, *, kept):
     """What to tell a user whose disk or Drive filled up while morphlib wrote into ``folder``."""
     return (
@@ -309,7 +318,9 @@ class CheckpointWriter:
     The arrays are copied on the training thread (milliseconds); the thread overwrites the
     older of the two slots in place, then its state file, which records the data's size
     and CRC-32 so that a slot torn by a kill or a full disk is never used. At most one write
-    is in flight: the next ``write`` (and ``close``) waits for it.
+    is in flight: the next ``write`` (and ``close``) waits for it. A write that failed is
+    tried again in the same slot, so that the other one, the last good checkpoint, is never
+    the one being rewritten while the folder misbehaves.
 
     Parameters
     ----------
@@ -323,6 +334,8 @@ class CheckpointWriter:
         Bytes written into the folder so far.
     last : dict or None
         ``epoch`` and ``saved_at`` of the newest checkpoint on disk.
+    completed : int
+        Checkpoints this writer has written completely.
     """
 
     def __init__(self, model_dir, newest=None):
@@ -333,6 +346,7 @@ class CheckpointWriter:
         self.seq = newest["seq"] if newest else 0
         self.last = {"epoch": newest["epoch"], "saved_at": newest.get("saved_at")} if newest else None
         self.bytes_written = 0
+        self.completed = 0
         self._thread = None
         self._error = None
 
@@ -340,16 +354,20 @@ class CheckpointWriter:
         """Checkpoint ``model`` (weights and optimizer) with ``state`` (``epoch``, ``loss``) and ``history``."""
         self.wait()
         arrays = checkpoint_arrays(model)
-        self.seq += 1
-        state = {**state, "seq": self.seq, "history": list(history)}
+        state = {**state, "seq": self.seq + 1, "history": list(history)}
         self._thread = threading.Thread(target=self._write, args=(arrays, state), daemon=True)
         self._thread.start()
 
     def _write(self, arrays, state):
         try:
             self._write_slot(SLOTS[state["seq"] % 2], arrays, state)
+            self.seq = state["seq"]  # only now: a failed write is retried in the same slot
         except Exception as exc:  # reported on the training thread by wait()
             self._error = exc
+
+    def done(self):
+        """Whether no write is in flight (a finished one's failure is raised by ``wait``)."""
+        return self._thread is None or not self._thread.is_alive()
 
     def _write_slot(self, slot, arrays, state):
         weights, slots = arrays
@@ -371,6 +389,7 @@ class CheckpointWriter:
         text = json.dumps(state).encode("utf-8")
         self.bytes_written += write_in_place(os.path.join(self.folder, slot + ".json"), [text])
         self.last = {"epoch": state["epoch"], "saved_at": state["saved_at"]}
+        self.completed += 1
         self._drop_legacy()
 
     def _drop_legacy(self):
@@ -385,10 +404,13 @@ class CheckpointWriter:
             self._thread = None
         if self._error is not None:
             error, self._error = self._error, None
+            model_dir = os.path.dirname(self.folder)
             kept = (f"The last good checkpoint (epoch {self.last['epoch']}) is kept; training resumes from it."
                     if self.last else "No checkpoint was completed yet.")
             if is_full(error):
-                raise ModelFolderError(full_disk_message(os.path.dirname(self.folder), error, kept=kept)) from error
+                raise ModelFolderError(full_disk_message(model_dir, error, kept=kept)) from error
+            if is_unreachable(error, model_dir):
+                raise FolderUnreachableError(remount_message(model_dir, error, kept=kept)) from error
             raise ModelFolderError(f"could not write a checkpoint into {self.folder}: {error}. {kept}") from error
 
     close = wait

@@ -18,8 +18,8 @@ from .backend import keras_callback_base
 from .devices import describe as describe_devices
 from .devices import get_strategy, in_multi_worker_mode, is_chief
 from .config import check_int, check_positive, default_preset, get_preset
-from .errors import ModelFolderError, ParameterError
-from .files import is_full
+from .errors import FolderUnreachableError, ModelFolderError, ParameterError
+from .files import is_full, is_unreachable
 from .pipeline import steps_per_epoch, training_dataset
 from .progress import format_duration
 from .recipes import DEFAULT_RECIPE, get_recipe, pick_precision
@@ -40,6 +40,9 @@ from .modelfolder import (
 
 #: Default seconds between checkpoints into the model folder.
 CHECKPOINT_EVERY = 120.0
+#: Checkpoints in a row that may fail because the model folder cannot be reached (a dropped
+#: Drive mount) before training stops; until then it goes on in memory.
+UNREACHABLE_TRIES = 3
 
 
 def train(
@@ -164,7 +167,8 @@ def train(
     )
     # Other workers than the first keep their (identical) checkpoints out of the shared folder.
     write_dir = model_dir if chief else tempfile.mkdtemp(prefix="morphlib-worker-")
-    keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes, newest=state if chief else None)
+    keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes,
+                          newest=state if chief else None, say=say)
     keeper.bytes_written += written
     schedule = LearningRateSchedule(recipe, preset, epochs)
     cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper)] if progress else []), *callbacks]
@@ -183,6 +187,8 @@ def train(
         raise
     finally:
         keeper.close()
+    if keeper.stopped_unreachable:
+        return _stop_unreachable(keeper, vae, loops, preset, say)
     if interrupted:
         say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
     elif keeper.diverged:
@@ -202,6 +208,24 @@ def train(
     model.timed_out = keeper.timed_out
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
     say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
+    return model
+
+
+def _stop_unreachable(keeper, vae, loops, preset, say):
+    """The folder stayed unreachable: say how to go on, and hand back the model from memory."""
+    from .modelfolder import remount_message
+    from .morphing import MorphModel
+
+    last = keeper.checkpoints.last
+    kept = (f"Its last good checkpoint (epoch {last['epoch']}) is kept; the epochs after it are trained again."
+            if last else "No checkpoint reached it; the run starts again.")
+    say(f"stopped at epoch {keeper.last_epoch}: " + remount_message(keeper.model_dir, keeper.unreachable, kept=kept)
+        + " Until then the model of this run is in memory (the returned model).")
+    if keeper.best_weights() is not None:
+        vae.set_weights(keeper.best_weights())
+    model = MorphModel(vae, loops.settings, preset=preset, model_dir=keeper.model_dir, history=keeper.history)
+    model.interrupted, model.timed_out, model.unreachable = False, False, True
+    model.bytes_written = keeper.bytes_written
     return model
 
 
@@ -299,6 +323,11 @@ class FolderKeeper(Callback):
     then whenever ``checkpoint_every`` seconds have passed since the last one, and at
     every stop. So the bytes written grow with training time, not with epochs.
 
+    A folder that cannot be reached (Colab's Drive mount dropped: ``ENOTCONN``, ``EIO``)
+    does not stop training: it goes on in memory, the checkpoint is tried again at the next
+    interval (in the slot that failed, so the last good one stays whole), and after
+    ``UNREACHABLE_TRIES`` failures in a row training stops cleanly, saying how to remount.
+
     Parameters
     ----------
     model_dir : str
@@ -309,29 +338,41 @@ class FolderKeeper(Callback):
     max_minutes : float > 0 or None
     newest : dict or None
         The folder's newest checkpoint state, as ``_restore`` read it.
+    say : callable
+        Where to report a checkpoint that could not be written (``print``).
+
+    Attributes
+    ----------
+    unreachable : OSError or None
+        Why the folder could not be reached, while it cannot.
+    stopped_unreachable : bool
+        Training stopped because the folder stayed unreachable.
     """
 
-    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, newest=None):
+    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, newest=None, say=print):
         super().__init__()
         self.model_dir = model_dir
         self.history = list(history)
         self.checkpoint_every = checkpoint_every
         self.max_minutes = max_minutes
+        self.say = say
         finite = [r["loss"] for r in self.history if math.isfinite(r.get("loss", math.nan))]
         self.best_loss = min(finite) if finite else math.inf
         self.best_epoch = next((r["epoch"] for r in self.history if r.get("loss") == self.best_loss), 0)
         self._best_weights = None
         self.last_epoch = self.history[-1]["epoch"] if self.history else 0
         self.saved_epoch = self.last_epoch
-        self.diverged = self.timed_out = False
+        self.diverged = self.timed_out = self.stopped_unreachable = False
+        self.unreachable, self.failures, self._landed = None, 0, 0
         self.n_checkpoints = 0
         self.bytes_written = 0
         self.checkpoints = CheckpointWriter(model_dir, newest)
-        self._started = self._saved_at = time.monotonic()
+        self._started = self._saved_at = self._tried_at = time.monotonic()
+        self._tried = False
         self._closed = False
 
     def on_train_begin(self, logs=None):
-        self._started = self._saved_at = time.monotonic()
+        self._started = self._saved_at = self._tried_at = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
@@ -351,21 +392,56 @@ class FolderKeeper(Callback):
         if loss < self.best_loss:
             self.best_loss, self.best_epoch = loss, epoch + 1
             self._best_weights = self.model.get_weights()
+        if self.checkpoints.done():
+            self._settle()  # a background write that failed since the last epoch counts now
         now = time.monotonic()
-        if self.n_checkpoints == 0 or now - self._saved_at >= self.checkpoint_every:
+        if not self._tried or now - self._tried_at >= self.checkpoint_every:
             self.save()
         if self.max_minutes is not None and now - self._started >= 60 * self.max_minutes:
             self.timed_out = True
             self.model.stop_training = True
+        if self.stopped_unreachable:
+            self.model.stop_training = True
 
     def save(self):
-        """Checkpoint now: history file, weights and optimizer (background), best model."""
-        with self._full_disk_is_an_error():
-            self.bytes_written += write_history(self.model_dir, self.history)
-            self.checkpoints.write(self.model, {"epoch": self.last_epoch, "loss": self.history[-1].get("loss")}, self.history)
-            self.flush_best()
+        """Checkpoint now: history file, weights and optimizer (background), best model.
+
+        Returns False when the folder could not be reached (counted; see the class)."""
+        self._tried, self._tried_at = True, time.monotonic()
+        self._settle()
+        try:
+            with self._full_disk_is_an_error():
+                self.bytes_written += write_history(self.model_dir, self.history)
+                self.checkpoints.write(self.model, {"epoch": self.last_epoch, "loss": self.history[-1].get("loss")}, self.history)
+                self.flush_best()
+        except OSError as exc:
+            if not is_unreachable(exc, self.model_dir):
+                raise
+            self._failed(exc)
+            return False
         self.saved_epoch, self._saved_at = self.last_epoch, time.monotonic()
         self.n_checkpoints += 1
+        return True
+
+    def _settle(self):
+        """Wait for the write in flight; count its failure if the folder could not be reached."""
+        try:
+            self.checkpoints.wait()
+        except FolderUnreachableError as exc:
+            self._failed(exc.__cause__ or exc)
+            return
+        if self.checkpoints.completed > self._landed:  # a write landed: the folder is back
+            self._landed, self.unreachable, self.failures = self.checkpoints.completed, None, 0
+
+    def _failed(self, exc):
+        self.unreachable, self.failures = exc, self.failures + 1
+        if self.saved_epoch > (self.checkpoints.last or {}).get("epoch", 0):
+            self.saved_epoch = (self.checkpoints.last or {}).get("epoch", 0)  # what a lost runtime now costs
+        if self.failures >= UNREACHABLE_TRIES:
+            self.stopped_unreachable = True
+        else:
+            self.say(f"could not write a checkpoint into {self.model_dir} ({exc}); training goes on in "
+                     f"memory and tries again in {format_duration(self.checkpoint_every)}")
 
     @contextlib.contextmanager
     def _full_disk_is_an_error(self):
@@ -397,11 +473,13 @@ class FolderKeeper(Callback):
             return
         self._closed = True
         try:
-            if save and self.model is not None and self.last_epoch > self.saved_epoch:
-                self.checkpoints.wait()  # a failed write in flight is reported, not written over
+            self._settle()  # a failed write in flight is reported, not written over
+            if save and self.model is not None and self.last_epoch > self.saved_epoch and not self.stopped_unreachable:
                 self.save()
+            self._settle()
+            if self.unreachable is not None and not self.stopped_unreachable:
+                self.stopped_unreachable = True  # the last checkpoint failed too: say so, do not end as done
         finally:
-            self.checkpoints.close()
             self.bytes_written += self.checkpoints.bytes_written
 
     def flush_best(self):
@@ -414,6 +492,10 @@ class FolderKeeper(Callback):
         clean.set_weights(self._best_weights)
         self.bytes_written += save_keras_atomically(clean, os.path.join(self.model_dir, BEST))
         self._best_weights = None
+
+    def best_weights(self):
+        """The best weights of this run, from memory (None when they are in ``model.keras``)."""
+        return self._best_weights
 
 
 class LearningRateSchedule(Callback):

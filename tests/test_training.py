@@ -327,3 +327,93 @@ def test_status_says_what_a_lost_runtime_costs(tiny_loops, tmp_path):
     assert seen[2].startswith("saved epoch 1 ") and seen[2].endswith("costs 2 epochs")
     assert checkpoint_status(model_dir).startswith("last checkpoint: epoch 3, saved ")
     assert checkpoint_status(tmp_path / "none") == f"no checkpoint in {tmp_path / 'none'} yet"
+
+
+def _drops(monkeypatch, *, when):
+    """Make checkpoint writes into the model folder fail as a dropped Drive mount does
+    ("Transport endpoint is not connected"), for the calls ``when(n, path)`` picks; a data file
+    is half written first, as when the mount drops in the middle of a slot."""
+    import errno
+
+    import morphlib.modelfolder as mf
+
+    real, calls = mf.write_in_place, []
+
+    def write_in_place(path, chunks):
+        calls.append(path)
+        if when(len(calls), path):
+            if path.endswith(".bin"):
+                with open(path, "r+b" if os.path.exists(path) else "wb") as f:
+                    f.write(b"\0" * 100)
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+        return real(path, chunks)
+
+    monkeypatch.setattr(mf, "write_in_place", write_in_place)
+    return calls
+
+
+def test_a_drive_drop_mid_slot_keeps_training_and_the_next_checkpoint_lands(tiny_loops, tmp_path, monkeypatch, capsys):
+    from morphlib.modelfolder import read_state
+
+    model_dir = str(tmp_path / "drive")
+    # Checkpoints 1 (slot-1) and 2 (slot-0) land; 3's data drops half-way; 4 retries slot-1 and lands.
+    calls = _drops(monkeypatch, when=lambda n, path: n == 5)
+    model = train(tiny_loops, model_dir, epochs=6, preset="tiny", progress=False, checkpoint_every=1e-6)
+    out = capsys.readouterr().out
+    assert "Transport endpoint is not connected" in out and "training goes on in memory" in out
+    assert not getattr(model, "unreachable", False) and [r["epoch"] for r in model.history] == list(range(1, 7))
+    state = read_state(model_dir)
+    assert state["epoch"] == 6 and [r["epoch"] for r in state["history"]] == list(range(1, 7))
+    slots = [os.path.basename(p) for p in calls if p.endswith(".bin")]
+    assert slots[:4] == ["slot-1.bin", "slot-0.bin", "slot-1.bin", "slot-1.bin"]  # the failed slot is retried, not the good one
+
+
+def test_a_folder_that_stays_unreachable_stops_cleanly_and_the_same_call_resumes(tiny_loops, tmp_path, monkeypatch, capsys):
+    import morphlib.training as training
+    from morphlib.modelfolder import read_state
+
+    model_dir = str(tmp_path / "gone")
+    # The first checkpoint lands; every write after it fails, half-writing its slot.
+    _drops(monkeypatch, when=lambda n, path: n > 2)
+    model = train(tiny_loops, model_dir, epochs=50, preset="tiny", progress=False, checkpoint_every=1e-6)
+    out = capsys.readouterr().out
+    # A write's failure is seen at the epoch after it (writes run in the background).
+    assert getattr(model, "unreachable", False) and 1 + training.UNREACHABLE_TRIES <= len(model.history) <= 2 + training.UNREACHABLE_TRIES
+    assert "cannot be reached (Transport endpoint is not connected)" in out and "run the same command or cell again" in out
+    assert "last good checkpoint (epoch 1) is kept" in out and "Traceback" not in out
+    assert model.decode(model.encode(tiny_loops.S[:1])).shape == (1, *tiny_loops.settings.shape)  # usable from memory
+    monkeypatch.undo()
+    assert read_state(model_dir)["epoch"] == 1  # the torn slot is passed over, the good one is whole
+    model = train(tiny_loops, model_dir, epochs=3, progress=False, verbose=False)
+    assert [r["epoch"] for r in model.history] == [1, 2, 3]
+
+
+def test_remounting_is_explained_for_drive_folders():
+    import errno
+
+    from morphlib.modelfolder import remount_message
+
+    message = remount_message("/content/drive/MyDrive/vae_model", OSError(errno.ENOTCONN, "Transport endpoint is not connected"), kept="")
+    assert "drive.mount('/content/drive', force_remount=True)" in message and "/content/drive/MyDrive/vae_model" in message
+
+
+def test_the_cli_exits_75_when_the_model_folder_goes_away(tiny_folder, tmp_path):
+    code = """
+import errno, sys
+import morphlib.modelfolder as mf
+real, calls = mf.write_in_place, []
+def drops(path, chunks):
+    calls.append(path)
+    if len(calls) > 2:
+        raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+    return real(path, chunks)
+mf.write_in_place = drops
+from morphlib.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+    model_dir = str(tmp_path / "m")
+    out = subprocess.run([sys.executable, "-c", code, "train", tiny_folder, "--model", model_dir, "--preset", "tiny", "--epochs", "40",
+                          "--checkpoint-every", "0.000001", *TINY_ARGS], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 75, out.stderr[-2000:]
+    assert "force_remount" not in out.stdout and "run the same command or cell again" in out.stdout
+    assert "Traceback" not in out.stderr
