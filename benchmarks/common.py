@@ -3,20 +3,21 @@ morphlib taken from git to measure as "before" in the same run."""
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_json(code, args, *, pythonpath=ROOT, cwd=None):
+def run_json(code, args, *, pythonpath=ROOT, cwd=None, env=None):
     """Run ``python -c code ARGS`` and return the JSON object its last line prints.
 
     ``cwd`` should not be the checkout when ``pythonpath`` names another morphlib (a
-    ``-c`` script imports from its working folder first).
+    ``-c`` script imports from its working folder first); ``env`` adds variables.
     """
     out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": pythonpath}, cwd=cwd)
+                         env={**os.environ, "PYTHONPATH": pythonpath, **(env or {})}, cwd=cwd)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -48,3 +49,25 @@ def variant(text, lookup):
         kind = kinds[key]
         changes[key] = value if kind in (str, "str") else (int(value) if kind in (int, "int") else float(value))
     return dataclasses.replace(base, name=text, **changes)
+
+
+#: The CPU flags that decide how fast morphlib runs: the vector width and bfloat16.
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_description():
+    """The CPU in words: its model name, cores and the flags of ``CPU_FLAGS`` it has (Linux's
+    /proc/cpuinfo), e.g. ``"AMD EPYC, 2 cores, flags avx2 fma avx512f avx512_bf16"``."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name in ("", platform.machine(), platform.processor()):
+                    name = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    have = [flag for flag in CPU_FLAGS if flag in flags]
+    return f"{name}, {os.cpu_count()} cores, flags {' '.join(have) or 'none of ' + ' '.join(CPU_FLAGS)}"

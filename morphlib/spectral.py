@@ -220,6 +220,38 @@ class PhaseReconstructor:
         start = self.settings.n_fft // 2
         return y[start : start + length]
 
+    def _inverse_envelope(self, n_frames, length):
+        """1 / the overlap-add envelope inside the centred signal, 0 in the padding around it:
+        one multiplication both normalises an overlap-added signal and pads it for ``stft``."""
+        key = ("inverse", n_frames, length)
+        inv = self._envelopes.get(key)
+        if inv is None:
+            inv = np.zeros_like(self._envelope(n_frames))
+            start = self.settings.n_fft // 2
+            inv[start : start + length] = 1.0 / self._envelope(n_frames)[start : start + length]
+            self._envelopes[key] = inv
+        return inv
+
+    def _round_trip(self, X, inverse_envelope):
+        """``stft(istft(X))`` without a copy between them: the frames are overlap-added into
+        a signal already padded as ``stft`` pads it, and framed again from there."""
+        import scipy.fft
+
+        n_frames, (n_fft, hop, r) = len(X), (self.settings.n_fft, self.settings.hop_length, self.n_overlap)
+        frames = scipy.fft.irfft(X, n=n_fft, axis=1)
+        frames *= self.window
+        if r * hop != n_fft:  # frames that do not end on a hop: pad them to whole hops
+            frames = np.pad(frames, ((0, 0), (0, r * hop - n_fft)))
+        blocks = frames.reshape(n_frames, r, hop)
+        signal = np.zeros((n_frames + r - 1, hop), np.float32)
+        for k in range(r):
+            signal[k : k + n_frames] += blocks[:, k, :]
+        signal = signal.reshape(-1)
+        signal *= inverse_envelope
+        view = np.lib.stride_tricks.sliding_window_view(signal, n_fft)[::hop][:n_frames]
+        framed = np.multiply(view, self.window, out=frames[:, :n_fft] if r * hop == n_fft else None)
+        return scipy.fft.rfft(framed, axis=1)
+
     def __call__(self, S, *, n_iter=32, seed=0, momentum=0.99, init=None):
         """Waveform whose |STFT| is close to ``S``; arguments as for ``griffin_lim``."""
         S = np.ascontiguousarray(np.maximum(np.nan_to_num(np.asarray(S, np.float32).T), 0.0))
@@ -230,17 +262,18 @@ class PhaseReconstructor:
         else:
             angle = np.asarray(init, np.float32).T
         X = S * unit_phasors(angle)
-        previous = None
+        inverse_envelope = self._inverse_envelope(len(S), length)
+        previous, scale = None, np.empty(S.shape, np.float32)
         step = np.float32(momentum / (1 + momentum))
         for _ in range(n_iter):
-            rebuilt = self.stft(self.istft(X, length))
+            rebuilt = self._round_trip(X, inverse_envelope)
             if previous is None:
                 X = rebuilt.copy()
             else:  # X = rebuilt - step * previous, in the buffer of previous
                 X = previous
                 X *= -step
                 X += rebuilt
-            scale = np.abs(X)
+            np.abs(X, out=scale)
             scale += 1e-16
             np.divide(S, scale, out=scale)  # new phase, old magnitude
             X *= scale

@@ -38,8 +38,11 @@ def test_quick_panel_latency_runs(tmp_path):
     result = _bench(os.path.join(ROOT, "benchmarks", "panel_latency.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert set(report["runs"]) == {"morphlib alpha", "morphlib xy"}
-    assert all(len(r["ms"]) == 3 and r["median_ms"] > 0 for r in report["runs"].values())
+    assert set(report["runs"]) == {"morphlib alpha", "morphlib xy", "morphlib parts"}
+    moves = [r for name, r in report["runs"].items() if name != "morphlib parts"]
+    assert all(len(r["ms"]) == 3 and 0 < r["median_ms"] and r["full_median_ms"] > 0 for r in moves)
+    assert set(report["runs"]["morphlib parts"]) == {"decoder", "Griffin-Lim, draft", "Griffin-Lim, full", "picture"}
+    assert "cores, flags" in report["cpu"]
 
 
 def test_quick_sound_benchmark_runs(tmp_path):

@@ -134,7 +134,7 @@ class MorphPanel:
         self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
         self.status = w.HTML()
         self.neighbours = w.HTML()
-        self.image = w.Image(format="png")
+        self.image = w.Image(format="jpeg")  # SpectrogramStrip.format
         self.player = make_player(live=live)
         self.compare_out = w.Output()
         self.pad, self.map = _make_pad(xy), _make_map(self.model, self.loops, self.z)
@@ -340,7 +340,7 @@ class MorphPanel:
             self._strip = (key, strip)
         strip = self._strip[1]
         strip.paint(0 if state["mode"] == "xy" else 1, S)
-        return strip.png()
+        return strip.encode()
 
     def _show_on_map(self, state, idx, z):
         if state["mode"] == "xy":

@@ -3,7 +3,8 @@
 Drawing a matplotlib figure per slider move costs more than the whole morph. A
 :class:`SpectrogramStrip` draws its figure once — axes in seconds and Hz, titles and a dB
 colour bar — and afterwards only paints new pixels into the image areas of that drawing
-and encodes the PNG: a few milliseconds per move.
+and encodes it: a JPEG at quality 90 in 0.4 ms and about 35 kB (a PNG took 4 ms for 75 kB),
+so that a slider move spends its time on the sound.
 """
 
 import io
@@ -84,10 +85,20 @@ class SpectrogramStrip:
         level = np.clip((db + self.top_db) / self.top_db * 255, 0, 255).astype(np.uint8)
         self.rgba[top:bottom, left:right] = self.lut[level]
 
+    #: The format :meth:`encode` writes (an ``ipywidgets.Image``'s ``format``).
+    format = "jpeg"
+
+    def encode(self):
+        """The picture as JPEG bytes (quality 90)."""
+        return self._save(format="jpeg", quality=90)
+
     def png(self):
-        """The picture as PNG bytes."""
+        """The picture as PNG bytes (lossless; slower, bigger)."""
+        return self._save(format="png", compress_level=1)
+
+    def _save(self, **options):
         from PIL import Image
 
         buf = io.BytesIO()
-        Image.fromarray(self.rgba).save(buf, format="png", compress_level=1)
+        Image.fromarray(self.rgba).save(buf, **options)
         return buf.getvalue()
