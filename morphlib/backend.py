@@ -1,10 +1,15 @@
 """Import Keras 3 on TensorFlow quietly, with TensorFlow's default (oneDNN) settings.
 
 morphlib never sets ``TF_USE_LEGACY_KERAS`` nor switches oneDNN off: its layers avoid
-the Conv2D that aborts oneDNN (see the model module).
+the Conv2D that aborts oneDNN (see the model module). The first import also applies
+``MORPHLIB_CPU_DEVICES`` (``morphlib.devices``), before anything can start TensorFlow's
+devices, whatever morphlib does first (the command line analyses a folder before it picks
+a strategy).
 """
 
 import os
+
+_started = []
 
 
 def keras_tf_tfp():
@@ -34,6 +39,11 @@ def keras_tf_tfp():
             f"tensorflow-probability cannot be imported ({exc}); install it with `pip install tf-keras "
             "tensorflow-probability` (Keras 3 stays the Keras morphlib uses)"
         ) from exc
+    if not _started:  # the first use: before anything can start TensorFlow's devices
+        from .devices import split_cpu
+
+        _started.append(True)
+        split_cpu(tf)
     return keras, tf, tfp.distributions
 
 

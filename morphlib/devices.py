@@ -16,8 +16,12 @@ STRATEGIES = ("auto", "default", "mirrored", "tpu", "multiworker")
 _cache = {}
 
 
-def split_cpu():
-    """Apply ``MORPHLIB_CPU_DEVICES=N`` (before TensorFlow starts its devices); return N or None."""
+def split_cpu(tf=None):
+    """Apply ``MORPHLIB_CPU_DEVICES=N`` (before TensorFlow starts its devices); return N or None.
+
+    morphlib's first import of TensorFlow does it (``backend.keras_tf_tfp``), so that only
+    TensorFlow used before morphlib makes it come too late.
+    """
     text = os.environ.get("MORPHLIB_CPU_DEVICES", "").strip()
     if not text:
         return None
@@ -27,9 +31,10 @@ def split_cpu():
             raise ValueError
     except ValueError:
         raise ParameterError(f"MORPHLIB_CPU_DEVICES must be a whole number >= 1, got {text!r}") from None
-    from .backend import keras_tf_tfp
+    if tf is None:
+        from .backend import keras_tf_tfp
 
-    _, tf, _ = keras_tf_tfp()
+        _, tf, _ = keras_tf_tfp()
     cpu = tf.config.list_physical_devices("CPU")[0]
     if len(tf.config.get_logical_device_configuration(cpu) or []) != n:
         try:

@@ -25,7 +25,9 @@ def progress_bar(iterable, *, desc, total=None, enabled=True, unit="it"):
 
 
 def format_duration(seconds):
-    """A duration in words: ``"45 s"``, ``"2 min"``, ``"1 h 30 min"``."""
+    """A duration in words: ``"0.35 s"``, ``"45 s"``, ``"2 min"``, ``"1 h 30 min"``."""
+    if 0.05 <= seconds < 10:  # short budgets and epochs: "1.8 s", not "2 s"
+        return f"{seconds:.2g} s"
     seconds = round(max(0.0, seconds))
     if seconds < 120:
         return f"{seconds} s"

@@ -46,6 +46,11 @@ class Recipe:
         Arithmetic of the layers (weights, the loss and the optimizer stay float32).
         ``auto`` picks mixed precision where the hardware runs it fast (see
         :func:`pick_precision`).
+    restart_peak : float > 0
+        ``onecycle``'s peak for a warm restart (a budget raised after a cycle ended, see
+        ``morphlib.budget``), as a multiple of the preset's ``learning_rate``.
+    restart_warmup : float in [0, 1)
+        Fraction of a warm restart spent rising.
     """
 
     name: str
@@ -56,14 +61,16 @@ class Recipe:
     batch_size: int = None
     full_batches: bool = False
     precision: str = "float32"
+    restart_peak: float = 1.0
+    restart_warmup: float = 0.1
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
             raise ParameterError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise ParameterError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if not (self.peak > 0 and self.epochs > 0 and 0 <= self.warmup < 1):
-            raise ParameterError(f"recipe {self.name!r}: peak and epochs must be > 0 and warmup in [0, 1)")
+        if not (self.peak > 0 and self.epochs > 0 and 0 <= self.warmup < 1 and self.restart_peak > 0 and 0 <= self.restart_warmup < 1):
+            raise ParameterError(f"recipe {self.name!r}: peak, restart_peak and epochs must be > 0, warmup and restart_warmup in [0, 1)")
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, low=1)
 
@@ -79,15 +86,26 @@ class Recipe:
 
         It depends only on the epoch, so a resumed run continues on the same curve.
         """
+        if self.schedule == "constant":
+            return preset.learning_rate
+        rise = self.warmup * total
+        if epoch < rise:
+            return self.learning_rate_at(preset, self.warmup * epoch / rise)
+        return self.learning_rate_at(preset, self.warmup + (1 - self.warmup) * min((epoch - rise) / max(total - rise, 1), 1.0))
+
+    def learning_rate_at(self, preset, fraction, *, restart=False):
+        """Adam's learning rate at ``fraction`` in [0, 1] of the way through a cycle (of its
+        epochs, or of its time on the clock); ``restart``: a warm restart's cycle."""
         base = preset.learning_rate
         if self.schedule == "constant":
             return base
-        peak = base * self.peak
-        rise = self.warmup * total
-        if epoch < rise:
-            return peak / 10 + (peak - peak / 10) * epoch / rise
-        t = (epoch - rise) / max(total - rise, 1)
-        return peak / 1000 + (peak - peak / 1000) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+        peak, warmup = (self.restart_peak, self.restart_warmup) if restart else (self.peak, self.warmup)
+        peak *= base
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        if fraction < warmup:
+            return peak / 10 + (peak - peak / 10) * fraction / warmup
+        t = (fraction - warmup) / (1 - warmup)
+        return peak / 1000 + (peak - peak / 1000) * 0.5 * (1 + math.cos(math.pi * t))
 
     def to_dict(self):
         return dataclasses.asdict(self)

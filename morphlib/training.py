@@ -21,6 +21,8 @@ from .config import check_int, check_positive, default_preset, get_preset
 from .errors import FolderUnreachableError, ModelFolderError, ParameterError
 from .files import is_full, is_unreachable
 from .pipeline import steps_per_epoch, training_dataset
+from .budget import check_fits
+from .budget import plan as plan_clock
 from .progress import format_duration
 from .recipes import DEFAULT_RECIPE, get_recipe, pick_precision
 from .modelfolder import (
@@ -61,7 +63,8 @@ def train(
     epochs : int > 0 or None
         Total epochs wanted, counting those already done; default the recipe's share of
         the preset's (500 for the tutorial preset and recipe). A finished run asked for
-        more continues to that number (a one-cycle schedule is stretched to it).
+        more continues to that number (a one-cycle schedule is stretched to it). On the
+        clock (``max_minutes``) the time decides; ``epochs``, if given, only caps them.
     preset : str or Preset or None
         ``"tutorial"``, ``"studio"``, ``"fast"``, ``"tiny"``; default the folder's own,
         else ``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``.
@@ -88,8 +91,13 @@ def train(
         Default 120: the tutorial preset's 500 epochs write about half a gigabyte, where
         a checkpoint per epoch would write 36 GB (ruinous on Google Drive).
     max_minutes : float > 0 or None
-        Stop after the epoch in progress once this many minutes have passed, saving as at
-        any stop; the same call resumes.
+        A time budget (``morphlib.budget``): a new run lays the recipe's schedule over
+        this much training time and ends, at the learning rate's floor with the best
+        model written, when the time is up. It is the total wanted, like ``epochs``: a
+        run cut short resumes on the same clock, the same budget again is done, a larger
+        one trains the difference as a warm restart. A folder trained by epochs keeps its
+        schedule, and this then stops the run after the epoch in progress once this many
+        minutes have passed.
     progress : bool
         Show a progress bar over epochs, with when the last checkpoint was saved.
     callbacks : sequence of keras.callbacks.Callback
@@ -135,6 +143,7 @@ def train(
     else:
         preset = get_preset(preset) if preset is not None else default_preset()
         recipe = get_recipe(DEFAULT_RECIPE if recipe is None else recipe)
+    epochs_given = epochs is not None
     epochs = check_int("epochs", recipe.epochs_for(preset) if epochs is None else epochs, low=1, high=1_000_000)
     batch_size = recipe.batch_size_for(preset)
     precision = pick_precision(recipe.precision if precision is None else precision)
@@ -143,34 +152,42 @@ def train(
     chief = is_chief(strategy)
     if max_minutes is not None and in_multi_worker_mode(strategy):
         raise ParameterError("max_minutes cannot stop several workers at the same epoch; use it with one machine")
-    os.makedirs(model_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         vae = build_vae(loops.settings, preset, seed=seed, precision=precision)
         vae.compile(optimizer=make_optimizer(preset, precision))
+    clock, done = _plan_clock(model_dir, meta, max_minutes)
+    if clock is not None:
+        if not epochs_given:
+            epochs = 1_000_000  # the time decides
+        steps = steps_per_epoch(len(loops), batch_size)
+        check_fits(clock, _epoch_estimate(vae, loops, batch_size, steps))  # before anything is written
+    os.makedirs(model_dir, exist_ok=True)
     written = 0
     if meta is None and chief:
         write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
         written += os.path.getsize(os.path.join(model_dir, META))
     with strategy.scope():  # the optimizer's variables are made here on resume
         history, start, state = _restore(model_dir, vae, say)
-    if start >= epochs:
-        say(f"{model_dir} is already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more")
+    if done or start >= epochs:
+        say(f"{model_dir} is " + (done or f"already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more"))
         return _best_model(model_dir, vae, loops, preset, history, interrupted=False)
     if start:
         keras.utils.set_random_seed(seed + start)  # fresh shuffles for the resumed part
+    span = f"epochs {start + 1} to {epochs}" if clock is None else f"from epoch {start + 1}" + (f" to at most {epochs}" if epochs_given else "")
     say(
-        f"training {vae.n_params:,} parameters on {len(loops)} loops, epochs {start + 1} to {epochs} "
-        f"(preset {preset.name!r}, recipe {recipe.name!r}: {describe_schedule(recipe, preset, epochs)}, global batch {batch_size}, "
+        f"training {vae.n_params:,} parameters on {len(loops)} loops, {span} "
+        f"(preset {preset.name!r}, recipe {recipe.name!r}: {describe_schedule(recipe, preset, epochs, clock)}, global batch {batch_size}, "
         f"{precision}, {describe_devices(strategy)}) into {model_dir}, checkpoint every {format_duration(checkpoint_every)}"
-        + (f", for at most {format_duration(max_minutes * 60)}" if max_minutes else "")
+        + (f", for at most {format_duration(max_minutes * 60)} of this run (a folder trained by epochs keeps its schedule)"
+           if max_minutes and clock is None else "")
     )
     # Other workers than the first keep their (identical) checkpoints out of the shared folder.
     write_dir = model_dir if chief else tempfile.mkdtemp(prefix="morphlib-worker-")
-    keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes,
-                          newest=state if chief else None, say=say)
+    keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes if clock is None else None,
+                          newest=state if chief else None, say=say, clock=clock)
     keeper.bytes_written += written
-    schedule = LearningRateSchedule(recipe, preset, epochs)
+    schedule = LearningRateSchedule(recipe, preset, epochs, clock=clock)
     cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper)] if progress else []), *callbacks]
     for cb in callbacks:
         if isinstance(cb, TrainingListener):
@@ -193,6 +210,9 @@ def train(
         say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
     elif keeper.diverged:
         say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
+    elif keeper.timed_out and clock is not None:
+        say(f"trained on the clock: the cycle ended at epoch {keeper.last_epoch} after {format_duration(clock.budget_s)} in all, "
+            f"best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}; a larger max_minutes trains more (a warm restart)")
     elif keeper.timed_out:
         say(f"stopped after {format_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
     else:
@@ -209,6 +229,29 @@ def train(
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
     say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
     return model
+
+
+def _plan_clock(model_dir, meta, max_minutes):
+    """(the clock this run trains on or None, why nothing is left to train or None)."""
+    saved, done_epochs = None, 0
+    if meta is not None:
+        try:
+            state = read_state(model_dir)
+        except ModelFolderError:
+            state = None  # _restore says what is wrong with it
+        saved = (state or {}).get("clock")
+        done_epochs = state["epoch"] if state else len(read_history(model_dir))
+    return plan_clock(max_minutes, saved, epochs_done=done_epochs)
+
+
+def _epoch_estimate(vae, loops, batch_size, steps):
+    """Seconds an epoch takes here, roughly: a forward pass of one batch, three times (the
+    backward pass costs about twice the forward), for every step."""
+    x = np.asarray(loops.S[: min(batch_size, len(loops))], np.float32)
+    vae(x, training=False)  # builds the layers
+    started = time.perf_counter()
+    vae(x, training=False)
+    return 3 * (time.perf_counter() - started) * steps
 
 
 def _stop_unreachable(keeper, vae, loops, preset, say):
@@ -340,6 +383,9 @@ class FolderKeeper(Callback):
         The folder's newest checkpoint state, as ``_restore`` read it.
     say : callable
         Where to report a checkpoint that could not be written (``print``).
+    clock : morphlib.budget.Clock or None
+        A time budget: training stops when the next epoch would not fit in it, and each
+        checkpoint keeps the time used.
 
     Attributes
     ----------
@@ -349,9 +395,12 @@ class FolderKeeper(Callback):
         Training stopped because the folder stayed unreachable.
     """
 
-    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, newest=None, say=print):
+    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, newest=None, say=print,
+                 clock=None):
         super().__init__()
         self.model_dir = model_dir
+        self.clock = clock
+        self._save_s = 0.0
         self.history = list(history)
         self.checkpoint_every = checkpoint_every
         self.max_minutes = max_minutes
@@ -372,7 +421,9 @@ class FolderKeeper(Callback):
         self._closed = False
 
     def on_train_begin(self, logs=None):
-        self._started = self._saved_at = self._tried_at = time.monotonic()
+        self._started = self._saved_at = self._tried_at = self._epoch_end = time.monotonic()
+        if self.clock is not None:
+            self.clock.start()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
@@ -395,6 +446,15 @@ class FolderKeeper(Callback):
         if self.checkpoints.done():
             self._settle()  # a background write that failed since the last epoch counts now
         now = time.monotonic()
+        if self.clock is not None:
+            self.clock.note_epoch(now - self._epoch_end)  # the epoch and what came after the last one
+            self._epoch_end = now
+            if not self.clock.next_epoch_fits(reserve=self._save_s):
+                self.clock.finish()  # the cycle ends here, and the same budget is done
+                self.timed_out = True
+                self.model.stop_training = True
+                self.save()
+                return
         if not self._tried or now - self._tried_at >= self.checkpoint_every:
             self.save()
         if self.max_minutes is not None and now - self._started >= 60 * self.max_minutes:
@@ -409,10 +469,13 @@ class FolderKeeper(Callback):
         Returns False when the folder could not be reached (counted; see the class)."""
         self._tried, self._tried_at = True, time.monotonic()
         self._settle()
+        state = {"epoch": self.last_epoch, "loss": self.history[-1].get("loss")}
+        if self.clock is not None:
+            state["clock"] = self.clock.to_dict()
         try:
             with self._full_disk_is_an_error():
                 self.bytes_written += write_history(self.model_dir, self.history)
-                self.checkpoints.write(self.model, {"epoch": self.last_epoch, "loss": self.history[-1].get("loss")}, self.history)
+                self.checkpoints.write(self.model, state, self.history)
                 self.flush_best()
         except OSError as exc:
             if not is_unreachable(exc, self.model_dir):
@@ -420,6 +483,7 @@ class FolderKeeper(Callback):
             self._failed(exc)
             return False
         self.saved_epoch, self._saved_at = self.last_epoch, time.monotonic()
+        self._save_s = self._saved_at - self._tried_at  # what the last epoch of a budget must leave room for
         self.n_checkpoints += 1
         return True
 
@@ -499,23 +563,33 @@ class FolderKeeper(Callback):
 
 
 class LearningRateSchedule(Callback):
-    """Sets Adam's learning rate at the start of every epoch from the recipe (a function of
-    the epoch only, so that a resumed run continues on the same curve)."""
+    """Sets Adam's learning rate at the start of every epoch from the recipe: a function of
+    the epoch (so that a resumed run continues on the same curve), or, on the clock, of the
+    fraction of the budget used by the middle of the coming epoch."""
 
-    def __init__(self, recipe, preset, epochs):
+    def __init__(self, recipe, preset, epochs, *, clock=None):
         super().__init__()
-        self.recipe, self.preset, self.epochs = recipe, preset, epochs
+        self.recipe, self.preset, self.epochs, self.clock = recipe, preset, epochs, clock
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.model.optimizer.learning_rate.assign(self.recipe.learning_rate(self.preset, epoch, self.epochs))
+        if self.clock is None:
+            rate = self.recipe.learning_rate(self.preset, epoch, self.epochs)
+        else:
+            where = self.clock.fraction(ahead=self.clock.epoch_estimate() / 2)
+            rate = self.recipe.learning_rate_at(self.preset, where, restart=self.clock.cycle > 1)
+        self.model.optimizer.learning_rate.assign(rate)
 
 
-def describe_schedule(recipe, preset, epochs):
-    """The learning rate in words, e.g. ``"Adam 0.001"`` or ``"Adam one-cycle 0.0003 → 0.003 → 3e-06"``."""
-    lr = lambda e: f"{recipe.learning_rate(preset, e, epochs):.2g}"  # noqa: E731
+def describe_schedule(recipe, preset, epochs, clock=None):
+    """The learning rate in words, e.g. ``"Adam 0.001"`` or ``"Adam one-cycle 0.0003 → 0.003 → 3e-06"``,
+    and, on the clock, what the budget means for it."""
+    restart = clock is not None and clock.cycle > 1
+    lr = lambda f: f"{recipe.learning_rate_at(preset, f, restart=restart):.2g}"  # noqa: E731
     if recipe.schedule == "constant":
-        return f"Adam {lr(0)}"
-    return f"Adam one-cycle {lr(0)} → {preset.learning_rate * recipe.peak:.2g} → {lr(epochs)}"
+        words = f"Adam {lr(0)}"
+    else:
+        words = f"Adam one-cycle {lr(0)} → {preset.learning_rate * (recipe.restart_peak if restart else recipe.peak):.2g} → {lr(1)}"
+    return words if clock is None else f"{words}, {clock.describe()}"
 
 
 class TrainingListener(Callback):

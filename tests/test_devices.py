@@ -104,3 +104,19 @@ def test_bad_cpu_device_count_is_named(tiny_folder, tmp_path):
     proc = _run([tiny_folder, json.dumps([[str(tmp_path / "m"), "mirrored", 1]]), 0], env={"MORPHLIB_CPU_DEVICES": "two"})
     _, err = proc.communicate(timeout=300)
     assert proc.returncode != 0 and "MORPHLIB_CPU_DEVICES must be a whole number >= 1, got 'two'" in err
+
+
+def test_the_command_line_trains_on_two_cpu_devices_and_resumes(tiny_folder, tmp_path):
+    """As the README documents it: MORPHLIB_CPU_DEVICES set before Python starts reaches the CLI,
+    which analyses the folder (TensorFlow's first use) before it picks the strategy."""
+    model_dir = str(tmp_path / "m")
+    outs = []
+    for epochs in (2, 3):
+        out = subprocess.run(
+            [sys.executable, "-m", "morphlib", "train", tiny_folder, "--model", model_dir, "--preset", "tiny", "--epochs", str(epochs),
+             "--strategy", "mirrored", "--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-frames", "16"],
+            capture_output=True, text=True, timeout=300, env={**os.environ, "MORPHLIB_CPU_DEVICES": "2"})
+        assert out.returncode == 0, out.stderr[-2000:]
+        outs.append(out.stdout)
+    assert all("MirroredStrategy on 2 replicas" in o for o in outs)
+    assert f"resuming {model_dir} after epoch 2" in outs[1] and "done: 3 epochs" in outs[1]

@@ -286,19 +286,6 @@ def test_a_folder_from_morphlib_0_1_resumes_and_its_old_checkpoint_goes(tiny_loo
     assert sorted(os.listdir(folder)) == ["slot-0.bin", "slot-0.json", "slot-1.bin", "slot-1.json"]
 
 
-def test_max_minutes_stops_cleanly_and_resumes(tiny_loops, tmp_path, capsys):
-    model_dir = str(tmp_path / "m")
-    started = time.monotonic()
-    model = train(tiny_loops, model_dir, epochs=100_000, preset="tiny", progress=False, max_minutes=0.05)
-    assert time.monotonic() - started < 30
-    assert model.timed_out and not model.interrupted
-    assert "stopped after 3 s (max_minutes)" in capsys.readouterr().out
-    done = len(model.history)
-    assert checkpoint_epoch(model_dir) == done > 1
-    again = train(tiny_loops, model_dir, epochs=done + 2, progress=False, verbose=False)
-    assert [r["epoch"] for r in again.history] == list(range(1, done + 3))
-
-
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"checkpoint_every": 0}, "checkpoint_every must be a number of seconds > 0, got 0"),

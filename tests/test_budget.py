@@ -1,0 +1,113 @@
+"""Training on the clock (morphlib.budget): the schedule runs over the time, ends at its floor
+when the time is up, resumes on the same clock, and a larger budget is a warm restart."""
+
+import json
+import os
+import time
+
+import pytest
+
+from morphlib.budget import Clock, plan
+from morphlib.config import get_preset
+from morphlib.errors import ParameterError
+from morphlib.modelfolder import read_state
+from morphlib.recipes import RECIPES
+from morphlib.training import train
+from tests.test_recipes import StopAfter
+
+ONECYCLE, TINY_PRESET = RECIPES["onecycle"], get_preset("tiny")
+
+
+def _saved(budget, used, cycle=1, start=0.0):
+    return {"budget_s": budget, "used_s": used, "cycle": cycle, "cycle_start_s": start}
+
+
+@pytest.mark.parametrize(
+    "max_minutes, saved, epochs_done, clock, done",
+    [
+        (None, None, 0, None, None),                                   # epochs, as ever
+        (4, None, 0, Clock(240.0), None),                              # a new run on the clock
+        (4, None, 12, None, None),                                     # a folder trained by epochs keeps its schedule
+        (None, _saved(240, 100), 30, Clock(240.0, 100.0), None),       # cut short: the same clock
+        (4, _saved(240, 100), 30, Clock(240.0, 100.0), None),
+        (6, _saved(240, 100), 30, Clock(360.0, 100.0), None),          # cut short, given more: the same cycle, longer
+        (4, _saved(240, 240), 90, None, "already trained for 4 min"),  # the same budget again: done
+        (None, _saved(240, 240), 90, None, "already trained for 4 min"),
+        (3, _saved(240, 240), 90, None, "give max_minutes above 4.00"),
+        (6, _saved(240, 240), 90, Clock(360.0, 240.0, 2, 240.0), None),  # more: a warm restart over the difference
+    ],
+)
+def test_plan(max_minutes, saved, epochs_done, clock, done):
+    got, why = plan(max_minutes, saved, epochs_done=epochs_done)
+    assert got == clock
+    assert (why is None) == (done is None) and (done is None or done in why)
+
+
+def test_the_schedule_over_a_cycle():
+    peak = TINY_PRESET.learning_rate * ONECYCLE.peak
+    at = lambda f, **kw: ONECYCLE.learning_rate_at(TINY_PRESET, f, **kw)  # noqa: E731
+    assert at(0) == pytest.approx(peak / 10) and at(ONECYCLE.warmup) == pytest.approx(peak)
+    assert at(1) == pytest.approx(peak / 1000) and at(2) == at(1)
+    assert at(ONECYCLE.restart_warmup, restart=True) == pytest.approx(TINY_PRESET.learning_rate * ONECYCLE.restart_peak)
+    # the epoch schedule is the same curve, read at epoch / epochs
+    assert [ONECYCLE.learning_rate(TINY_PRESET, e, 50) for e in (0, 20, 50)] == pytest.approx([at(0), at(0.4), at(1)])
+
+
+def test_a_budget_ends_the_cycle_at_its_floor_when_the_time_is_up(tiny_loops, tmp_path, capsys):
+    model_dir = str(tmp_path / "m")
+    started = time.monotonic()
+    model = train(tiny_loops, model_dir, preset="tiny", max_minutes=0.05, progress=False)
+    took = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert "on the clock: 3 s; the schedule runs over the time" in out and "the cycle ended at epoch" in out
+    assert 2.5 < took < 3 + 10  # the budget, plus building the model and the last write
+    lrs = [r["lr"] for r in model.history]
+    peak = TINY_PRESET.learning_rate * ONECYCLE.peak
+    assert max(lrs) > 0.9 * peak and lrs[-1] < 0.02 * peak  # it rose, then ended near its floor
+    assert model.timed_out and read_state(model_dir)["clock"]["used_s"] == 3.0
+    # The same budget again: done, nothing trained.
+    again = train(tiny_loops, model_dir, max_minutes=0.05, progress=False)
+    assert len(again.history) == len(model.history) and "already trained for 3 s on the clock" in capsys.readouterr().out
+    # A larger one: a warm restart over the difference, rising from low again and ending at its floor.
+    more = train(tiny_loops, model_dir, max_minutes=0.08, progress=False)
+    restart = [r["lr"] for r in more.history[len(model.history):]]
+    assert "warm restart 1, a new cycle over the 1.8 s" in capsys.readouterr().out
+    assert restart and restart[0] < 0.5 * max(restart) and restart[-1] < 0.05 * max(restart)
+    assert read_state(model_dir)["clock"] == {"budget_s": 4.8, "used_s": 4.8, "cycle": 2, "cycle_start_s": 3.0}
+
+
+def test_a_run_cut_short_resumes_on_the_same_clock(tiny_loops, tmp_path):
+    model_dir = str(tmp_path / "m")
+    cut = train(tiny_loops, model_dir, preset="tiny", max_minutes=0.1, callbacks=[StopAfter(40)], progress=False, verbose=False)
+    assert len(cut.history) == 40 and not cut.timed_out
+    used = read_state(model_dir)["clock"]["used_s"]
+    assert 0 < used < 6
+    model = train(tiny_loops, model_dir, max_minutes=0.1, progress=False, verbose=False)
+    resumed = model.history[40]
+    # where the curve stood when it was cut (not its start again): the rate at that fraction of the time
+    expected = ONECYCLE.learning_rate_at(TINY_PRESET, used / 6)
+    assert resumed["lr"] == pytest.approx(expected, rel=0.25)
+    assert model.timed_out and read_state(model_dir)["clock"]["used_s"] == 6.0
+
+
+def test_a_folder_trained_by_epochs_keeps_its_schedule_and_max_minutes_only_stops(tiny_loops, tmp_path, capsys):
+    model_dir = str(tmp_path / "m")
+    train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False)
+    model = train(tiny_loops, model_dir, epochs=100_000, max_minutes=0.03, progress=False)
+    out = capsys.readouterr().out
+    assert "a folder trained by epochs keeps its schedule" in out and "stopped after 1.8 s (max_minutes)" in out
+    assert model.timed_out and "clock" not in read_state(model_dir)
+
+
+def test_a_budget_too_short_for_one_epoch_is_refused_before_anything_is_written(tiny_loops, tmp_path):
+    model_dir = tmp_path / "m"
+    with pytest.raises(ParameterError, match=r"max_minutes leaves .* too short for one epoch .*give at least"):
+        train(tiny_loops, model_dir, preset="tiny", max_minutes=1e-7, progress=False, verbose=False)
+    assert not model_dir.exists()
+
+
+def test_the_clock_is_in_the_checkpoint(tiny_loops, tmp_path):
+    model_dir = str(tmp_path / "m")
+    train(tiny_loops, model_dir, preset="tiny", max_minutes=0.02, progress=False, verbose=False)
+    with open(os.path.join(model_dir, "checkpoint", "slot-0.json" if read_state(model_dir)["seq"] % 2 == 0 else "slot-1.json")) as f:
+        assert json.load(f)["clock"]["budget_s"] == pytest.approx(1.2)
