@@ -1,16 +1,22 @@
 """morphlib against the tutorial's own implementation, on recorded drums and demo loops, in one run.
 
-    python benchmarks/bench.py                       # recorded drums and demo loops, 74 each, every recipe
-    python benchmarks/bench.py --corpus gm --recipes onecycle
+    python benchmarks/bench.py                       # recorded drums and demo loops, 74 each, every recipe, budgets
+    python benchmarks/bench.py --corpus gm --recipes onecycle --budgets
+    python benchmarks/bench.py --recipes --budgets 0.2 0.1 --budget-precisions float32 mixed_bfloat16
     python benchmarks/bench.py --quick               # CI: checks that it still runs (seconds of training)
 
 For each corpus: the tutorial's code (tf_keras + tfp.layers) trains its 500 epochs, then
-morphlib's tutorial preset trains with each recipe at its default length. Every 5 epochs the
-mean cosine similarity of the reconstructions is measured (outside the timed part), which
-gives the time each recipe needs to reach the cosine the tutorial's code ends with.
-Prints a table and one JSON object (also written with --json PATH). Absolute times on a
-shared 2-core machine are noise; the ratios, measured in the same run, are the result.
-Recorded drums: FluidR3 GM kits rendered by FluidSynth (benchmarks/gm_loops.py).
+morphlib's tutorial preset trains with each recipe at its default length, and with the
+default recipe on the clock (``train --max-minutes M``) for each budget, M a fraction of
+the time the tutorial's code took, in each precision asked (float32 holds on any CPU).
+Every 5 epochs the mean cosine similarity of the reconstructions is measured (outside the
+timed part), which gives the time each run needs to reach the cosine the tutorial's code
+ends with. The arithmetic of one epoch over the float32 (and bfloat16) peak of a large
+matrix product measured in the same run is the ceiling each s/epoch is set against.
+Prints a table and one JSON object (also written with --json PATH), with the CPU and its
+flags. Absolute times on a shared 2-core machine are noise; the ratios, measured in the
+same run, are the result. Recorded drums: FluidR3 GM kits rendered by FluidSynth
+(benchmarks/gm_loops.py).
 """
 
 import argparse
@@ -31,6 +37,7 @@ sys.path.insert(0, HERE)
 TARGETS = {
     "train_speedup": 3.0,  # each recipe: >= 3x the tutorial code's speed per epoch
     "time_to_baseline_quality": 1 / 5,  # each recipe: <= 1/5 of the tutorial code's 500 epochs
+    "budget_final_cosine_vs_code": 0.0,  # on a budget of 1/5 of the code's time: its final cosine or better
     "final_cosine_vs_tutorial_recipe": 0.0,  # a faster recipe ends no worse than the tutorial recipe
     "morph_latency_median_ms": 100.0,
     "reload_speedup": 10.0,
@@ -64,6 +71,8 @@ from morphlib.training import train
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[4])
 epochs = None if sys.argv[3] == "default" else int(sys.argv[3])
 EVERY = int(sys.argv[7])  # epochs between cosine measurements (outside the timed part)
+max_minutes = None if sys.argv[8] == "none" else float(sys.argv[8])
+precision = None if sys.argv[9] == "recipe" else sys.argv[9]
 
 class Clock(keras_callback_base()):
     def on_train_begin(self, logs=None):
@@ -73,7 +82,7 @@ class Clock(keras_callback_base()):
         dt = time.perf_counter() - self.last  # training and the model folder's writes
         self.seconds.append(dt)
         self.elapsed += dt
-        if (epoch + 1) % EVERY and epoch + 1 != self.params["epochs"]:
+        if (epoch + 1) % EVERY and epoch + 1 != self.params["epochs"] and not self.model.stop_training:
             self.last = time.perf_counter()
             return
         self.judge.set_weights(self.model.get_weights())
@@ -88,7 +97,9 @@ clock = Clock()
 sys.path.insert(0, sys.argv[6])
 from common import variant
 from morphlib.recipes import get_recipe
-train(loops, sys.argv[2], epochs=epochs, preset="tutorial", recipe=variant(sys.argv[5], get_recipe), progress=False, verbose=False, callbacks=[clock])
+# the cosine is measured outside the clock's time too: the budget pauses while it is measured
+train(loops, sys.argv[2], epochs=epochs, preset="tutorial", recipe=variant(sys.argv[5], get_recipe), precision=precision,
+      max_minutes=max_minutes, progress=False, verbose=False, callbacks=[clock])
 print(json.dumps({"epoch_seconds": clock.seconds, "curve": clock.curve, "cosine_mean": clock.curve[-1][1],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "training_set_mb": loops.S.nbytes / 2**20}))
@@ -137,10 +148,12 @@ def make_corpus(kind, folder, n):
         synth_drums(folder, n=n, progress=False)
 
 
-def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs):
-    # cosine every 5 epochs (every epoch in quick runs): the time to reach a cosine is known to 5 epochs
-    """The tutorial's code and every recipe on one corpus: s/epoch, cosine curves, time to quality."""
+def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets=(), budget_precisions=("float32",),
+               least_minutes=0.0):
+    """The tutorial's code, every recipe, and the default recipe on each budget, on one corpus:
+    s/epoch, cosine curves, time to the code's quality, final cosine on the clock."""
     from morphlib.dataset import load_folder
+    from morphlib.recipes import DEFAULT_RECIPE
 
     loops_dir, cache = os.path.join(work, kind), os.path.join(work, "cache")
     make_corpus(kind, loops_dir, n_loops)
@@ -153,20 +166,85 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs):
     out = {"loops": len(loops), "baseline": {"epochs": baseline_epochs, "s_per_epoch": steady(base["epoch_seconds"]),
                                              "seconds": base_total, "cosine_mean": base["cosine_mean"],
                                              "peak_rss_mb": base["peak_rss_mb"], "n_params": base["n_params"]}, "recipes": {}}
-    for recipe in recipes:
-        print(f"{kind}: morphlib, tutorial preset, recipe {recipe}", file=sys.stderr)
+    every = 1 if n_loops < 20 else 5
+    runs = [(recipe, recipe, None, "recipe", every) for recipe in recipes]
+    # On the clock: the cosine only at the end (a measurement inside the budget would spend it).
+    runs += [(f"{DEFAULT_RECIPE} on {fraction:g} of the code's time, {precision}", DEFAULT_RECIPE, fraction, precision, 10**9)
+             for fraction in budgets for precision in budget_precisions]
+    for name, recipe, fraction, precision, every_n in runs:
+        minutes = None if fraction is None else max(fraction * base_total / 60, least_minutes)
+        print(f"{kind}: morphlib, tutorial preset, {name}" + (f" ({minutes:.2f} min)" if minutes else ""), file=sys.stderr)
         model_dir = os.path.join(work, f"model-{kind}-{len(out['recipes'])}-{int(time.time())}")
-        ours = _python(TRAIN, loops_dir, model_dir, epochs or "default", cache, recipe, HERE, 1 if n_loops < 20 else 5)
+        ours = _python(TRAIN, loops_dir, model_dir, epochs or "default" if fraction is None else "default", cache, recipe, HERE,
+                       every_n, "none" if minutes is None else minutes, precision)
         reach = time_to_reach(ours["curve"], base["cosine_mean"])
-        out["recipes"][recipe] = {
+        out["recipes"][name] = {
             "model_dir": model_dir, "epochs": len(ours["epoch_seconds"]), "s_per_epoch": steady(ours["epoch_seconds"]),
             "seconds": float(np.sum(ours["epoch_seconds"])), "cosine_mean": ours["cosine_mean"],
             "speedup_per_epoch": steady(base["epoch_seconds"]) / steady(ours["epoch_seconds"]),
             "seconds_to_baseline_cosine": reach, "time_to_baseline_quality": None if reach is None else reach / base_total,
             "peak_rss_mb": ours["peak_rss_mb"], "training_set_mb": ours["training_set_mb"],
-            "curve": ours["curve"],
+            "curve": ours["curve"], "budget_fraction": fraction, "budget_minutes": minutes, "precision": precision,
         }
     return out, loops
+
+
+CEILING = """
+import json, sys, time
+import numpy as np
+from morphlib.backend import keras_tf_tfp
+from morphlib.config import AnalysisSettings, get_preset
+from morphlib.model import build_vae
+keras, tf, _ = keras_tf_tfp()
+n_loops, batch = int(sys.argv[1]), int(sys.argv[2])
+
+def flops_per_example(model):
+    # Multiply-adds of the layers with a kernel: a Dense on every frame, a Conv1D at every
+    # output step, a Conv1DTranspose at every input step; 2 FLOPs each.
+    total = 0
+    for layer in model.layers:
+        kernel = next((w for w in layer.weights if len(w.shape) >= 2), None)
+        if kernel is None:
+            continue
+        size = int(np.prod(kernel.shape))
+        if type(layer).__name__ == "Conv1DTranspose":
+            steps = int(layer.input.shape[1])
+        elif type(layer).__name__ == "Conv1D" or len(layer.output.shape) == 3:
+            steps = int(layer.output.shape[1])
+        else:
+            steps = 1
+        total += 2 * size * steps
+    return total
+
+vae = build_vae(AnalysisSettings(), get_preset("tutorial"))
+forward = flops_per_example(vae.encoder) + flops_per_example(vae.decoder)
+steps = -(-n_loops // batch)
+adam = 10 * vae.n_params * steps  # a few operations per weight and step
+epoch = 3 * forward * n_loops + adam  # the backward pass costs about twice the forward
+
+def peak(dtype, n=2048, k=10):
+    a = tf.random.normal((n, n), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    f = tf.function(lambda x: tf.matmul(x, x))
+    f(a).numpy()
+    t = time.perf_counter()
+    for _ in range(k):
+        f(a).numpy()
+    return 2 * n**3 * k / (time.perf_counter() - t)
+
+out = {"flops_per_epoch": epoch, "forward_flops_per_example": forward, "float32_peak": peak(tf.float32),
+       "bfloat16_peak": peak(tf.bfloat16)}
+print(json.dumps(out))
+"""
+
+
+def ceiling(n_loops, batch_size=16):
+    """The arithmetic of one epoch of the tutorial preset, and the float32 and bfloat16 peaks of a
+    2048 x 2048 matrix product measured here: the fastest an epoch could be."""
+    c = _python(CEILING, n_loops, batch_size)
+    c["float32_s_per_epoch"] = c["flops_per_epoch"] / c["float32_peak"]
+    c["bfloat16_s_per_epoch"] = c["flops_per_epoch"] / c["bfloat16_peak"]
+    return c
 
 
 def main(argv=None):
@@ -177,6 +255,10 @@ def main(argv=None):
     p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["gm", "demo"])
     p.add_argument("--recipes", nargs="+", default=list(RECIPES), help="names, or NAME:field=value,... to try a variant")
     p.add_argument("--epochs", type=int, help="for every recipe (default: each recipe's own)")
+    p.add_argument("--budgets", nargs="*", type=float, default=[0.2, 0.1],
+                   help="fractions of the tutorial code's training time given to the default recipe as max_minutes (0.2 0.1)")
+    p.add_argument("--budget-precisions", nargs="+", default=None,
+                   help="precisions of the budget runs (default float32, and mixed_bfloat16 where the CPU has it)")
     p.add_argument("--baseline-epochs", type=int, default=500)
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--work", help="working folder (default: a new temporary one)")
@@ -186,13 +268,19 @@ def main(argv=None):
     epochs = 2 if args.quick else args.epochs
     baseline_epochs = 2 if args.quick else args.baseline_epochs
     work = args.work or tempfile.mkdtemp(prefix="morphlib-bench-")
+    from common import cpu_description
+    from morphlib.recipes import cpu_has_bf16
+
+    precisions = args.budget_precisions or ["float32", *(["mixed_bfloat16"] if cpu_has_bf16() else [])]
     print(f"{n_loops} loops per corpus, working in {work}", file=sys.stderr)
-    result = {"default_recipe": DEFAULT_RECIPE, "corpora": {}}
+    result = {"default_recipe": DEFAULT_RECIPE, "cpu": cpu_description(), "corpora": {}}
     first_loops = None
     for kind in args.corpus:
         result["corpora"][kind], loops = run_corpus(kind, work, n_loops=n_loops, baseline_epochs=baseline_epochs,
-                                                    recipes=args.recipes, epochs=epochs)
+                                                    recipes=args.recipes, epochs=epochs, budgets=args.budgets,
+                                                    budget_precisions=precisions, least_minutes=0.05 if args.quick else 0.0)
         first_loops = first_loops or (kind, loops)
+    result["ceiling"] = ceiling(n_loops)
     kind, loops = first_loops
     loops_dir, cache = os.path.join(work, kind), os.path.join(work, "cache-reload")
     cold = _python(LOAD, loops_dir, cache)["seconds"]
@@ -224,6 +312,10 @@ def check_targets(r):
     for kind, c in r["corpora"].items():
         for name, ours in c["recipes"].items():
             judge(f"{kind} {name} train_speedup", ours["speedup_per_epoch"], TARGETS["train_speedup"], False)
+            if ours.get("budget_fraction") is not None:  # on the clock: where it ends is what counts
+                judge(f"{kind} {name} final cosine vs the code's", ours["cosine_mean"] - c["baseline"]["cosine_mean"],
+                      TARGETS["budget_final_cosine_vs_code"], False)
+                continue
             judge(f"{kind} {name} time_to_baseline_quality", ours["time_to_baseline_quality"], TARGETS["time_to_baseline_quality"], True)
             if "tutorial" in c["recipes"] and name != "tutorial":
                 judge(f"{kind} {name} final_cosine_vs_tutorial_recipe", ours["cosine_mean"] - c["recipes"]["tutorial"]["cosine_mean"], 0.0, False)
@@ -249,6 +341,14 @@ def print_table(r):
     widths = [max(len(row[k]) for row in rows + [header]) for k in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    c = r["ceiling"]
+    print(f"\non {r['cpu']}: an epoch of the tutorial preset is {c['flops_per_epoch'] / 1e9:.1f} GFLOP; a 2048 x 2048 matrix "
+          f"product runs at {c['float32_peak'] / 1e9:.0f} GFLOP/s in float32 and {c['bfloat16_peak'] / 1e9:.0f} in bfloat16 here, "
+          f"so an epoch takes at least {c['float32_s_per_epoch']:.3f} s in float32 ({c['bfloat16_s_per_epoch']:.3f} s in bfloat16)")
+    for kind, corpus in r["corpora"].items():
+        for name, o in corpus["recipes"].items():
+            floor = c["bfloat16_s_per_epoch"] if "bfloat16" in str(o.get("precision")) else c["float32_s_per_epoch"]
+            print(f"  {kind}: {name}: {o['s_per_epoch'] / floor:.1f}x that floor")
     lat = r["morph_latency"]
     print(f"\nmorph latency median / p95: {lat['morphlib']['median_ms']:.0f} / {lat['morphlib']['p95_ms']:.0f} ms "
           f"(librosa's Griffin-Lim {lat['librosa_griffinlim_32']['median_ms']:.0f} / {lat['librosa_griffinlim_32']['p95_ms']:.0f} ms)")

@@ -9,6 +9,8 @@ from . import __version__
 from .errors import MorphlibError, ParameterError
 
 DEMO_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: The demo's training budget in minutes (with --fast): what it buys is in the README.
+DEMO_MINUTES, DEMO_MINUTES_FAST = 4.0, 0.5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,7 +83,8 @@ def _add_training_schedule(p):
     p.add_argument("--checkpoint-every", type=_positive_number, default=120.0, metavar="SECONDS",
                    help="seconds between checkpoints into the model folder (120); a kill costs at most this much training")
     p.add_argument("--max-minutes", type=_positive_number, metavar="M",
-                   help="stop cleanly after the epoch running once M minutes have passed (the same command resumes)")
+                   help="a time budget: the schedule runs over M minutes of training and ends at its floor when they are "
+                        "up (a run cut short resumes on the same clock; a larger M later trains the difference)")
 
 
 def _add_phase(p):
@@ -101,8 +104,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("demo", help="demo loops → train → evaluate → morph WAVs and a PNG", description=(
-        "Make demo loops, train the studio preset on them (the tutorial's with --preset tutorial, a small one with --fast), evaluate, and "
-        "write morphs at alpha 0, .25, .5, .75, 1 plus a spectrogram PNG into OUT. Running it again resumes training."))
+        "Make demo loops, train the studio preset on them (the tutorial's with --preset tutorial, a small one with --fast) "
+        f"on a budget of {DEMO_MINUTES:g} minutes ({DEMO_MINUTES_FAST:g} with --fast; --max-minutes to change it, --epochs to train "
+        "by epochs instead), evaluate, and write morphs at alpha 0, .25, .5, .75, 1 plus a spectrogram PNG into OUT. "
+        "Running it again resumes training."))
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--fast", action="store_true", help="small and quick (also on when MORPHLIB_FAST=1)")
     p.add_argument("--preset", choices=("tutorial", "studio"), help="the model to train (default studio, which keeps hats and transients; tutorial: the tutorial's model exactly)")
@@ -327,8 +332,11 @@ def cmd_demo(args):
     loops = load_folder(loops_dir)
     _print_load_report(loops)
     preset, model_dir = demo_model(model_dir, args.preset, fast=fast)
-    model = train(loops, model_dir, epochs=args.epochs, preset=preset, seed=args.seed, **_schedule(args))
-    if getattr(model, "interrupted", False) or getattr(model, "timed_out", False):
+    schedule = _schedule(args)
+    if args.epochs is None and schedule["max_minutes"] is None:  # a newcomer waits this long on any CPU
+        schedule["max_minutes"] = DEMO_MINUTES_FAST if fast else DEMO_MINUTES
+    model = train(loops, model_dir, epochs=args.epochs, preset=preset, seed=args.seed, **schedule)
+    if getattr(model, "interrupted", False) or getattr(model, "timed_out", False) or getattr(model, "unreachable", False):
         return 130
     ev = evaluate(model, loops)
     atomic_write_text(os.path.join(out, "evaluation.json"), json.dumps(ev.to_dict(loops), indent=2, ensure_ascii=False))

@@ -5,7 +5,9 @@ On today's TensorFlow that layer aborts the process in training (oneDNN), so mor
 computes the same thing as a Dense layer over the bins of each frame: with frames as the
 sequence axis and bins as channels, the tutorial's ``Conv2D(h, (n_bins, 1))`` is
 ``Dense(h)`` and its ``Conv2D(h, (1, s), strides=s)`` is ``Conv1D(h, s, strides=s)`` —
-the same weights, the same parameter count, trained with default settings.
+the same weights, the same parameter count, trained with default settings. Those Conv1D
+(and the decoder's Conv1DTranspose) have kernels as long as their strides and are computed
+as matrix products (``layers.PatchConv1D``), with Keras' weight shapes.
 """
 
 import math
@@ -14,7 +16,7 @@ from .backend import keras_tf_tfp
 from .config import check_int
 from .devices import in_multi_worker_mode
 from .errors import ArchitectureError
-from .layers import DetailBank, SharedBias
+from .layers import DetailBank, PatchConv1D, PatchConv1DTranspose, SharedBias
 
 keras, tf, tfd = keras_tf_tfp()
 
@@ -90,8 +92,8 @@ def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     x = inputs = keras.Input((n_bins, n_frames), name="magnitude")
     x = L.Permute((2, 1), name="frames_first", dtype=dtype)(x)  # (n_frames, n_bins)
     x = L.Dense(hidden, activation="relu", name="frequency_projection", dtype=dtype)(x)
-    x = L.Conv1D(hidden, s1, strides=s1, activation="relu", name="time_conv_1", dtype=dtype)(x)
-    x = L.Conv1D(hidden, s2, strides=s2, activation="relu", name="time_conv_2", dtype=dtype)(x)
+    x = PatchConv1D(hidden, s1, strides=s1, activation="relu", name="time_conv_1", dtype=dtype)(x)
+    x = PatchConv1D(hidden, s2, strides=s2, activation="relu", name="time_conv_2", dtype=dtype)(x)
     x = L.Flatten(name="flatten", dtype=dtype)(x)
     outputs = L.Dense(n_posterior_params(latent_dim, posterior), name="posterior_params", dtype=dtype)(x)
     return keras.Model(inputs, outputs, name="encoder")
@@ -121,8 +123,8 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     z = inputs = keras.Input((latent_dim,), name="z")
     x = L.Dense(hidden, activation="relu", name="expand", dtype=dtype)(z)
     x = L.Reshape((1, hidden), name="one_step", dtype=dtype)(x)
-    x = L.Conv1DTranspose(hidden, s2, strides=s2, activation="relu", name="time_upsample_2", dtype=dtype)(x)
-    x = L.Conv1DTranspose(hidden, s1, strides=s1, activation="relu", name="time_upsample_1", dtype=dtype)(x)
+    x = PatchConv1DTranspose(hidden, s2, strides=s2, activation="relu", name="time_upsample_2", dtype=dtype)(x)
+    x = PatchConv1DTranspose(hidden, s1, strides=s1, activation="relu", name="time_upsample_1", dtype=dtype)(x)
     x = L.Dense(n_bins, use_bias=False, name="frequency_synthesis", dtype=dtype)(x)
     if detail_slots:
         w = L.Dense(hidden, activation="relu", name="detail_hidden", dtype=dtype)(z)

@@ -31,5 +31,7 @@ def format_duration(seconds):
     seconds = round(max(0.0, seconds))
     if seconds < 120:
         return f"{seconds} s"
+    if seconds < 600:
+        return f"{round(seconds / 60, 1):g} min"
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"

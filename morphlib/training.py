@@ -111,7 +111,8 @@ def train(
     model : MorphModel
         The best model so far (lowest training loss), with ``history``, ``interrupted``
         (True when stopped by Ctrl-C / a kernel interrupt), ``timed_out`` (True when
-        ``max_minutes`` stopped it) and ``bytes_written`` (into ``model_dir``).
+        ``max_minutes`` stopped a folder trained by epochs), ``clock`` (on the clock: the
+        budget and the time used, seconds) and ``bytes_written`` (into ``model_dir``).
     """
     from .backend import keras_tf_tfp
     from .dataset import LoopSet, load_folder
@@ -210,7 +211,7 @@ def train(
         say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
     elif keeper.diverged:
         say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
-    elif keeper.timed_out and clock is not None:
+    elif keeper.cycle_ended:
         say(f"trained on the clock: the cycle ended at epoch {keeper.last_epoch} after {format_duration(clock.budget_s)} in all, "
             f"best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}; a larger max_minutes trains more (a warm restart)")
     elif keeper.timed_out:
@@ -226,6 +227,7 @@ def train(
         return MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=keeper.history)
     model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
     model.timed_out = keeper.timed_out
+    model.clock = None if clock is None else clock.to_dict()
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
     say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
     return model
@@ -411,7 +413,7 @@ class FolderKeeper(Callback):
         self._best_weights = None
         self.last_epoch = self.history[-1]["epoch"] if self.history else 0
         self.saved_epoch = self.last_epoch
-        self.diverged = self.timed_out = self.stopped_unreachable = False
+        self.diverged = self.timed_out = self.cycle_ended = self.stopped_unreachable = False
         self.unreachable, self.failures, self._landed = None, 0, 0
         self.n_checkpoints = 0
         self.bytes_written = 0
@@ -451,7 +453,7 @@ class FolderKeeper(Callback):
             self._epoch_end = now
             if not self.clock.next_epoch_fits(reserve=self._save_s):
                 self.clock.finish()  # the cycle ends here, and the same budget is done
-                self.timed_out = True
+                self.cycle_ended = True
                 self.model.stop_training = True
                 self.save()
                 return

@@ -128,3 +128,13 @@ def test_sweep_command(tiny_model_dir, tmp_path, capsys, extra, code, says):
     assert info.samplerate == 8000 and info.frames == 2 * 15 * 64  # two loops of the tiny settings
     assert main(["sweep", "--model", tiny_model_dir, *extra, "--out", str(out)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_demo_trains_on_a_budget(tmp_path):
+    out = tmp_path / "demo"
+    result = _run("demo", "--out", str(out), "--fast", "--max-minutes", "0.1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "on the clock: 6 s" in result.stdout and "the cycle ended at epoch" in result.stdout
+    assert json.loads((out / "evaluation.json").read_text())["n_files"] == 16
+    again = _run("demo", "--out", str(out), "--fast", "--max-minutes", "0.1")  # the same budget: done, morphs written again
+    assert again.returncode == 0 and "already trained for 6 s on the clock" in again.stdout

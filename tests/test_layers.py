@@ -55,3 +55,51 @@ def test_the_bank_reproduces_fine_structure_a_narrow_decoder_cannot():
     keras.utils.set_random_seed(0)
     banked = fit(build_decoder(40, 4, latent_dim=6, hidden=8, output="softplus", detail_slots=6), z, target, 200)
     assert banked < 0.1 * plain, (banked, plain)
+
+
+@pytest.mark.parametrize(
+    "kind, kernel, strides, steps, error",
+    [
+        ("conv", 37, 37, 148, None),
+        ("conv", 4, 4, 4, None),
+        ("transpose", 37, 37, 4, None),
+        ("transpose", 4, 4, 1, None),
+        ("conv", 3, 1, 12, "needs kernel_size == strides"),
+        ("transpose", 4, 2, 3, "needs kernel_size == strides"),
+    ],
+)
+def test_patch_convolutions_compute_what_keras_convolutions_do(kind, kernel, strides, steps, error):
+    import keras
+
+    from morphlib.errors import ArchitectureError
+    from morphlib.layers import PatchConv1D, PatchConv1DTranspose
+
+    ours, theirs = (PatchConv1D, keras.layers.Conv1D) if kind == "conv" else (PatchConv1DTranspose, keras.layers.Conv1DTranspose)
+    if error:
+        with pytest.raises(ArchitectureError, match=error):
+            ours(5, kernel, strides=strides)
+        return
+    rng = np.random.default_rng(kernel)
+    x = rng.standard_normal((3, steps, 6)).astype(np.float32)
+    a, b = ours(5, kernel, strides=strides, activation="relu"), theirs(5, kernel, strides=strides, activation="relu")
+    a.build(x.shape)
+    b.build(x.shape)
+    a.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in a.get_weights()])
+    b.set_weights(a.get_weights())  # the same shapes: weights move between the two
+    np.testing.assert_allclose(np.asarray(a(x)), np.asarray(b(x)), rtol=1e-5, atol=1e-5)
+
+
+def test_a_model_with_patch_convolutions_survives_a_keras_file(tmp_path):
+    import keras
+
+    from morphlib.layers import PatchConv1D, PatchConv1DTranspose
+
+    x = keras.Input((8, 3))
+    y = PatchConv1DTranspose(3, 2, strides=2)(PatchConv1D(4, 4, strides=4, activation="relu")(x))
+    model = keras.Model(x, y)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = keras.saving.load_model(path)
+    data = np.random.default_rng(0).standard_normal((2, 8, 3)).astype(np.float32)
+    assert [type(layer).__name__ for layer in again.layers[1:]] == ["PatchConv1D", "PatchConv1DTranspose"]
+    np.testing.assert_allclose(np.asarray(again(data)), np.asarray(model(data)), rtol=1e-6)
