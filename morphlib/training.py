@@ -157,19 +157,22 @@ def train(
     with strategy.scope():
         vae = build_vae(loops.settings, preset, seed=seed, precision=precision)
         vae.compile(optimizer=make_optimizer(preset, precision))
-    clock, done = _plan_clock(model_dir, meta, max_minutes)
+    with strategy.scope():  # the optimizer's variables are made here on resume
+        history, start, state = _restore(model_dir, vae, say)
+    clock, done = plan_clock(max_minutes, (state or {}).get("clock"), epochs_done=start)
     if clock is not None:
         if not epochs_given:
             epochs = 1_000_000  # the time decides
-        steps = steps_per_epoch(len(loops), batch_size)
-        check_fits(clock, _epoch_estimate(vae, loops, batch_size, steps))  # before anything is written
+        epoch_s = _epoch_estimate(vae, loops, batch_size, steps_per_epoch(len(loops), batch_size))
+        if clock.used_s and clock.left() < epoch_s:  # a cycle cut short with less than an epoch left
+            done = f"done: its budget leaves {format_duration(clock.left())}, less than an epoch; give a larger max_minutes to train more"
+        else:
+            check_fits(clock, epoch_s)  # a new budget too short: refused before anything is written
     os.makedirs(model_dir, exist_ok=True)
     written = 0
     if meta is None and chief:
         write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
         written += os.path.getsize(os.path.join(model_dir, META))
-    with strategy.scope():  # the optimizer's variables are made here on resume
-        history, start, state = _restore(model_dir, vae, say)
     if done or start >= epochs:
         say(f"{model_dir} is " + (done or f"already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more"))
         return _best_model(model_dir, vae, loops, preset, history, interrupted=False)
@@ -231,19 +234,6 @@ def train(
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
     say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
     return model
-
-
-def _plan_clock(model_dir, meta, max_minutes):
-    """(the clock this run trains on or None, why nothing is left to train or None)."""
-    saved, done_epochs = None, 0
-    if meta is not None:
-        try:
-            state = read_state(model_dir)
-        except ModelFolderError:
-            state = None  # _restore says what is wrong with it
-        saved = (state or {}).get("clock")
-        done_epochs = state["epoch"] if state else len(read_history(model_dir))
-    return plan_clock(max_minutes, saved, epochs_done=done_epochs)
 
 
 def _epoch_estimate(vae, loops, batch_size, steps):
