@@ -22,6 +22,7 @@ same run, are the result. Recorded drums: FluidR3 GM kits rendered by FluidSynth
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,12 +45,22 @@ TARGETS = {
 }
 
 
-def _python(code_or_file, *args, env=None):
+def _python(code_or_file, *args, env=None, keep=None):
+    """Run a measurement in a fresh process; its JSON result. With ``keep`` (a file), a result
+    kept there by an earlier run with the same --work is reused, and a new one is kept."""
+    if keep and os.path.exists(keep):
+        with open(keep) as f:
+            return json.load(f)
     cmd = [sys.executable, *(["-c", code_or_file] if "\n" in code_or_file else [code_or_file]), *map(str, args)]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
     if out.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if keep:
+        os.makedirs(os.path.dirname(keep), exist_ok=True)
+        with open(keep, "w") as f:
+            json.dump(result, f)
+    return result
 
 
 LOAD = """
@@ -161,7 +172,8 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets
     x_path = os.path.join(work, f"x-{kind}.npy")
     np.save(x_path, loops.S)
     print(f"{kind}: the tutorial's code (tf_keras + tfp.layers, TF_ENABLE_ONEDNN_OPTS=0), {baseline_epochs} epochs", file=sys.stderr)
-    base = _python(os.path.join(HERE, "tutorial_baseline.py"), x_path, baseline_epochs)
+    kept = os.path.join(work, "results")
+    base = _python(os.path.join(HERE, "tutorial_baseline.py"), x_path, baseline_epochs, keep=os.path.join(kept, f"{kind}-baseline.json"))
     base_total = float(np.sum(base["epoch_seconds"]))
     out = {"loops": len(loops), "baseline": {"epochs": baseline_epochs, "s_per_epoch": steady(base["epoch_seconds"]),
                                              "seconds": base_total, "cosine_mean": base["cosine_mean"],
@@ -174,9 +186,12 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets
     for name, recipe, fraction, precision, every_n in runs:
         minutes = None if fraction is None else max(fraction * base_total / 60, least_minutes)
         print(f"{kind}: morphlib, tutorial preset, {name}" + (f" ({minutes:.2f} min)" if minutes else ""), file=sys.stderr)
-        model_dir = os.path.join(work, f"model-{kind}-{len(out['recipes'])}-{int(time.time())}")
+        model_dir, result = os.path.join(work, f"model-{kind}-{len(out['recipes'])}"), os.path.join(kept, f"{kind}-{len(out['recipes'])}.json")
+        if not os.path.exists(result) and os.path.isdir(model_dir):
+            shutil.rmtree(model_dir)  # a run that did not finish: measure it again from scratch
         ours = _python(TRAIN, loops_dir, model_dir, epochs or "default" if fraction is None else "default", cache, recipe, HERE,
-                       every_n, "none" if minutes is None else minutes, precision)
+                       every_n, "none" if minutes is None else minutes, precision,
+                       keep=result)
         reach = time_to_reach(ours["curve"], base["cosine_mean"])
         out["recipes"][name] = {
             "model_dir": model_dir, "epochs": len(ours["epoch_seconds"]), "s_per_epoch": steady(ours["epoch_seconds"]),
@@ -261,7 +276,8 @@ def main(argv=None):
                    help="precisions of the budget runs (default float32, and mixed_bfloat16 where the CPU has it)")
     p.add_argument("--baseline-epochs", type=int, default=500)
     p.add_argument("--loops", type=int, default=74)
-    p.add_argument("--work", help="working folder (default: a new temporary one)")
+    p.add_argument("--work", help="working folder (default: a new temporary one); a run given the same one again reuses "
+                                  "the measurements it holds (results/) and measures only what is missing")
     p.add_argument("--json", help="also write the JSON object here")
     args = p.parse_args(argv)
     n_loops = 8 if args.quick else args.loops
