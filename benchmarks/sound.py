@@ -9,8 +9,13 @@ the demo loops, in one run.
 Real drums: 74 loops of FluidR3 GM's sampled kits sequenced and rendered with FluidSynth
 (``benchmarks/gm_loops.py``; ``apt-get install fluidsynth fluid-soundfont-gm``). Each
 preset trains from scratch in a fresh folder, timed, then ``evaluate(..., audio=True)``
-and ``morph_steadiness`` on 20 pairs. A preset may be given as ``NAME:field=value,...``
-to try a variant. Prints a table and one JSON object.
+and ``evaluate_morphs`` on 20 pairs (the same pairs for every preset): mid-morph sharpness
+at α = 0.25, 0.5, 0.75 relative to the ends, the share of both ends' hits the middle
+layers, smoothness and intermediateness, each for the naive crossfade of the same decoded
+ends too, and ``morph_steadiness``. A preset may be given as ``NAME:field=value,...`` to
+try a variant. Prints a table and one JSON object, and checks every run against the
+tutorial preset (the sound targets) and the studio preset (the mid-morph targets) of the
+same corpus.
 """
 
 import argparse
@@ -58,21 +63,22 @@ def make_corpus(kind, folder, n):
 
 
 def run_one(loops, preset, model_dir, epochs, pairs, recipe=None):
-    from morphlib.audiometrics import morph_steadiness
-    from morphlib.evaluation import evaluate
+    from morphlib.evaluation import evaluate, evaluate_morphs
     from morphlib.training import train
 
     t = time.perf_counter()
     model = train(loops, model_dir, epochs=epochs, preset=preset, recipe=recipe, progress=False, verbose=False, checkpoint_every=3600)
     seconds = time.perf_counter() - t
-    ev = evaluate(model, loops, audio=True)
+    ev = evaluate(model, loops, audio=True, morph_pairs=0)
+    morphs = evaluate_morphs(model, loops, pairs=pairs)
     return {
         "preset": preset.name, "recipe": getattr(recipe, "name", recipe), "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
         "cosine_mean": ev.cosine_mean, "cosine_min": ev.cosine_min,
         **{k: ev.mean(k) for k in ("audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins",
                                    "gl_audio_lsd_db", "gl_hf_db", "gl_onset_corr", "gl_consistency_db")},
         "hf_db_median": float(np.median([f["hf_db"] for f in ev.files])),
-        **morph_steadiness(model, loops, pairs),
+        **morphs.steadiness,
+        **{f"{kind} {key}": value for kind in ("vae", "crossfade") for key, value in morphs.to_dict()[kind].items()},
     }
 
 
@@ -118,7 +124,9 @@ def main(argv=None):
 def print_table(results):
     cols = [("epochs", "{:.0f}"), ("train_seconds", "{:.0f}"), ("cosine_mean", "{:.3f}"), ("audio_lsd_db", "{:.2f}"),
             ("hf_db", "{:+.1f}"), ("hf_db_median", "{:+.1f}"), ("onset_corr", "{:.3f}"), ("consistency_db", "{:.1f}"),
-            ("zero_bins", "{:.3f}"), ("steady", "{:.3f}"), ("balance", "{:.2f}")]
+            ("zero_bins", "{:.3f}"), ("steady", "{:.3f}"), ("balance", "{:.2f}"),
+            ("vae sharpness_0.5_mean", "{:.2f}"), ("crossfade sharpness_0.5_mean", "{:.2f}"), ("vae layered_mean", "{:.2f}"),
+            ("vae smoothness_mean", "{:.2f}"), ("vae intermediate_share", "{:.2f}")]
     width = max(len(k) for k in results) + 2
     print("run".ljust(width) + " ".join(c[0][:12].rjust(12) for c in cols))
     for key, r in results.items():
@@ -128,6 +136,8 @@ def print_table(results):
           f"onset {gl['gl_onset_corr']:.3f}, consistency {gl['gl_consistency_db']:.1f} dB")
     print(f"targets: {TARGETS}")
     for line in verdicts(results):
+        print(line)
+    for line in morph_verdicts(results):
         print(line)
 
 
@@ -150,6 +160,30 @@ def verdicts(results, baseline="tutorial@tutorial"):
         }
         missed = [k for k, ok in checks.items() if not ok]
         lines.append(f"{key}: " + ("every target met" if not missed else "missed: " + "; ".join(missed))
+                     + f" ({'; '.join(k for k, ok in checks.items() if ok)})")
+    return lines
+
+
+def morph_verdicts(results, baseline="studio"):
+    """Issue 24's targets for the middle of the slider, for every run against ``baseline``
+    (the studio preset as it is) of the same corpus."""
+    lines = []
+    for key, r in results.items():
+        corpus, run = key.split(" ", 1)
+        base = results.get(f"{corpus} {baseline}")
+        if base is None or run == baseline or "vae sharpness_0.5_mean" not in r:
+            continue
+        above = all(r[f"vae sharpness_{a}_mean"] > r[f"crossfade sharpness_{a}_mean"] for a in ("0.25", "0.5", "0.75"))
+        checks = {
+            f"sharpness at α = 0.5 {r['vae sharpness_0.5_mean']:.2f} >= 0.85": r["vae sharpness_0.5_mean"] >= 0.85,
+            "above the crossfade's at α = .25, .5, .75": above,
+            f"steady {r['steady']:.3f} >= 0.98": r["steady"] >= 0.98,
+            f"intermediate {r['vae intermediate_share']:.2f} >= 0.90 of pairs": r["vae intermediate_share"] >= 0.90,
+            f"audible LSD {r['audio_lsd_db']:.2f} <= 2.5 dB": r["audio_lsd_db"] <= 2.5,
+            f"training {r['train_seconds']:.0f} s <= 1.25 x {base['train_seconds']:.0f} s": r["train_seconds"] <= 1.25 * base["train_seconds"],
+        }
+        missed = [k for k, ok in checks.items() if not ok]
+        lines.append(f"{key} (mid-morphs): " + ("every target met" if not missed else "missed: " + "; ".join(missed))
                      + f" ({'; '.join(k for k, ok in checks.items() if ok)})")
     return lines
 

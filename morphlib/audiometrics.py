@@ -1,14 +1,58 @@
-"""What the listener hears: figures that compare resynthesised audio with the original loop.
+"""Measures of spectrograms and of the audio a listener hears: plain functions of arrays.
 
 The tutorial judges a model by the cosine of its linear magnitudes, which hardly notices
-quiet bins. These measures work on the audio that comes out of the speaker (after phase
-reconstruction), in decibels and in time, where decays, hats and ghost notes count.
+quiet bins. Most measures here work on the audio that comes out of the speaker (after phase
+reconstruction), in decibels and in time, where decays, hats and ghost notes count; the
+morph measures judge a path from A to B: how sharply its hits stand out, how many of both
+ends' hits it layers, whether its steps are even, and whether its middle lies between.
+``morphlib.evaluation`` applies them to a model and a loop set; nothing here knows of models.
 """
 
 import numpy as np
 
-from .evaluation import LSD_TOP_DB, log_spectral_distance
 from .spectral import magnitude
+
+#: Floor under the log in the log-spectral distance, relative to the reference's peak:
+#: -80 dB, the range a spectrogram plot shows, so that bins the model leaves at exactly
+#: zero count as "inaudibly quiet" rather than as minus infinity.
+LSD_TOP_DB = 80.0
+
+
+def cosine_similarity(a, b):
+    """Cosine of the angle between two flattened arrays, in [-1, 1] and never NaN.
+
+    Two all-zero arrays count as identical (1.0); one all-zero array as unrelated (0.0);
+    NaN and infinite values count as 0.
+    """
+    a = np.nan_to_num(np.ravel(np.asarray(a, np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
+    b = np.nan_to_num(np.ravel(np.asarray(b, np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        return 1.0 if na == nb else 0.0
+    return float(np.clip(np.dot(a, b) / (na * nb), -1.0, 1.0))
+
+
+def log_spectral_distance(S, S_hat, *, top_db=LSD_TOP_DB):
+    """Root-mean-square difference in dB per frame, averaged over frames.
+
+    Parameters
+    ----------
+    S, S_hat : np.ndarray [shape=(n_bins, n_frames)]
+        Reference and estimate, linear magnitudes. Values more than ``top_db`` below
+        the reference's peak count as that floor.
+    top_db : float > 0
+
+    Returns
+    -------
+    lsd : float >= 0
+        In dB; 0 is perfect.
+    """
+    S = np.nan_to_num(np.asarray(S, np.float64))
+    S_hat = np.nan_to_num(np.asarray(S_hat, np.float64))
+    floor = max(float(np.max(S, initial=0.0)), 1e-10) * 10 ** (-top_db / 20)
+    S, S_hat = np.maximum(S, floor), np.maximum(S_hat, floor)
+    diff = 20 * np.log10(S / S_hat)
+    return float(np.mean(np.sqrt(np.mean(diff**2, axis=0))))
 
 #: Energy above this frequency (Hz) stands for hats, cymbals and transients.
 HF_CUTOFF = 4000.0
@@ -105,43 +149,113 @@ def _mag(y, settings, n_frames):
     return M[:, :n_frames]
 
 
-def morph_steadiness(model, loops, pairs, *, steps=10):
-    """Whether morphs move steadily from A to B.
+# --- morphs: a path of audio from A (alpha 0) to B (alpha 1) ---------------------------
 
-    For each pair, α runs from 0 to 1 in ``steps`` steps; the decoded magnitude's
-    log-spectral distance to A's and to B's original magnitude is measured at each α.
+#: Onsets of two signals closer than this many frames count as the same hit.
+ONSET_TOLERANCE = 2
+
+
+def onset_envelope(y, settings):
+    """librosa's onset-strength envelope of ``y`` [shape=(n_frames,)], at ``settings``' hop."""
+    import librosa
+
+    return librosa.onset.onset_strength(y=np.asarray(y, np.float32), sr=settings.sr, n_fft=settings.n_fft,
+                                        hop_length=settings.hop_length)
+
+
+def onset_frames(y, settings, *, envelope=None):
+    """The frames where ``y``'s hits start (librosa's onset detection)."""
+    import librosa
+
+    env = onset_envelope(y, settings) if envelope is None else envelope
+    return librosa.onset.onset_detect(onset_envelope=env, sr=settings.sr, hop_length=settings.hop_length)
+
+
+def onset_sharpness(y, settings):
+    """How sharply ``y``'s hits stand out: the onset-strength envelope at its detected onsets
+    (their mean) over the envelope's median. 1 is no hit above the background; silence is 0."""
+    env = onset_envelope(y, settings)
+    hits = onset_frames(y, settings, envelope=env)
+    peak = float(np.mean(env[hits])) if len(hits) else float(np.max(env, initial=0.0))
+    median = float(np.median(env)) if env.size else 0.0
+    if peak <= 0:
+        return 0.0
+    return peak / max(median, 1e-3 * peak)
+
+
+def layered_share(y_mid, y_a, y_b, settings, *, tolerance=ONSET_TOLERANCE):
+    """The share of the union of both ends' onsets that ``y_mid`` has too, in [0, 1].
+
+    A morph that lays both patterns over each other keeps every hit of both (1.0); one that
+    moves between them keeps fewer. Onsets within ``tolerance`` frames are one hit.
+    """
+    ends = np.sort(np.concatenate([onset_frames(y_a, settings), onset_frames(y_b, settings)]))
+    union = [f for k, f in enumerate(ends) if k == 0 or f - ends[k - 1] > tolerance]
+    if not union:
+        return 0.0
+    mid = onset_frames(y_mid, settings)
+    return float(np.mean([np.any(np.abs(mid - f) <= tolerance) for f in union])) if len(mid) else 0.0
+
+
+def log_mel(y, settings, *, n_mels=64, top_db=LSD_TOP_DB):
+    """The log-mel spectrogram of ``y`` in dB [shape=(n_mels, n_frames)], floored ``top_db``
+    below its peak: a distance on it weighs frequencies as the ear roughly does."""
+    import librosa
+
+    M = librosa.feature.melspectrogram(y=np.asarray(y, np.float32), sr=settings.sr, n_fft=settings.n_fft,
+                                       hop_length=settings.hop_length, n_mels=n_mels, power=2.0)
+    return librosa.power_to_db(M, ref=np.max, top_db=top_db) if np.any(M > 0) else np.full_like(M, -top_db)
+
+
+def log_mel_distance(M, M_hat):
+    """Root-mean-square difference in dB of two log-mel spectrograms, averaged over frames."""
+    n = min(M.shape[1], M_hat.shape[1])
+    diff = np.asarray(M[:, :n], np.float64) - np.asarray(M_hat[:, :n], np.float64)
+    return float(np.mean(np.sqrt(np.mean(diff**2, axis=0))))
+
+
+def smoothness(mels):
+    """How evenly a path steps: the spread (coefficient of variation) of the log-mel distances
+    between consecutive steps. 0 is perfectly even; a path that jumps once and stands
+    still otherwise is far from 0."""
+    steps = np.array([log_mel_distance(a, b) for a, b in zip(mels[:-1], mels[1:])])
+    mean = float(np.mean(steps)) if len(steps) else 0.0
+    return float(np.std(steps) / mean) if mean > 0 else 0.0
+
+
+def intermediateness(mel_mid, mel_a, mel_b):
+    """The middle's log-mel distance to A over the sum of its distances to A and B: 0.5 lies
+    halfway, 0 is A itself, 1 is B."""
+    d_a, d_b = log_mel_distance(mel_a, mel_mid), log_mel_distance(mel_b, mel_mid)
+    return d_a / (d_a + d_b) if d_a + d_b > 0 else 0.5
+
+
+def morph_path_figures(ys, alphas, settings, *, mids=(0.25, 0.5, 0.75)):
+    """The morph figures of one path of audio from A to B.
 
     Parameters
     ----------
-    model : MorphModel
-    loops : LoopSet
-    pairs : sequence of (int, int)
-    steps : int > 0
+    ys : list of np.ndarray [shape=(n,)]
+        The audio at each of ``alphas``.
+    alphas : sequence of float
+        Increasing from 0 (A) to 1 (B); must hold the ``mids``.
+    settings : AnalysisSettings
+    mids : sequence of float
 
     Returns
     -------
     figures : dict
-        ``steady``: the fraction of steps at which the distance to A grew and the
-        distance to B shrank (each counted); ``balance``: the mean of
-        ``d_A / (d_A + d_B)`` at α = 0.5 (0.5 is neither side dominating);
-        ``balanced``: the fraction of pairs with that share within [0.4, 0.6].
+        ``sharpness_<α>`` (the onset sharpness at α over the mean of the ends'), ``layered``
+        (``layered_share`` at α = 0.5), ``smoothness`` (over the steps of ``alphas`` that are
+        not in ``mids`` unless they fall on the grid) and ``intermediateness`` (at 0.5).
     """
-    from .morphing import interpolate
-
-    alphas = np.linspace(0.0, 1.0, steps + 1)
-    z = model.encode(loops.S)
-    ok, total, shares = 0, 0, []
-    for i, j in pairs:
-        S = model.decode(np.stack([interpolate(z[i], z[j], a) for a in alphas]))
-        d_a = np.array([log_spectral_distance(loops.S[i], s) for s in S])
-        d_b = np.array([log_spectral_distance(loops.S[j], s) for s in S])
-        ok += int(np.sum(np.diff(d_a) > 0) + np.sum(np.diff(d_b) < 0))
-        total += 2 * steps
-        mid = steps // 2
-        shares.append(d_a[mid] / max(d_a[mid] + d_b[mid], 1e-12))
-    shares = np.array(shares)
-    return {
-        "steady": ok / total if total else 1.0,
-        "balance": float(shares.mean()) if len(shares) else 0.5,
-        "balanced": float(np.mean(np.abs(shares - 0.5) <= 0.1)) if len(shares) else 1.0,
-    }
+    alphas = [round(float(a), 6) for a in alphas]
+    at = dict(zip(alphas, ys))
+    ends = (onset_sharpness(at[0.0], settings) + onset_sharpness(at[1.0], settings)) / 2
+    out = {f"sharpness_{m:g}": (onset_sharpness(at[round(m, 6)], settings) / ends if ends > 0 else 0.0) for m in mids}
+    out["layered"] = layered_share(at[0.5], at[0.0], at[1.0], settings)
+    grid = [a for a in alphas if round(a * 10, 6) == round(a * 10)]  # the steps of 0.1
+    mels = {a: log_mel(at[a], settings) for a in set(grid) | {0.0, 0.5, 1.0}}
+    out["smoothness"] = smoothness([mels[a] for a in grid])
+    out["intermediateness"] = intermediateness(mels[0.5], mels[0.0], mels[1.0])
+    return out

@@ -134,6 +134,9 @@ def build_parser():
     p.add_argument("--model", required=True, metavar="MODEL_DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-audio", action="store_true", help="skip the audio-domain figures (resynthesis of every loop)")
+    p.add_argument("--morph-pairs", type=_seed, default=20, metavar="N",
+                   help="pairs of loops whose morphs (and crossfades) are measured: mid-morph sharpness, layered hits, "
+                        "smoothness, intermediateness (20; 0 skips them)")
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations for the audio figures (32)")
     _add_phase(p)
 
@@ -229,7 +232,8 @@ def cmd_evaluate(args):
 
     model = load_model(args.model)
     loops = load_folder(args.data_dir, model.settings, progress=not args.json)
-    ev = evaluate(model, loops, audio=not args.no_audio, n_iter=args.n_iter, phase=args.phase, progress=not args.json)
+    ev = evaluate(model, loops, audio=not args.no_audio, morph_pairs=args.morph_pairs, n_iter=args.n_iter, phase=args.phase,
+                  progress=not args.json)
     if args.json:
         print(json.dumps(ev.to_dict(loops), ensure_ascii=False))
         return

@@ -1,53 +1,17 @@
-"""How well a model reconstructs its loops: the tutorial's figures and two more."""
+"""How well a model reconstructs its loops and morphs between them.
+
+``evaluate`` gives the tutorial's figures and what the listener hears of each
+reconstruction; ``evaluate_morphs`` what happens between two loops, for the VAE and for
+the naive crossfade of the same two decoded ends. The measures themselves are in
+``morphlib.audiometrics`` (functions of arrays); this module applies them to a model.
+"""
 
 import dataclasses
 
 import numpy as np
 
+from .audiometrics import LSD_TOP_DB, audio_figures, cosine_similarity, log_spectral_distance, zero_fraction  # noqa: F401
 from .spectral import spectral_convergence
-
-#: Floor under the log in the log-spectral distance, relative to the reference's peak:
-#: -80 dB, the range a spectrogram plot shows, so that bins the model leaves at exactly
-#: zero count as "inaudibly quiet" rather than as minus infinity.
-LSD_TOP_DB = 80.0
-
-
-def cosine_similarity(a, b):
-    """Cosine of the angle between two flattened arrays, in [-1, 1] and never NaN.
-
-    Two all-zero arrays count as identical (1.0); one all-zero array as unrelated (0.0);
-    NaN and infinite values count as 0.
-    """
-    a = np.nan_to_num(np.ravel(np.asarray(a, np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
-    b = np.nan_to_num(np.ravel(np.asarray(b, np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 or nb == 0:
-        return 1.0 if na == nb else 0.0
-    return float(np.clip(np.dot(a, b) / (na * nb), -1.0, 1.0))
-
-
-def log_spectral_distance(S, S_hat, *, top_db=LSD_TOP_DB):
-    """Root-mean-square difference in dB per frame, averaged over frames.
-
-    Parameters
-    ----------
-    S, S_hat : np.ndarray [shape=(n_bins, n_frames)]
-        Reference and estimate, linear magnitudes. Values more than ``top_db`` below
-        the reference's peak count as that floor.
-    top_db : float > 0
-
-    Returns
-    -------
-    lsd : float >= 0
-        In dB; 0 is perfect.
-    """
-    S = np.nan_to_num(np.asarray(S, np.float64))
-    S_hat = np.nan_to_num(np.asarray(S_hat, np.float64))
-    floor = max(float(np.max(S, initial=0.0)), 1e-10) * 10 ** (-top_db / 20)
-    S, S_hat = np.maximum(S, floor), np.maximum(S_hat, floor)
-    diff = 20 * np.log10(S / S_hat)
-    return float(np.mean(np.sqrt(np.mean(diff**2, axis=0))))
-
 
 @dataclasses.dataclass
 class Evaluation:
@@ -60,11 +24,14 @@ class Evaluation:
     files : list of dict
         Per loop: ``name``, ``cosine``, ``spectral_convergence``, ``lsd_db``, ``mse``.
     n_params : int
+    morphs : MorphEvaluation or None
+        What happens between loops (``evaluate_morphs``), when measured.
     """
 
     mse: float
     files: list
     n_params: int
+    morphs: "MorphEvaluation" = None
 
     @property
     def cosine(self):
@@ -103,6 +70,8 @@ class Evaluation:
                 f"consistency {self.mean('consistency_db'):.1f} dB ({self.mean('gl_consistency_db'):.1f}), "
                 f"decoded bins at 0: {100 * self.mean('zero_bins'):.1f} %"
             )
+        if self.morphs is not None:
+            text += "\n" + self.morphs.summary()
         return text
 
     def sorted_files(self, key="cosine", *, descending=True):
@@ -117,6 +86,7 @@ class Evaluation:
             "spectral_convergence_mean": float(np.mean([f["spectral_convergence"] for f in self.files])),
             "lsd_db_mean": float(np.mean([f["lsd_db"] for f in self.files])),
             **({f"{k}_mean": self.mean(k) for k in AUDIO_KEYS} if self.audio else {}),
+            **({"morphs": self.morphs.to_dict()} if self.morphs is not None else {}),
             "files": self.files,
         }
         if loops is not None:
@@ -135,7 +105,7 @@ AUDIO_KEYS = (
 )
 
 
-def evaluate(model, loops, *, audio=True, n_iter=32, phase="random", progress=False):
+def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="random", progress=False):
     """Reconstruct every loop through the VAE (posterior means) and measure the result.
 
     Parameters
@@ -152,6 +122,8 @@ def evaluate(model, loops, *, audio=True, n_iter=32, phase="random", progress=Fa
         output against the decoded magnitude) and ``zero_bins`` (decoded bins at exactly
         0) — and the same for the original magnitude through the same Griffin-Lim
         (``gl_...``): what the phase reconstruction alone loses.
+    morph_pairs : int >= 0
+        Pairs of loops whose morphs are measured too (``evaluate_morphs``); 0 skips them.
     n_iter : int > 0
     phase : {"random", "pghi"}
         Griffin-Lim's start (random: the tutorial's).
@@ -179,7 +151,10 @@ def evaluate(model, loops, *, audio=True, n_iter=32, phase="random", progress=Fa
             row.update(_audio_row(model, loops, k, S, R, n_iter, phase))
         files.append(row)
     mse = float(np.mean([f["mse"] for f in files]))
-    return Evaluation(mse=mse, files=files, n_params=model.n_params)
+    morphs = None
+    if morph_pairs and len(loops) >= 2:
+        morphs = evaluate_morphs(model, loops, n_pairs=morph_pairs, n_iter=n_iter, phase=phase, progress=progress)
+    return Evaluation(mse=mse, files=files, n_params=model.n_params, morphs=morphs)
 
 
 def _reconstructions(model, loops, batch=32):
@@ -192,9 +167,157 @@ def _reconstructions(model, loops, batch=32):
 
 
 def _audio_row(model, loops, k, S, R, n_iter, phase):
-    from .audiometrics import audio_figures, zero_fraction
-
     y_ref = loops.y[k]
     ours = audio_figures(S, y_ref, R, model.to_audio(R, n_iter=n_iter, init=phase), loops.settings)
     gl = audio_figures(S, y_ref, S, model.to_audio(S, n_iter=n_iter, init=phase), loops.settings)
     return {**ours, "zero_bins": zero_fraction(R), **{f"gl_{key}": v for key, v in gl.items()}}
+
+
+# --- morphs ----------------------------------------------------------------------------
+
+#: The α steps a morph path is measured at: every 0.1, and the quarter points.
+MORPH_ALPHAS = tuple(sorted({round(a, 2) for a in np.linspace(0, 1, 11)} | {0.25, 0.75}))
+#: The figures per pair (see ``audiometrics.morph_path_figures``).
+MORPH_KEYS = ("sharpness_0.25", "sharpness_0.5", "sharpness_0.75", "layered", "smoothness", "intermediateness")
+
+
+@dataclasses.dataclass
+class MorphEvaluation:
+    """What happens between loops: the VAE's morphs and the naive crossfade beside them.
+
+    Attributes
+    ----------
+    pairs : list of (str, str)
+        A and B of each pair.
+    vae, crossfade : list of dict
+        Per pair, the figures of ``MORPH_KEYS``: the VAE's morph (decoded blends of the
+        two latent vectors) and the crossfade of the same two decoded ends (their
+        magnitudes mixed), each through the same Griffin-Lim.
+    steadiness : dict
+        ``morph_steadiness`` of the decoded magnitudes (``steady``, ``balance``, ``balanced``).
+    """
+
+    pairs: list
+    vae: list
+    crossfade: list
+    steadiness: dict
+
+    def mean(self, key, kind="vae"):
+        return float(np.mean([p[key] for p in getattr(self, kind)])) if getattr(self, kind) else None
+
+    def intermediate(self, kind="vae", low=0.4, high=0.6):
+        """The share of pairs whose middle lies between A and B (intermediateness in [low, high])."""
+        rows = getattr(self, kind)
+        return float(np.mean([low <= p["intermediateness"] <= high for p in rows])) if rows else None
+
+    def summary(self):
+        def line(kind):
+            return (f"{kind:9s} sharpness at α = .25 / .5 / .75 of the ends': "
+                    + " / ".join(f"{self.mean(f'sharpness_{a}', kind):.2f}" for a in ("0.25", "0.5", "0.75"))
+                    + f"; layers {100 * self.mean('layered', kind):.0f} % of both ends' hits; smoothness "
+                    f"{self.mean('smoothness', kind):.2f}; intermediate {100 * self.intermediate(kind):.0f} % of pairs")
+        return (f"morphs over {len(self.pairs)} pairs (steady {100 * self.steadiness['steady']:.0f} %):\n  "
+                + line("vae") + "\n  " + line("crossfade"))
+
+    def to_dict(self):
+        out = {"n_pairs": len(self.pairs), **self.steadiness}
+        for kind in ("vae", "crossfade"):
+            out[kind] = {**{f"{k}_mean": self.mean(k, kind) for k in MORPH_KEYS}, "intermediate_share": self.intermediate(kind)}
+        out["pairs"] = [{"a": a, "b": b, "vae": v, "crossfade": c} for (a, b), v, c in zip(self.pairs, self.vae, self.crossfade)]
+        return out
+
+
+def morph_pairs(n_loops, n_pairs, *, seed=0):
+    """``n_pairs`` different pairs of loop indices, drawn with ``seed`` (all pairs if fewer)."""
+    every = [(i, j) for i in range(n_loops) for j in range(i + 1, n_loops)]
+    if len(every) <= n_pairs:
+        return every
+    rng = np.random.default_rng(seed)
+    return [every[k] for k in sorted(rng.choice(len(every), n_pairs, replace=False))]
+
+
+def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, phase="random", progress=False):
+    """Measure morphs between pairs of loops, and the naive crossfade beside them.
+
+    For each pair (A, B) the VAE's morph is decoded at every α of ``MORPH_ALPHAS``, the
+    crossfade mixes the magnitudes of the two decoded ends at the same α, and each is
+    resynthesised with the same Griffin-Lim (``n_iter`` iterations, the same start), so
+    that the two differ only in what lies between the ends.
+
+    Parameters
+    ----------
+    model : MorphModel
+    loops : LoopSet
+    pairs : sequence of (int, int) or None
+        Default ``n_pairs`` pairs drawn with ``seed``.
+    n_pairs : int > 0
+    seed : int >= 0
+    n_iter : int > 0
+    phase : {"random", "pghi"}
+    progress : bool
+
+    Returns
+    -------
+    evaluation : MorphEvaluation
+    """
+    from .audiometrics import morph_path_figures
+    from .morphing import interpolate
+    from .progress import progress_bar
+
+    model.check(loops)
+    pairs = list(pairs) if pairs is not None else morph_pairs(len(loops), n_pairs, seed=seed)
+    z = model.encode(loops.S)
+    alphas = np.array(MORPH_ALPHAS)
+    vae, fade = [], []
+    for k, (i, j) in enumerate(progress_bar(pairs, desc="morphs", enabled=progress, unit="pair")):
+        S = model.decode(np.stack([interpolate(z[i], z[j], a) for a in alphas]))
+        mixed = [(1 - a) * S[0] + a * S[-1] for a in alphas]
+        audio = lambda magnitudes: [model.to_audio(m, n_iter=n_iter, seed=k, init=phase) for m in magnitudes]  # noqa: E731
+        vae.append(morph_path_figures(audio(S), alphas, model.settings))
+        fade.append(morph_path_figures(audio(mixed), alphas, model.settings))
+    names = [(loops.names[i], loops.names[j]) for i, j in pairs]
+    return MorphEvaluation(names, vae, fade, morph_steadiness(model, loops, pairs, z=z))
+
+
+def morph_steadiness(model, loops, pairs, *, steps=10, z=None):
+    """Whether morphs move steadily from A to B.
+
+    For each pair, α runs from 0 to 1 in ``steps`` steps; the decoded magnitude's
+    log-spectral distance to A's and to B's original magnitude is measured at each α.
+
+    Parameters
+    ----------
+    model : MorphModel
+    loops : LoopSet
+    pairs : sequence of (int, int)
+    steps : int > 0
+    z : np.ndarray [shape=(len(loops), latent_dim)] or None
+        The loops' latent vectors, when already encoded.
+
+    Returns
+    -------
+    figures : dict
+        ``steady``: the fraction of steps at which the distance to A grew and the
+        distance to B shrank (each counted); ``balance``: the mean of
+        ``d_A / (d_A + d_B)`` at α = 0.5 (0.5 is neither side dominating);
+        ``balanced``: the fraction of pairs with that share within [0.4, 0.6].
+    """
+    from .morphing import interpolate
+
+    alphas = np.linspace(0.0, 1.0, steps + 1)
+    z = model.encode(loops.S) if z is None else z
+    ok, total, shares = 0, 0, []
+    for i, j in pairs:
+        S = model.decode(np.stack([interpolate(z[i], z[j], a) for a in alphas]))
+        d_a = np.array([log_spectral_distance(loops.S[i], s) for s in S])
+        d_b = np.array([log_spectral_distance(loops.S[j], s) for s in S])
+        ok += int(np.sum(np.diff(d_a) > 0) + np.sum(np.diff(d_b) < 0))
+        total += 2 * steps
+        mid = steps // 2
+        shares.append(d_a[mid] / max(d_a[mid] + d_b[mid], 1e-12))
+    shares = np.array(shares)
+    return {
+        "steady": ok / total if total else 1.0,
+        "balance": float(shares.mean()) if len(shares) else 0.5,
+        "balanced": float(np.mean(np.abs(shares - 0.5) <= 0.1)) if len(shares) else 1.0,
+    }

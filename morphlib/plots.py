@@ -141,6 +141,43 @@ def plot_audio(evaluation, *, axes=None):
     return list(axes)
 
 
+def plot_morphs(morphs, *, axes=None):
+    """What happens between loops: the VAE's morphs beside the naive crossfade.
+
+    Parameters
+    ----------
+    morphs : MorphEvaluation
+        ``evaluate(...).morphs`` or ``evaluate_morphs(...)``.
+    axes : sequence of 2 Axes or None
+
+    Returns
+    -------
+    axes : list of matplotlib.axes.Axes
+        Onset sharpness at α = 0.25, 0.5, 0.75 relative to the ends' (1 keeps their punch),
+        and the share of both ends' hits the middle layers, smoothness and the share of
+        pairs whose middle lies between A and B.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.2), layout="constrained")
+    kinds = (("vae", "VAE morph", "C0"), ("crossfade", "crossfade of the decoded ends", "C7"))
+    for k, (kind, label, color) in enumerate(kinds):
+        alphas = (0.25, 0.5, 0.75)
+        values = [morphs.mean(f"sharpness_{a:g}", kind) for a in alphas]
+        axes[0].bar(np.arange(3) + (k - 0.5) * 0.38, values, width=0.38, color=color, alpha=0.7, label=label)
+        other = [morphs.mean("layered", kind), morphs.mean("smoothness", kind), morphs.intermediate(kind)]
+        axes[1].bar(np.arange(3) + (k - 0.5) * 0.38, other, width=0.38, color=color, alpha=0.7, label=label)
+    axes[0].axhline(1.0, color="k", lw=0.8, ls=":")
+    axes[0].set_xticks(range(3), ["α = 0.25", "α = 0.5", "α = 0.75"])
+    axes[0].set_ylabel("onset sharpness / the ends'")
+    axes[0].set_title("hits in the middle of the slider (1: as sharp as the ends)", fontsize="small")
+    axes[1].set_xticks(range(3), ["hits of both ends\nlayered", "smoothness\n(0: even steps)", "pairs with the middle\nbetween A and B"])
+    axes[1].set_ylabel("share / spread")
+    axes[1].legend(fontsize="small")
+    return list(axes)
+
+
 def plot_strip(items, settings=None, *, titles=None, axes=None, fmax=None):
     """Spectrograms side by side on one dB scale: a morph strip, or A / morph / B.
 

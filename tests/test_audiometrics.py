@@ -1,7 +1,19 @@
 import numpy as np
 import pytest
 
-from morphlib.audiometrics import audible_lsd, consistency_db, hf_energy_db, onset_correlation, zero_fraction
+from morphlib.audiometrics import (
+    audible_lsd,
+    consistency_db,
+    hf_energy_db,
+    intermediateness,
+    layered_share,
+    log_mel,
+    morph_path_figures,
+    onset_correlation,
+    onset_sharpness,
+    smoothness,
+    zero_fraction,
+)
 from morphlib.config import AnalysisSettings
 from morphlib.spectral import griffin_lim, magnitude
 
@@ -48,3 +60,52 @@ def test_consistency_improves_with_iterations():
 
 def test_zero_fraction():
     assert zero_fraction(np.array([0.0, 1.0, 0.0, 2.0])) == 0.5 and zero_fraction(np.zeros(0)) == 0.0
+
+
+def test_onset_sharpness_hears_hits_washed_out():
+    hits = _hits()
+    wash = hits + 0.3 * np.random.default_rng(1).standard_normal(len(hits)).astype(np.float32)
+    sharp, washed = onset_sharpness(hits, SETTINGS), onset_sharpness(wash, SETTINGS)
+    assert sharp > 3 and washed < 0.6 * sharp
+    assert onset_sharpness(np.zeros_like(hits), SETTINGS) == 0.0
+
+
+def _bursts(starts, seed=0):
+    """Short decaying noise bursts (no abrupt ends) at the given samples."""
+    y, rng = np.zeros(SETTINGS.n_samples, np.float32), np.random.default_rng(seed)
+    for start in starts:
+        y[start:start + 1600] += rng.standard_normal(1600).astype(np.float32) * np.exp(-np.arange(1600) / 200)
+    return y
+
+
+@pytest.mark.parametrize(
+    "mid, share",
+    [("a", (0.45, 0.55)), ("both", (0.95, 1.0)), ("silence", (0.0, 0.0))],
+)
+def test_layered_share_counts_the_ends_hits_the_middle_keeps(mid, share):
+    a, b = _bursts(range(0, 14000, 4000)), _bursts(range(2000, 14000, 4000), seed=1)  # four hits each, half a beat apart
+    y = {"a": a, "both": a + b, "silence": np.zeros_like(a)}[mid]
+    assert share[0] <= layered_share(y, a, b, SETTINGS) <= share[1]
+
+
+def test_smoothness_and_intermediateness_of_a_path():
+    a, b = _bursts(range(0, 14000, 4000)), _bursts(range(2000, 14000, 4000), seed=1)
+    alphas = np.linspace(0, 1, 11)
+    fade = [(1 - t) * a + t * b for t in alphas]
+    jump = [a if t < 0.5 else b for t in alphas]
+    mels_fade, mels_jump = [log_mel(y, SETTINGS) for y in fade], [log_mel(y, SETTINGS) for y in jump]
+    # one step of ten that moves: the spread of the steps is sqrt(9); a crossfade steps far more evenly
+    assert smoothness(mels_jump) == pytest.approx(3.0) and smoothness(mels_fade) < 1.5
+    A, B = log_mel(a, SETTINGS), log_mel(b, SETTINGS)
+    assert intermediateness(A, A, B) == 0.0 and intermediateness(B, A, B) == 1.0
+    assert 0.3 < intermediateness(mels_fade[5], A, B) < 0.7
+
+
+def test_the_figures_of_a_path_compare_the_middle_with_its_ends():
+    a, b = _hits(), _hits(hats=False, shift=2000)
+    alphas = sorted(set(np.round(np.linspace(0, 1, 11), 2)) | {0.25, 0.75})
+    fade = morph_path_figures([(1 - t) * a + t * b for t in alphas], alphas, SETTINGS)
+    assert set(fade) == {"sharpness_0.25", "sharpness_0.5", "sharpness_0.75", "layered", "smoothness", "intermediateness"}
+    assert fade["layered"] > 0.9  # a crossfade of two patterns plays both
+    same = morph_path_figures([a for _ in alphas], alphas, SETTINGS)
+    assert same["sharpness_0.5"] == pytest.approx(1.0) and same["smoothness"] == 0.0

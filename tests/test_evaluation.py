@@ -51,3 +51,23 @@ def test_evaluate_measures_what_is_heard(tiny_model, tiny_loops):
     assert d["gl_audio_lsd_db_mean"] < d["audio_lsd_db_mean"]
     assert "what you hear" in ev.summary()
     assert not evaluate(tiny_model, tiny_loops, audio=False).audio
+
+
+def test_morphs_are_measured_beside_the_crossfade(tiny_model, tiny_loops):
+    from morphlib.evaluation import MORPH_KEYS, evaluate_morphs, morph_pairs
+
+    assert morph_pairs(6, 20) == [(i, j) for i in range(6) for j in range(i + 1, 6)]  # all 15
+    assert len(set(morph_pairs(50, 20))) == 20 and morph_pairs(50, 20) == morph_pairs(50, 20)
+    ev = evaluate_morphs(tiny_model, tiny_loops, n_pairs=3, n_iter=2)
+    assert len(ev.pairs) == len(ev.vae) == len(ev.crossfade) == 3
+    for kind in ("vae", "crossfade"):
+        assert all(np.isfinite(ev.mean(k, kind)) for k in MORPH_KEYS) and 0 <= ev.intermediate(kind) <= 1
+    d = ev.to_dict()
+    assert d["n_pairs"] == 3 and set(d["vae"]) == {f"{k}_mean" for k in MORPH_KEYS} | {"intermediate_share"}
+    assert "sharpness at α = .25 / .5 / .75" in ev.summary() and "crossfade" in ev.summary()
+
+
+def test_evaluate_measures_morphs_unless_asked_not_to(tiny_model, tiny_loops):
+    with_morphs = evaluate(tiny_model, tiny_loops, audio=False, morph_pairs=2, n_iter=2)
+    assert with_morphs.morphs is not None and "morphs" in with_morphs.to_dict() and "morphs over 2 pairs" in with_morphs.summary()
+    assert evaluate(tiny_model, tiny_loops, audio=False, morph_pairs=0).morphs is None
