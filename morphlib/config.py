@@ -177,6 +177,9 @@ class Preset:
     clipnorm : float >= 0
         Largest gradient norm of each variable in a step (0: unclipped, the tutorial's).
         Clipping keeps a log-magnitude loss from diverging at the one-cycle peak.
+    mix_weight : float >= 0
+        Weight of the mid-morph term (``VAE``): decodes of blends of two loops' latent
+        means must keep the hits of their ends (0: none, the tutorial's loss).
     """
 
     name: str
@@ -193,6 +196,7 @@ class Preset:
     linear_weight: float = 0.0
     detail_slots: int = 0
     clipnorm: float = 0.0
+    mix_weight: float = 0.0
 
 
 PRESETS = {

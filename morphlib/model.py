@@ -179,13 +179,20 @@ class VAE(keras.Model):
         With ``log`` compression: weight of the relative linear-magnitude error in the loss.
     detail_slots : int >= 0
         Patterns of the decoder's ``DetailBank`` (0: none, the tutorial's decoder).
+    mix_weight : float >= 0
+        Weight of the mid-morph term: in training each example is paired with another of
+        the batch, their latent means are blended at a random α in [0.2, 0.8], and the
+        decode of the blend must keep the peakiness of its ends' spectral flux (how
+        sharply hits stand out), in the working domain: ``max(0, target - peakiness)²``
+        with the target the ends' peakiness blended at α (0: off, the tutorial's loss).
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
         The layers' arithmetic in training. Not part of ``get_config``: how a model was
         trained does not change what it is, and a saved model computes in float32.
     """
 
     def __init__(self, n_bins=1025, n_frames=148, *, latent_dim=16, hidden=256, strides=None, beta=0.001, seed=None,
-                 posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, detail_slots=0, precision="float32", **kwargs):
+                 posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, detail_slots=0,
+                 mix_weight=0.0, precision="float32", **kwargs):
         super().__init__(**kwargs)
         self.n_bins = check_int("n_bins", n_bins, low=2)
         self.n_frames = check_int("n_frames", n_frames, low=1)
@@ -205,6 +212,9 @@ class VAE(keras.Model):
             raise ArchitectureError(f"linear_weight must be >= 0, got {linear_weight!r}")
         self.floor, self.linear_weight = float(floor), float(linear_weight)
         self.detail_slots = check_int("detail_slots", detail_slots, low=0)
+        if not float(mix_weight) >= 0:
+            raise ArchitectureError(f"mix_weight must be >= 0, got {mix_weight!r}")
+        self.mix_weight = float(mix_weight)
         self.precision = precision
         dtype = None if precision == "float32" else precision
         shape = dict(latent_dim=self.latent_dim, hidden=self.hidden, strides=self.time_strides, dtype=dtype)
@@ -214,6 +224,7 @@ class VAE(keras.Model):
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.mse_tracker = keras.metrics.Mean(name="mse")
         self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.mix_tracker = keras.metrics.Mean(name="mix") if self.mix_weight else None
         self.built = True
 
     def get_config(self):
@@ -232,6 +243,7 @@ class VAE(keras.Model):
             output_activation=self.output_activation,
             linear_weight=self.linear_weight,
             detail_slots=self.detail_slots,
+            mix_weight=self.mix_weight,
         )
         return config
 
@@ -242,7 +254,7 @@ class VAE(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.mse_tracker, self.kl_tracker]
+        return [self.loss_tracker, self.mse_tracker, self.kl_tracker, *([self.mix_tracker] if self.mix_tracker else [])]
 
     def prior(self):
         """N(0, I) over the latent space."""
@@ -337,12 +349,30 @@ class VAE(keras.Model):
             relative = tf.reduce_mean(tf.square(x - self.expand(y_hat))) / (tf.reduce_mean(tf.square(x)) + 1e-12)
             mse = mse + self.linear_weight * relative
         kl = tf.reduce_mean(self._kl(loc, scale))
-        return mse + self.beta * kl, mse, kl
+        loss = mse + self.beta * kl
+        if self.mix_weight:
+            mix = self._mix_term(self.compress(x), loc, training) if training else tf.zeros(())
+            return loss + self.mix_weight * mix, mse, kl, mix
+        return loss, mse, kl
 
-    def _update(self, loss, mse, kl):
+    def _mix_term(self, x, loc, training):
+        """How much flatter the decodes of blended latent means are than their ends, squared."""
+        n = tf.shape(loc)[0]
+        partner = tf.random.shuffle(tf.range(n), seed=None) if self.seed is None else \
+            tf.argsort(keras.random.uniform((n,), seed=self.seed_generator))
+        alpha = keras.random.uniform((n, 1), 0.2, 0.8, seed=self.seed_generator)
+        blend = (1 - alpha) * loc + alpha * tf.gather(loc, partner)
+        y_mix = tf.cast(self.decoder(blend, training=training), tf.float32)
+        ends = peakiness(x)
+        target = tf.stop_gradient((1 - alpha[:, 0]) * ends + alpha[:, 0] * tf.gather(ends, partner))
+        return tf.reduce_mean(tf.square(tf.nn.relu(target - peakiness(y_mix))))
+
+    def _update(self, loss, mse, kl, mix=None):
         self.loss_tracker.update_state(loss)
         self.mse_tracker.update_state(mse)
         self.kl_tracker.update_state(kl)
+        if self.mix_tracker is not None:
+            self.mix_tracker.update_state(mix)
         results = {m.name: m.result() for m in self.metrics}
         if in_multi_worker_mode(tf.distribute.get_strategy()):
             # Keras averages multi-worker logs along axis 0, which a scalar does not have
@@ -352,17 +382,37 @@ class VAE(keras.Model):
     def train_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data
         with tf.GradientTape() as tape:
-            loss, mse, kl = self._loss_terms(x, training=True)
+            terms = self._loss_terms(x, training=True)
+            loss = terms[0]
             # Replicas' gradients are summed: each contributes its share of the global mean.
             share = loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
             scaled = self.optimizer.scale_loss(share)  # float16: a LossScaleOptimizer scales (and unscales)
         grads = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self._update(loss, mse, kl)
+        return self._update(*terms)
 
     def test_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data
         return self._update(*self._loss_terms(x, training=False))
+
+
+def peakiness(y):
+    """How sharply the hits of spectrograms stand out: the RMS of their spectral flux over
+    its mean (1 for a flux as even as a drone; higher the more it gathers in few frames).
+
+    Parameters
+    ----------
+    y : tf.Tensor [shape=(batch, n_bins, n_frames)]
+        In the working domain (``compress``ed magnitudes), as the decoder gives them.
+
+    Returns
+    -------
+    peakiness : tf.Tensor [shape=(batch,)]
+    """
+    rise = tf.nn.relu(y[:, :, 1:] - y[:, :, :-1])
+    flux = tf.reduce_sum(rise, axis=1)  # per frame
+    mean = tf.reduce_mean(flux, axis=-1) + 1e-6
+    return tf.sqrt(tf.reduce_mean(tf.square(flux), axis=-1)) / mean
 
 
 def fill_scale_tril(params, latent_dim):
@@ -431,6 +481,7 @@ def build_vae(settings, preset, *, seed=None, precision="float32"):
         output_activation=preset.output_activation,
         linear_weight=preset.linear_weight,
         detail_slots=preset.detail_slots,
+        mix_weight=preset.mix_weight,
         precision=precision,
         name="vae",
     )

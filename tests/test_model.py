@@ -114,7 +114,8 @@ def test_the_log_loss_hears_quiet_bins():
     "kwargs, match",
     [({"compression": "mp3"}, "compression must be one of"), ({"output_activation": "tanh"}, "output_activation must be one of"),
      ({"posterior": "student"}, "posterior must be one of"), ({"floor": 0}, "floor must be > 0"), ({"linear_weight": -1}, "linear_weight"),
-     ({"detail_slots": -1}, "detail_slots must be"), ({"detail_slots": 2.5}, "detail_slots must be")],
+     ({"detail_slots": -1}, "detail_slots must be"), ({"detail_slots": 2.5}, "detail_slots must be"),
+     ({"mix_weight": -0.1}, "mix_weight must be >= 0")],
 )
 def test_bad_studio_options(kwargs, match):
     with pytest.raises(ParameterError, match=match):
@@ -137,3 +138,26 @@ def test_plain_tensorflow_posterior_matches_tfp(posterior):
     loc, scale = vae.posterior_params(x)
     expected = tfd.kl_divergence(vae.posterior(x), vae.prior())
     np.testing.assert_allclose(vae._kl(loc, scale), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_peakiness_is_one_for_an_even_flux_and_grows_with_hits():
+    from morphlib.model import peakiness, tf
+
+    frames = np.arange(64)
+    drone = np.tile(frames.astype(np.float32), (1, 8, 1))  # rises by the same amount every frame
+    hits = np.zeros((1, 8, 64), np.float32)
+    hits[..., ::16] = 5.0  # four hits
+    washed = hits + np.random.default_rng(0).random((1, 8, 64)).astype(np.float32) * 4.0
+    p = [float(peakiness(tf.constant(y))[0]) for y in (drone, hits, washed)]
+    assert p[0] == pytest.approx(1.0, abs=1e-3) and p[1] > 3 > p[2] > 1
+
+
+def test_the_mid_morph_term_trains_and_is_saved(tmp_path):
+    vae = VAE(129, 16, hidden=8, seed=1, mix_weight=0.5, **{k: v for k, v in STUDIO_TINY.items() if k != "hidden"})
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).random((8, 129, 16), dtype=np.float32)
+    history = vae.fit(x, epochs=2, batch_size=4, verbose=0).history
+    assert set(history) == {"loss", "mse", "kl", "mix"} and all(np.isfinite(v).all() for v in history.values())
+    assert vae.get_config()["mix_weight"] == 0.5 and VAE.from_config(vae.get_config()).mix_weight == 0.5
+    plain = VAE(129, 16, hidden=8, seed=1, **{k: v for k, v in STUDIO_TINY.items() if k != "hidden"})
+    assert [m.name for m in plain.metrics] == ["loss", "mse", "kl"]  # models without it keep their history columns
