@@ -62,17 +62,24 @@ def make_corpus(kind, folder, n):
         synth_drums(folder, n=n, progress=False)
 
 
-def run_one(loops, preset, model_dir, epochs, pairs, recipe=None):
-    from morphlib.evaluation import evaluate, evaluate_morphs
+def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",)):
+    """The preset trained and measured; one row per latent path in ``methods``."""
+    from morphlib.evaluation import evaluate
     from morphlib.training import train
 
     t = time.perf_counter()
     model = train(loops, model_dir, epochs=epochs, preset=preset, recipe=recipe, progress=False, verbose=False, checkpoint_every=3600)
     seconds = time.perf_counter() - t
     ev = evaluate(model, loops, audio=True, morph_pairs=0)
-    morphs = evaluate_morphs(model, loops, pairs=pairs)
+    return {method: morph_row(model, loops, ev, pairs, preset, recipe, seconds, method) for method in methods}
+
+
+def morph_row(model, loops, ev, pairs, preset, recipe, seconds, method):
+    from morphlib.evaluation import evaluate_morphs
+
+    morphs = evaluate_morphs(model, loops, pairs=pairs, method=method)
     return {
-        "preset": preset.name, "recipe": getattr(recipe, "name", recipe), "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
+        "preset": preset.name, "recipe": getattr(recipe, "name", recipe), "method": method, "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
         "cosine_mean": ev.cosine_mean, "cosine_min": ev.cosine_min,
         **{k: ev.mean(k) for k in ("audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins",
                                    "gl_audio_lsd_db", "gl_hf_db", "gl_onset_corr", "gl_consistency_db")},
@@ -89,6 +96,8 @@ def main(argv=None):
     p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["gm", "demo"])
     p.add_argument("--epochs", type=int, help="for every preset (default: each preset's own)")
     p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--morph-methods", nargs="+", choices=("linear", "spherical"), default=["linear"],
+                   help="latent paths the morphs are measured along (each a row; training is shared)")
     p.add_argument("--quick", action="store_true", help="6 loops, 2 epochs, small analysis settings")
     p.add_argument("--work")
     p.add_argument("--json")
@@ -112,8 +121,10 @@ def main(argv=None):
             model_dir = os.path.join(work, "models", f"{corpus}-{abs(hash(preset)) % 10**8}-{int(time.time())}")
             epochs = 2 if args.quick else args.epochs
             print(f"{key}: training", file=sys.stderr)
-            results[key] = run_one(loops, preset, model_dir, epochs, pairs, recipe)
-            print(json.dumps(results[key]), file=sys.stderr)
+            rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods)
+            for method, row in rows.items():
+                results[key + ("" if method == "linear" else f" ~{method}")] = row
+                print(json.dumps(row), file=sys.stderr)
     print_table(results)
     print(json.dumps(results))
     if args.json:
@@ -171,7 +182,7 @@ def morph_verdicts(results, baseline="studio"):
     for key, r in results.items():
         corpus, run = key.split(" ", 1)
         base = results.get(f"{corpus} {baseline}")
-        if base is None or run == baseline or "vae sharpness_0.5_mean" not in r:
+        if base is None or "vae sharpness_0.5_mean" not in r:
             continue
         above = all(r[f"vae sharpness_{a}_mean"] > r[f"crossfade sharpness_{a}_mean"] for a in ("0.25", "0.5", "0.75"))
         checks = {

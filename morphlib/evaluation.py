@@ -236,7 +236,7 @@ def morph_pairs(n_loops, n_pairs, *, seed=0):
     return [every[k] for k in sorted(rng.choice(len(every), n_pairs, replace=False))]
 
 
-def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, phase="random", progress=False):
+def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, phase="random", method="linear", progress=False):
     """Measure morphs between pairs of loops, and the naive crossfade beside them.
 
     For each pair (A, B) the VAE's morph is decoded at every α of ``MORPH_ALPHAS``, the
@@ -254,6 +254,8 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
     seed : int >= 0
     n_iter : int > 0
     phase : {"random", "pghi"}
+    method : {"linear", "spherical"}
+        The path between the two latent vectors (``morphing.interpolate``).
     progress : bool
 
     Returns
@@ -270,16 +272,16 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
     alphas = np.array(MORPH_ALPHAS)
     vae, fade = [], []
     for k, (i, j) in enumerate(progress_bar(pairs, desc="morphs", enabled=progress, unit="pair")):
-        S = model.decode(np.stack([interpolate(z[i], z[j], a) for a in alphas]))
+        S = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
         mixed = [(1 - a) * S[0] + a * S[-1] for a in alphas]
         audio = lambda magnitudes: [model.to_audio(m, n_iter=n_iter, seed=k, init=phase) for m in magnitudes]  # noqa: E731
         vae.append(morph_path_figures(audio(S), alphas, model.settings))
         fade.append(morph_path_figures(audio(mixed), alphas, model.settings))
     names = [(loops.names[i], loops.names[j]) for i, j in pairs]
-    return MorphEvaluation(names, vae, fade, morph_steadiness(model, loops, pairs, z=z))
+    return MorphEvaluation(names, vae, fade, morph_steadiness(model, loops, pairs, z=z, method=method))
 
 
-def morph_steadiness(model, loops, pairs, *, steps=10, z=None):
+def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear"):
     """Whether morphs move steadily from A to B.
 
     For each pair, α runs from 0 to 1 in ``steps`` steps; the decoded magnitude's
@@ -293,6 +295,8 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None):
     steps : int > 0
     z : np.ndarray [shape=(len(loops), latent_dim)] or None
         The loops' latent vectors, when already encoded.
+    method : {"linear", "spherical"}
+        The path between the two latent vectors.
 
     Returns
     -------
@@ -308,7 +312,7 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None):
     z = model.encode(loops.S) if z is None else z
     ok, total, shares = 0, 0, []
     for i, j in pairs:
-        S = model.decode(np.stack([interpolate(z[i], z[j], a) for a in alphas]))
+        S = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
         d_a = np.array([log_spectral_distance(loops.S[i], s) for s in S])
         d_b = np.array([log_spectral_distance(loops.S[j], s) for s in S])
         ok += int(np.sum(np.diff(d_a) > 0) + np.sum(np.diff(d_b) < 0))
