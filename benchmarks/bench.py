@@ -22,6 +22,7 @@ same run, are the result. Recorded drums: FluidR3 GM kits rendered by FluidSynth
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -159,10 +160,16 @@ def make_corpus(kind, folder, n):
         synth_drums(folder, n=n, progress=False)
 
 
+def slug(name):
+    """A run's name as a file name (its kept result and model folder)."""
+    return re.sub(r"[^A-Za-z0-9.=]+", "_", name).strip("_")
+
+
 def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets=(), budget_precisions=("float32",),
-               least_minutes=0.0):
-    """The tutorial's code, every recipe, and the default recipe on each budget, on one corpus:
-    s/epoch, cosine curves, time to the code's quality, final cosine on the clock."""
+               budget_recipes=None, least_minutes=0.0):
+    """The tutorial's code, every recipe, and the default recipe (or each of ``budget_recipes``)
+    on each budget, on one corpus: s/epoch, cosine curves, time to the code's quality, final
+    cosine on the clock."""
     from morphlib.dataset import load_folder
     from morphlib.recipes import DEFAULT_RECIPE
 
@@ -181,25 +188,31 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets
     every = 1 if n_loops < 20 else 5
     runs = [(recipe, recipe, None, "recipe", every) for recipe in recipes]
     # On the clock: the cosine only at the end (a measurement inside the budget would spend it).
-    runs += [(f"{DEFAULT_RECIPE} on {fraction:g} of the code's time, {precision}", DEFAULT_RECIPE, fraction, precision, 10**9)
-             for fraction in budgets for precision in budget_precisions]
+    runs += [(f"{recipe} on {fraction:g} of the code's time, {precision}", recipe, fraction, precision, 10**9)
+             for recipe in (budget_recipes or [DEFAULT_RECIPE]) for fraction in budgets for precision in budget_precisions]
     for name, recipe, fraction, precision, every_n in runs:
         minutes = None if fraction is None else max(fraction * base_total / 60, least_minutes)
         print(f"{kind}: morphlib, tutorial preset, {name}" + (f" ({minutes:.2f} min)" if minutes else ""), file=sys.stderr)
-        model_dir, result = os.path.join(work, f"model-{kind}-{len(out['recipes'])}"), os.path.join(kept, f"{kind}-{len(out['recipes'])}.json")
+        model_dir, result = os.path.join(work, f"model-{kind}-{slug(name)}"), os.path.join(kept, f"{kind}-{slug(name)}.json")
         if not os.path.exists(result) and os.path.isdir(model_dir):
             shutil.rmtree(model_dir)  # a run that did not finish: measure it again from scratch
         ours = _python(TRAIN, loops_dir, model_dir, epochs or "default" if fraction is None else "default", cache, recipe, HERE,
                        every_n, "none" if minutes is None else minutes, precision,
                        keep=result)
         reach = time_to_reach(ours["curve"], base["cosine_mean"])
+        from common import variant
+        from morphlib.recipes import get_recipe, pick_precision
+
+        full = variant(recipe, get_recipe).full_batches  # an epoch of whole batches only: fewer examples
         out["recipes"][name] = {
+            "examples_per_epoch": len(loops) // 16 * 16 if full else len(loops),
             "model_dir": model_dir, "epochs": len(ours["epoch_seconds"]), "s_per_epoch": steady(ours["epoch_seconds"]),
             "seconds": float(np.sum(ours["epoch_seconds"])), "cosine_mean": ours["cosine_mean"],
             "speedup_per_epoch": steady(base["epoch_seconds"]) / steady(ours["epoch_seconds"]),
             "seconds_to_baseline_cosine": reach, "time_to_baseline_quality": None if reach is None else reach / base_total,
             "peak_rss_mb": ours["peak_rss_mb"], "training_set_mb": ours["training_set_mb"],
-            "curve": ours["curve"], "budget_fraction": fraction, "budget_minutes": minutes, "precision": precision,
+            "curve": ours["curve"], "budget_fraction": fraction, "budget_minutes": minutes,
+            "precision": pick_precision(variant(recipe, get_recipe).precision) if precision == "recipe" else precision,
         }
     return out, loops
 
@@ -214,17 +227,18 @@ keras, tf, _ = keras_tf_tfp()
 n_loops, batch = int(sys.argv[1]), int(sys.argv[2])
 
 def flops_per_example(model):
-    # Multiply-adds of the layers with a kernel: a Dense on every frame, a Conv1D at every
-    # output step, a Conv1DTranspose at every input step; 2 FLOPs each.
+    # Multiply-adds of the layers with a kernel: a Dense on every frame, a convolution at every
+    # output step, a transposed one at every input step (PatchConv1D and PatchConv1DTranspose
+    # are the same arithmetic as matrix products); 2 FLOPs each.
     total = 0
     for layer in model.layers:
         kernel = next((w for w in layer.weights if len(w.shape) >= 2), None)
         if kernel is None:
             continue
         size = int(np.prod(kernel.shape))
-        if type(layer).__name__ == "Conv1DTranspose":
+        if type(layer).__name__.endswith("Conv1DTranspose"):
             steps = int(layer.input.shape[1])
-        elif type(layer).__name__ == "Conv1D" or len(layer.output.shape) == 3:
+        elif type(layer).__name__.endswith("Conv1D") or len(layer.output.shape) == 3:
             steps = int(layer.output.shape[1])
         else:
             steps = 1
@@ -272,6 +286,8 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, help="for every recipe (default: each recipe's own)")
     p.add_argument("--budgets", nargs="*", type=float, default=[0.2, 0.1],
                    help="fractions of the tutorial code's training time given to the default recipe as max_minutes (0.2 0.1)")
+    p.add_argument("--budget-recipes", nargs="+", default=None,
+                   help=f"recipes of the budget runs, names or NAME:field=value,... (default {DEFAULT_RECIPE})")
     p.add_argument("--budget-precisions", nargs="+", default=None,
                    help="precisions of the budget runs (default float32, and mixed_bfloat16 where the CPU has it)")
     p.add_argument("--baseline-epochs", type=int, default=500)
@@ -294,7 +310,7 @@ def main(argv=None):
     for kind in args.corpus:
         result["corpora"][kind], loops = run_corpus(kind, work, n_loops=n_loops, baseline_epochs=baseline_epochs,
                                                     recipes=args.recipes, epochs=epochs, budgets=args.budgets,
-                                                    budget_precisions=precisions, least_minutes=0.05 if args.quick else 0.0)
+                                                    budget_precisions=precisions, budget_recipes=args.budget_recipes, least_minutes=0.05 if args.quick else 0.0)
         first_loops = first_loops or (kind, loops)
     result["ceiling"] = ceiling(n_loops)
     kind, loops = first_loops
@@ -358,13 +374,14 @@ def print_table(r):
     for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
     c = r["ceiling"]
-    print(f"\non {r['cpu']}: an epoch of the tutorial preset is {c['flops_per_epoch'] / 1e9:.1f} GFLOP; a 2048 x 2048 matrix "
+    print(f"\non {r['cpu']}: an epoch of the tutorial preset ({r['corpora'][next(iter(r['corpora']))]['loops']} examples) is {c['flops_per_epoch'] / 1e9:.1f} GFLOP; a 2048 x 2048 matrix "
           f"product runs at {c['float32_peak'] / 1e9:.0f} GFLOP/s in float32 and {c['bfloat16_peak'] / 1e9:.0f} in bfloat16 here, "
           f"so an epoch takes at least {c['float32_s_per_epoch']:.3f} s in float32 ({c['bfloat16_s_per_epoch']:.3f} s in bfloat16)")
     for kind, corpus in r["corpora"].items():
         for name, o in corpus["recipes"].items():
             floor = c["bfloat16_s_per_epoch"] if "bfloat16" in str(o.get("precision")) else c["float32_s_per_epoch"]
-            print(f"  {kind}: {name}: {o['s_per_epoch'] / floor:.1f}x that floor")
+            floor *= o.get("examples_per_epoch", corpus["loops"]) / corpus["loops"]
+            print(f"  {kind}: {name}: {o['s_per_epoch'] / floor:.2f}x the floor of its {o.get('examples_per_epoch', corpus['loops'])} examples per epoch")
     lat = r["morph_latency"]
     print(f"\nmorph latency median / p95: {lat['morphlib']['median_ms']:.0f} / {lat['morphlib']['p95_ms']:.0f} ms "
           f"(librosa's Griffin-Lim {lat['librosa_griffinlim_32']['median_ms']:.0f} / {lat['librosa_griffinlim_32']['p95_ms']:.0f} ms)")

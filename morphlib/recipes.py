@@ -48,7 +48,9 @@ class Recipe:
         :func:`pick_precision`).
     restart_peak : float > 0
         ``onecycle``'s peak for a warm restart (a budget raised after a cycle ended, see
-        ``morphlib.budget``), as a multiple of the preset's ``learning_rate``.
+        ``morphlib.budget``), as a multiple of the preset's ``learning_rate``. 3, the
+        first cycle's own: measured by ``benchmarks/restart.py``, it ended higher than 1
+        or 0.3 (README, "On the clock").
     restart_warmup : float in [0, 1)
         Fraction of a warm restart spent rising.
     """
@@ -61,7 +63,7 @@ class Recipe:
     batch_size: int = None
     full_batches: bool = False
     precision: str = "float32"
-    restart_peak: float = 1.0
+    restart_peak: float = 3.0
     restart_warmup: float = 0.1
 
     def __post_init__(self):

@@ -135,7 +135,8 @@ def train(
         check_settings(loops.settings, meta["settings"], where=model_dir)
         if preset is not None and get_preset(preset) != meta["preset"]:
             raise ParameterError(_other_preset_message(model_dir, meta["preset"], get_preset(preset)))
-        if recipe is not None and get_recipe(recipe) != meta["recipe"]:
+        # by name: a folder keeps the fields its recipe had when it began, defaults may change since
+        if recipe is not None and get_recipe(recipe).name != meta["recipe"].name:
             raise ParameterError(
                 f"{model_dir} is being trained with recipe {meta['recipe'].name!r}; resume it without "
                 f"--recipe (or with that one), or train recipe {get_recipe(recipe).name!r} into another folder"

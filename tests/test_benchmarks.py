@@ -52,10 +52,13 @@ def test_quick_panel_latency_runs(tmp_path):
 def test_quick_sound_benchmark_runs(tmp_path):
     out = tmp_path / "sound.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "demo", "--presets", "tutorial@tutorial",
-                    "studio:linear_weight=0", "--work", str(tmp_path / "w"), "--json", str(out))
+                    "studio:linear_weight=0", "--morph-methods", "linear", "spherical", "--work", str(tmp_path / "w"), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert set(report) == {"demo tutorial@tutorial", "demo studio:linear_weight=0"}
+    assert set(report) == {f"demo {run}{path}" for run in ("tutorial@tutorial", "studio:linear_weight=0") for path in ("", " ~spherical")}
+    assert report["demo tutorial@tutorial ~spherical"]["method"] == "spherical"
+    # one training per preset: the reconstruction figures are shared by both paths
+    assert report["demo tutorial@tutorial ~spherical"]["audio_lsd_db"] == report["demo tutorial@tutorial"]["audio_lsd_db"]
     assert report["demo tutorial@tutorial"]["recipe"] == "tutorial"
     assert report["demo studio:linear_weight=0"]["zero_bins"] == 0.0  # softplus decodes no holes
     assert "targets:" in result.stdout
@@ -123,3 +126,26 @@ def test_quick_rank_benchmark_runs(tmp_path):
     report = json.loads(out.read_text())
     assert set(report) == {"original", "log1p(|S|) rank 2", "log1p(|S|) rank 4", "log(1 + |S|/0.1) rank 2", "log(1 + |S|/0.1) rank 4"}
     assert report["original"] < report["log1p(|S|) rank 4"] < report["log1p(|S|) rank 2"]  # more spectra, closer
+
+
+def test_quick_restart_benchmark_runs(tmp_path):
+    out = tmp_path / "restart.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "restart.py"), "--quick", "--peaks", "1", "--work", str(tmp_path / "w"),
+                    "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert set(report["restarts"]) == {"1"}
+    # the restart continues the first cycle's folder: it has that cycle's epochs and more
+    assert report["restarts"]["1"]["epochs"] > report["first"]["epochs"] > 0
+    assert 0 < report["fresh"]["cosine_mean"] <= 1
+    assert "restart peak 1x" in result.stdout and "cores, flags" in result.stdout
+
+
+def test_quick_epoch_levers_benchmark_runs(tmp_path):
+    out = tmp_path / "levers.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "epoch_levers.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert "input pipeline alone" in report["runs"] and len(report["runs"]) == 5
+    assert all(r["s_per_epoch"] > 0 and r["epochs"] == 3 for r in report["runs"].values())
+    assert "x the default" in result.stdout and "cores, flags" in result.stdout
