@@ -203,9 +203,12 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets
         from common import variant
         from morphlib.recipes import get_recipe, pick_precision
 
-        full = variant(recipe, get_recipe).full_batches  # an epoch of whole batches only: fewer examples
-        out["recipes"][name] = {
-            "examples_per_epoch": len(loops) // 16 * 16 if full else len(loops),
+        from morphlib.pipeline import steps_per_epoch
+
+        the_recipe = variant(recipe, get_recipe)
+        batch = the_recipe.batch_size or 16  # the tutorial preset's
+        out["recipes"][name] = {  # an epoch of whole batches only: another number of examples
+            "examples_per_epoch": steps_per_epoch(len(loops), batch) * batch if the_recipe.full_batches else len(loops),
             "model_dir": model_dir, "epochs": len(ours["epoch_seconds"]), "s_per_epoch": steady(ours["epoch_seconds"]),
             "seconds": float(np.sum(ours["epoch_seconds"])), "cosine_mean": ours["cosine_mean"],
             "speedup_per_epoch": steady(base["epoch_seconds"]) / steady(ours["epoch_seconds"]),
