@@ -71,3 +71,27 @@ def cpu_description():
         pass
     have = [flag for flag in CPU_FLAGS if flag in flags]
     return f"{name}, {os.cpu_count()} cores, flags {' '.join(have) or 'none of ' + ' '.join(CPU_FLAGS)}"
+
+
+def report(result, path=None):
+    """Print ``result`` as the one JSON line a benchmark ends with, and write it to ``path`` too."""
+    print(json.dumps(result))
+    if path:
+        with open(path, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+def training_loops(folder, *, quick, n=74):
+    """The loops a training benchmark runs on, made in ``folder`` unless there: 8 demo loops
+    when ``quick``, else ``n`` recorded-drum loops (``gm_loops``)."""
+    if os.path.isdir(folder):
+        return folder
+    if quick:
+        from morphlib.synth import synth_drums
+
+        synth_drums(folder, n=8, progress=False)
+    else:
+        from gm_loops import gm_loops
+
+        gm_loops(folder, n=n)
+    return folder

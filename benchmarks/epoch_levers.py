@@ -14,7 +14,6 @@ in one run; the CPU is printed with them.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -72,7 +71,7 @@ SETTINGS = {
 
 
 def main(argv=None):
-    from common import cpu_description, run_json
+    from common import cpu_description, report, run_json, training_loops
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=30)
@@ -84,15 +83,7 @@ def main(argv=None):
     work = args.work or tempfile.mkdtemp(prefix="morphlib-levers-")
     folder, cache = os.path.join(work, "loops"), os.path.join(work, "cache")
     preset, epochs = ("tiny", 3) if args.quick else ("tutorial", args.epochs)
-    if not os.path.isdir(folder):
-        if args.quick:
-            from morphlib.synth import synth_drums
-
-            synth_drums(folder, n=8, progress=False)
-        else:
-            from gm_loops import gm_loops
-
-            gm_loops(folder, n=args.loops)
+    training_loops(folder, quick=args.quick, n=args.loops)
     result = {"cpu": cpu_description(), "preset": preset, "epochs": epochs, "runs": {}}
     for k, (name, env) in enumerate(SETTINGS.items()):
         result["runs"][name] = run_json(TRAIN, [folder, cache, os.path.join(work, f"model-{k}"), epochs, preset], env=env)
@@ -101,10 +92,7 @@ def main(argv=None):
     print(f"on {result['cpu']}, {preset} preset, float32, median of {epochs - 1} epochs:")
     for name, r in result["runs"].items():
         print(f"  {name}: {r['s_per_epoch']:.3f} s/epoch ({r['s_per_epoch'] / base:.2f}x the default)")
-    print(json.dumps(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    report(result, args.json)
 
 
 if __name__ == "__main__":

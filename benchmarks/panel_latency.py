@@ -16,7 +16,6 @@ full-quality render the page asks for once the hand rests, and where a draft's t
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,7 +25,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from common import cpu_description, morphlib_at, run_json  # noqa: E402
+from common import cpu_description, morphlib_at, report, run_json  # noqa: E402
 
 TARGET_MEDIAN_MS, TARGET_WORST_MS = 100.0, 200.0
 
@@ -133,10 +132,7 @@ def main(argv=None):
         if parts:
             result["runs"][f"{name} parts"] = parts
             print(f"  {name:22} a draft's parts: " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
-    print(json.dumps(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def set_restart_peak(model_dir, peak):
 
 
 def main(argv=None):
-    from common import cpu_description, run_json
+    from common import cpu_description, report, run_json, training_loops
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--first", type=float, default=1.0, help="minutes of the first cycle")
@@ -69,15 +69,7 @@ def main(argv=None):
     folder, cache = os.path.join(work, "loops"), os.path.join(work, "cache")
     preset = "tiny" if args.quick else "tutorial"
     first, total = (0.05, 0.1) if args.quick else (args.first, args.total)
-    if not os.path.isdir(folder):
-        if args.quick:
-            from morphlib.synth import synth_drums
-
-            synth_drums(folder, n=8, progress=False)
-        else:
-            from gm_loops import gm_loops
-
-            gm_loops(folder, n=args.loops)
+    training_loops(folder, quick=args.quick, n=args.loops)
 
     def run(model_dir, minutes):
         return run_json(TRAIN, [folder, cache, model_dir, minutes, args.precision, preset])
@@ -101,10 +93,7 @@ def main(argv=None):
     for peak, r in result["restarts"].items():
         print(f"  then to {total:g} min, restart peak {peak}x: cosine {r['cosine_mean']:.4f} ({r['epochs']} epochs)")
     print(f"  {total:g} min in one cycle from scratch: cosine {result['fresh']['cosine_mean']:.4f} ({result['fresh']['epochs']} epochs)")
-    print(json.dumps(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    report(result, args.json)
 
 
 if __name__ == "__main__":
