@@ -358,8 +358,7 @@ class VAE(keras.Model):
     def _mix_term(self, x, loc, training):
         """How much flatter the decodes of blended latent means are than their ends, squared."""
         n = tf.shape(loc)[0]
-        partner = tf.random.shuffle(tf.range(n), seed=None) if self.seed is None else \
-            tf.argsort(keras.random.uniform((n,), seed=self.seed_generator))
+        partner = tf.argsort(keras.random.uniform((n,), seed=self.seed_generator))  # a random pairing
         alpha = keras.random.uniform((n, 1), 0.2, 0.8, seed=self.seed_generator)
         blend = (1 - alpha) * loc + alpha * tf.gather(loc, partner)
         y_mix = tf.cast(self.decoder(blend, training=training), tf.float32)
