@@ -21,6 +21,8 @@ _EXPORTS = {
     "PRESETS": "config",
     "fast_mode": "config",
     "get_preset": "config",
+    "settings_for": "config",
+    "settings_for_folder": "modelfolder",
     "synth_drums": "synth",
     "read_audio": "audio",
     "write_wav": "audio",

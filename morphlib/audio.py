@@ -38,7 +38,15 @@ class AudioInfo:
     subtype : str
         libsndfile's name of the encoding, e.g. ``"PCM_16"``.
     notes : list of str
-        What was done: resampling, downmixing, cropping or padding.
+        What was done: resampling, downmixing, cropping, padding or stretching.
+    bpm : float or None
+        The loop's tempo in beats per minute (None: not found).
+    bpm_source : {"name", "detected"} or None
+        Where ``bpm`` came from: the file name, or the beat tracker with the duration.
+    bars : float or None
+        Bars of 4/4 at ``bpm`` that the fitted window holds (whole when stretched).
+    stretch : float or None
+        Output duration over input duration of the time-stretch (None: not stretched).
     """
 
     path: str
@@ -47,6 +55,13 @@ class AudioInfo:
     duration: float
     subtype: str
     notes: list = dataclasses.field(default_factory=list)
+    bpm: float = None
+    bpm_source: str = None
+    bars: float = None
+    stretch: float = None
+
+#: AudioInfo's fields that describe the file and its fitting (all but ``path``).
+INFO_FIELDS = ("sr", "channels", "duration", "subtype", "notes", "bpm", "bpm_source", "bars", "stretch")
 
 
 def read_audio(path, *, sr=22050):

@@ -10,6 +10,10 @@ from .errors import ParameterError
 TUTORIAL_BPM = 140.0
 TUTORIAL_BARS = 2
 
+#: How a file is made the window's length: cropped or zero-padded at its end (the
+#: tutorial's), or its whole bars time-stretched to fill the window (``morphlib.tempo``).
+FITS = ("crop", "stretch")
+
 
 def fast_mode():
     """Whether ``MORPHLIB_FAST`` asks for small, quick runs.
@@ -65,12 +69,20 @@ class AnalysisSettings:
         STFT frames per example; every file is cropped or padded to
         ``n_samples = (n_frames - 1) * hop_length`` samples, which gives exactly
         ``n_frames`` centred frames (tutorial: 148, about 3.41 s).
+    fit : {"crop", "stretch"}
+        How a file becomes ``n_samples`` long. ``"crop"`` (the tutorial's, and this
+        class's default so that the tutorial is reproduced exactly): cropped or
+        zero-padded at its end. ``"stretch"`` (the default for new models of every preset
+        but the tutorial's, see ``settings_for``): its tempo is found and its whole bars are
+        time-stretched to fill the window, and the spectrogram treats the loop as circular
+        (its end joins its start), so that reconstructions and morphs loop without a seam.
     """
 
     sr: int = 22050
     n_fft: int = 2048
     hop_length: int = 512
     n_frames: int = 148
+    fit: str = "crop"
 
     def __post_init__(self):
         object.__setattr__(self, "sr", check_int("sr", self.sr, low=1000, high=384000))
@@ -79,6 +91,13 @@ class AnalysisSettings:
             self, "hop_length", check_int("hop_length", self.hop_length, low=1, high=self.n_fft)
         )
         object.__setattr__(self, "n_frames", check_int("n_frames", self.n_frames, low=2))
+        if self.fit not in FITS:
+            raise ParameterError(f"fit must be one of {', '.join(FITS)}, got {self.fit!r}")
+
+    @property
+    def circular(self):
+        """True when every example is a loop whose end joins its start (``fit="stretch"``)."""
+        return self.fit == "stretch"
 
     @property
     def n_bins(self):
@@ -122,8 +141,9 @@ class AnalysisSettings:
 
     @classmethod
     def from_dict(cls, d):
+        """Settings from ``to_dict``; a model or store written before ``fit`` existed cropped."""
         fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in fields})
+        return cls(**{"fit": "crop", **{k: v for k, v in d.items() if k in fields}})
 
     def differences(self, other):
         """Names and values of the settings that differ from ``other``.
@@ -234,6 +254,22 @@ def get_preset(name):
         raise ParameterError(
             f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}"
         ) from None
+
+
+def settings_for(preset, **kwargs):
+    """The analysis settings a new model of ``preset`` is trained with.
+
+    Every preset but ``"tutorial"`` fits loops to the bar (``fit="stretch"``); the
+    tutorial preset crops them, as the tutorial does.
+
+    Parameters
+    ----------
+    preset : str or Preset
+    **kwargs
+        Other fields of AnalysisSettings (``sr``, ``fit``, ...), which win.
+    """
+    fit = "crop" if get_preset(preset).name == "tutorial" else "stretch"
+    return AnalysisSettings(**{"fit": fit, **{k: v for k, v in kwargs.items() if v is not None}})
 
 
 def default_preset():

@@ -101,7 +101,8 @@ class LoopSet:
         raise UnknownSoundError(f"no loop named {text!r}{hint}")
 
     def rows(self, start=0, stop=None):
-        """One dict per loop from ``start`` to ``stop``: index, name, duration_s, sr, channels, notes."""
+        """One dict per loop from ``start`` to ``stop``: index, name, duration_s, sr, channels,
+        encoding, bpm, where the tempo came from, bars in the window, stretch, notes."""
         stop = len(self) if stop is None else min(stop, len(self))
         return [
             {
@@ -111,6 +112,10 @@ class LoopSet:
                 "sr": self.infos[i].sr,
                 "channels": self.infos[i].channels,
                 "encoding": self.infos[i].subtype,
+                "bpm": _or_dash(self.infos[i].bpm),
+                "tempo from": self.infos[i].bpm_source or "not found",
+                "bars": _or_dash(self.infos[i].bars),
+                "stretch": _or_dash(self.infos[i].stretch and f"x{self.infos[i].stretch:.3f}"),
                 "notes": "; ".join(self.infos[i].notes),
             }
             for i in range(max(0, start), stop)
@@ -157,6 +162,10 @@ class LoopSet:
 
     def __repr__(self):
         return f"<LoopSet: {self.summary()}>"
+
+
+def _or_dash(value):
+    return "-" if value is None else value
 
 
 def format_table(rows):
@@ -423,6 +432,37 @@ def _process_context():
     return None
 
 
+def _fit_to_window(y, path, info, settings):
+    """``y`` made ``settings.n_samples`` long as ``settings.fit`` says; ``info`` says how."""
+    from .tempo import STRETCH_LIMITS, bars_in, find_tempo, fit_to_window, stretcher
+
+    tempo = find_tempo(y, sr=settings.sr, name=path)
+    if tempo is not None:
+        info.bpm, info.bpm_source = round(tempo.bpm, 2), tempo.source
+        if tempo.note:
+            info.notes.append(tempo.note)
+    if settings.fit == "stretch":
+        if tempo is None:
+            info.notes.append("no tempo found (no BPM in the name, no steady beat): cropped, not stretched")
+        else:
+            fitted, fit, reason = fit_to_window(y, sr=settings.sr, n_samples=settings.n_samples, tempo=tempo)
+            if fit is None:
+                raise AudioFileError(path, f"too short to loop: {reason}")
+            if fitted is not None:
+                info.bars, info.stretch = fit.bars, round(fit.stretch, 4)
+                used = f"{fit.source_bars:g} bar{'s' * (fit.source_bars != 1)}" + (f" x{fit.repeats}" if fit.repeats > 1 else "")
+                info.notes.append(f"{used} at {tempo.bpm:.1f} BPM stretched x{fit.stretch:.3f} to {fit.bars} bar"
+                                  f"{'s' * (fit.bars > 1)} ({'Rubber Band' if stretcher() == 'rubberband' else 'phase vocoder'})")
+                return fitted
+            info.notes.append(f"stretch refused ({reason}; limits x{STRETCH_LIMITS[0]}-x{STRETCH_LIMITS[1]}): cropped")
+    y, note = fit_length(y, settings.n_samples)
+    if note:
+        info.notes.append(note)
+    if tempo is not None:
+        info.bars = round(bars_in(settings.duration, tempo.bpm), 2)
+    return y
+
+
 def _analyse_one(path, settings):
     try:
         return _load_one(path, settings)
@@ -440,9 +480,7 @@ def _load_one(path, settings):
         raise AudioFileError(
             path, f"too short: {len(y)} samples at {settings.sr} Hz, less than one {settings.n_fft}-sample analysis window"
         )
-    y, note = fit_length(y, settings.n_samples)
-    if note:
-        info.notes.append(note)
+    y = _fit_to_window(y, path, info, settings)
     S = magnitude(y, settings)
     if float(np.max(S, initial=0.0)) > FLOAT16_MAX:
         raise AudioFileError(path, f"peaks at {float(np.max(np.abs(y))):.1f} times full scale: normalise it to [-1, 1]")

@@ -117,6 +117,28 @@ def read_meta(model_dir):
     return meta
 
 
+def settings_for_folder(model_dir, preset=None, **kwargs):
+    """The analysis settings to load data with for training into ``model_dir``: the
+    folder's own when it holds a model (so that a run resumes on what it began with),
+    else a new model's for ``preset`` (``config.settings_for``: loops fitted to the bar
+    for every preset but the tutorial's).
+
+    Parameters
+    ----------
+    model_dir : str or os.PathLike
+    preset : str or Preset or None
+        Default ``config.default_preset()``.
+    **kwargs
+        AnalysisSettings fields that win (None values are ignored).
+    """
+    from .config import default_preset, settings_for
+
+    given = {k: v for k, v in kwargs.items() if v is not None}
+    if model_dir is not None and os.path.exists(os.path.join(os.fspath(model_dir), META)):
+        return AnalysisSettings(**{**read_meta(model_dir)["settings"].to_dict(), **given})
+    return settings_for(preset or default_preset(), **given)
+
+
 def check_settings(data_settings, model_settings, *, where):
     """SettingsMismatchError listing every analysis setting that differs."""
     diffs = data_settings.differences(model_settings)

@@ -12,7 +12,9 @@ def magnitude(y, settings=None):
     """|STFT| of a signal, as the tutorial computes it (Hann window, centred frames).
 
     Equal to ``np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))`` (zero
-    padding at the edges), computed with scipy's FFT in float32.
+    padding at the edges), computed with scipy's FFT in float32. With settings whose
+    loops are circular (``fit="stretch"``) the edges are padded with the other end of the
+    loop instead (``pad_mode="wrap"``), so that the first and last frames see the join.
 
     Parameters
     ----------
@@ -167,7 +169,9 @@ class PhaseReconstructor:
 
     Same algorithm as ``librosa.griffinlim`` (fast Griffin-Lim with momentum, Hann
     window, centred zero-padded frames), in float32 with scipy's FFT: about twice as
-    fast, with the same spectral convergence.
+    fast, with the same spectral convergence. For circular settings (``fit="stretch"``)
+    the signal is a loop: frames are padded with its other end, and what overlap-adds
+    past one end is added at the other, so that the result joins without a seam.
 
     Parameters
     ----------
@@ -181,6 +185,7 @@ class PhaseReconstructor:
         n_fft, hop = settings.n_fft, settings.hop_length
         self.window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
         self.n_overlap = -(-n_fft // hop)  # frames that overlap one hop, rounded up
+        self.circular = settings.circular
         self._envelopes = {}
 
     def _envelope(self, n_frames):
@@ -189,6 +194,29 @@ class PhaseReconstructor:
             env = self._overlap_add(np.broadcast_to(self.window**2, (n_frames, self.settings.n_fft)))
             env = np.where(env > 1e-8, env, 1.0).astype(np.float32)
             self._envelopes[n_frames] = env
+        return env
+
+    def _fold(self, signal, length):
+        """A circular loop of ``length`` samples from an overlap-added, centred signal: the
+        padding before its start belongs to its end, the padding after its end to its start."""
+        start = self.settings.n_fft // 2
+        out = signal[start : start + length].copy()
+        head, tail = signal[:start], signal[start + length :]
+        for k in range(0, len(head), length):  # a loop shorter than the padding wraps again
+            piece = head[max(0, len(head) - k - length) : len(head) - k]
+            out[length - len(piece) :] += piece
+        for k in range(0, len(tail), length):
+            piece = tail[k : k + length]
+            out[: len(piece)] += piece
+        return out
+
+    def _circular_envelope(self, n_frames, length):
+        key = ("circular", n_frames, length)
+        env = self._envelopes.get(key)
+        if env is None:
+            env = self._fold(self._overlap_add(np.broadcast_to(self.window**2, (n_frames, self.settings.n_fft))), length)
+            env = np.where(env > 1e-8, env, 1.0).astype(np.float32)
+            self._envelopes[key] = env
         return env
 
     def _overlap_add(self, frames):
@@ -207,7 +235,7 @@ class PhaseReconstructor:
         import scipy.fft
 
         n_fft, hop = self.settings.n_fft, self.settings.hop_length
-        padded = np.pad(y, n_fft // 2)
+        padded = np.pad(y, n_fft // 2, mode="wrap" if self.circular else "constant")
         frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
         return scipy.fft.rfft(frames * self.window, axis=1).astype(np.complex64, copy=False)
 
@@ -216,6 +244,8 @@ class PhaseReconstructor:
         import scipy.fft
 
         frames = scipy.fft.irfft(X, n=self.settings.n_fft, axis=1).astype(np.float32, copy=False) * self.window
+        if self.circular:
+            return self._fold(self._overlap_add(frames), length) / self._circular_envelope(len(X), length)
         y = self._overlap_add(frames) / self._envelope(len(X))
         start = self.settings.n_fft // 2
         return y[start : start + length]
@@ -266,7 +296,7 @@ class PhaseReconstructor:
         previous, scale = None, np.empty(S.shape, np.float32)
         step = np.float32(momentum / (1 + momentum))
         for _ in range(n_iter):
-            rebuilt = self._round_trip(X, inverse_envelope)
+            rebuilt = self.stft(self.istft(X, length)) if self.circular else self._round_trip(X, inverse_envelope)
             if previous is None:
                 X = rebuilt.copy()
             else:  # X = rebuilt - step * previous, in the buffer of previous

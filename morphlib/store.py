@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from .audio import AudioInfo
+from .audio import INFO_FIELDS, AudioInfo
 from .errors import StoreError
 
 #: Bump when the layout of records or index changes: older stores are rebuilt.
@@ -39,7 +39,12 @@ KEY_BYTES = 16
 
 
 def settings_hash(settings):
-    return hashlib.blake2b(json.dumps(settings.to_dict(), sort_keys=True).encode(), digest_size=8).hexdigest()
+    described = settings.to_dict()
+    if settings.fit == "stretch":  # a loop stretched by another stretcher is another analysis
+        from .tempo import stretcher
+
+        described["stretcher"] = stretcher()
+    return hashlib.blake2b(json.dumps(described, sort_keys=True).encode(), digest_size=8).hexdigest()
 
 
 class LoopStore:
@@ -147,8 +152,22 @@ class LoopStore:
                     digest.update(block)
         except OSError:
             return None
-        self.files[real] = self._learnt[real] = [st.st_size, st.st_mtime_ns, digest.hexdigest()]
-        return digest.hexdigest()
+        key = self._with_named_tempo(digest.hexdigest(), path)
+        self.files[real] = self._learnt[real] = [st.st_size, st.st_mtime_ns, key]
+        return key
+
+    def _with_named_tempo(self, key, path):
+        """``key`` mixed with the tempo the file's name states, when loops are fitted to the
+        bar: the name is part of the analysis, so a file renamed to another BPM is analysed
+        again."""
+        if self.settings.fit != "stretch":
+            return key
+        from .tempo import bpm_from_name
+
+        bpm = bpm_from_name(path)
+        if bpm is None:
+            return key
+        return hashlib.blake2b(f"{key}|bpm={bpm:g}".encode(), digest_size=KEY_BYTES).hexdigest()
 
     def info(self, key, path):
         """The AudioInfo stored under ``key`` (for the file at ``path``), or None if absent.
@@ -167,7 +186,7 @@ class LoopStore:
             self._damaged.add(key)
             return None
         m = entry["info"]
-        return AudioInfo(path, m["sr"], m["channels"], m["duration"], m["subtype"], list(m["notes"]))
+        return AudioInfo(path, **{k: m.get(k) for k in INFO_FIELDS if k != "notes"}, notes=list(m["notes"]))
 
     # -- writing -------------------------------------------------------------------------
 
@@ -201,7 +220,7 @@ class LoopStore:
                         if slot is None:
                             slot, next_slot = next_slot, next_slot + 1
                         _pwrite_all(fd, self._pack(key, y, S), slot * self.record)
-                        added[key] = {"slot": slot, "info": {k: getattr(info, k) for k in ("sr", "channels", "duration", "subtype", "notes")}}
+                        added[key] = {"slot": slot, "info": {k: getattr(info, k) for k in INFO_FIELDS}}
                     os.fsync(fd)  # the records are on disk before the index names them
                 finally:
                     os.close(fd)
