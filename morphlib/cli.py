@@ -70,6 +70,24 @@ def _add_analysis(p):
     g.add_argument("--n-fft", type=_positive_int, help="FFT and window size (2048)")
     g.add_argument("--hop-length", type=_positive_int, help="hop in samples (512)")
     g.add_argument("--n-frames", type=_positive_int, help="frames per loop (148 = 3.41 s)")
+    g.add_argument("--fit", choices=("crop", "stretch"),
+                   help="how a loop becomes the window's length: stretch (default for a new model of any preset but "
+                        "the tutorial's: its tempo is found and its whole bars are time-stretched to fill the window) "
+                        "or crop (the tutorial's: cut or padded with silence at the end)")
+
+
+def _bpm(text):
+    value = _positive_number(text)
+    if not 20 <= value <= 400:
+        raise argparse.ArgumentTypeError(f"expected a tempo between 20 and 400 BPM, got {text!r}")
+    return value
+
+
+def _add_tempo(p):
+    p.add_argument("--bpm", type=_bpm, help="write at this tempo: the loop stretched to whole bars at BPM (the file name "
+                                            "says the tempo and the bars)")
+    p.add_argument("--bars", type=_positive_int, help="with --bpm: bars per loop (default: the bars the loops were "
+                                                      "fitted to, else the nearest power of two)")
 
 
 def _add_training_schedule(p):
@@ -154,6 +172,7 @@ def build_parser():
     _add_phase(p)
     p.add_argument("--seed", type=_seed, default=0, help="Griffin-Lim's initial phase")
     p.add_argument("--crossfade", action="store_true", help="also write the naive magnitude crossfade, for comparison")
+    _add_tempo(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
 
     p = sub.add_parser("sweep", help="morph over several loops as alpha follows a curve", description=(
@@ -171,6 +190,7 @@ def build_parser():
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations (32)")
     _add_phase(p)
     p.add_argument("--seed", type=_seed, default=0)
+    _add_tempo(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     return parser
 
@@ -191,13 +211,12 @@ def main(argv=None):
         return 130
 
 
-def _settings(args, model_dir=None):
-    from .config import AnalysisSettings
-    from .modelfolder import META, read_meta
+def _settings(args, model_dir=None, preset=None):
+    """The model folder's analysis settings, else a new model's for ``preset``; flags win."""
+    from .modelfolder import settings_for_folder
 
-    base = read_meta(model_dir)["settings"] if model_dir and os.path.exists(os.path.join(model_dir, META)) else AnalysisSettings()
-    given = {k: getattr(args, k, None) for k in ("sr", "n_fft", "hop_length", "n_frames")}
-    return AnalysisSettings(**{**base.to_dict(), **{k: v for k, v in given.items() if v is not None}})
+    given = {k: getattr(args, k, None) for k in ("sr", "n_fft", "hop_length", "n_frames", "fit")}
+    return settings_for_folder(model_dir, preset, **given)
 
 
 def cmd_synth_drums(args):
@@ -211,7 +230,7 @@ def cmd_train(args):
     from .dataset import load_folder
     from .training import train
 
-    loops = load_folder(args.data_dir, _settings(args, args.model))
+    loops = load_folder(args.data_dir, _settings(args, args.model, args.preset))
     _print_load_report(loops)
     model = train(loops, args.model, epochs=args.epochs, preset=args.preset, seed=args.seed, **_schedule(args))
     if getattr(model, "unreachable", False):
@@ -265,11 +284,18 @@ def cmd_morph(args):
         from .dataset import load_folder
 
         loops = load_folder(args.data, model.settings)
-    morphs = morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed, phase=args.phase)
+    morphs = morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed,
+                   phase=args.phase, bpm=args.bpm, bars=args.bars)
     if args.crossfade:
         if loops is None:
             raise MorphlibError("--crossfade needs the sounds' spectrograms: pass --data DATA_DIR")
-        morphs += crossfade(loops, args.a, args.b, args.alpha, n_iter=args.n_iter, seed=args.seed)
+        fades = crossfade(loops, args.a, args.b, args.alpha, n_iter=args.n_iter, seed=args.seed)
+        if args.bpm is not None:
+            from .morphing import at_tempo
+
+            bars = args.bars or (morphs[0].bars if morphs else None)
+            fades = [at_tempo(f, args.bpm, window_s=model.settings.duration, bars=bars) for f in fades]
+        morphs += fades
     paths = _morph_paths(args.out, morphs)
     clash = [p for p in paths if os.path.exists(p)]
     if clash and not args.overwrite:
@@ -296,7 +322,7 @@ def cmd_sweep(args):
         from .dataset import load_folder
 
         loops = load_folder(args.data, model.settings)
-    common = dict(loops=loops, n_iter=args.n_iter, seed=args.seed, phase=args.phase)
+    common = dict(loops=loops, n_iter=args.n_iter, seed=args.seed, phase=args.phase, bpm=args.bpm, bars=args.bars)
     if len(args.sounds) == 4:
         if not args.path:
             raise MorphlibError("four sounds make an XY pad: give its --path, e.g. '0:0/0,2:1/1'")
@@ -333,9 +359,9 @@ def cmd_demo(args):
     out = args.out
     loops_dir, model_dir, morph_dir = (os.path.join(out, d) for d in ("loops", "model", "morphs"))
     synth_drums(loops_dir, n=16 if fast else 74, seed=args.seed)
-    loops = load_folder(loops_dir)
-    _print_load_report(loops)
     preset, model_dir = demo_model(model_dir, args.preset, fast=fast)
+    loops = load_folder(loops_dir, _settings(args, model_dir, preset))
+    _print_load_report(loops)
     schedule = _schedule(args)
     if args.epochs is None and schedule["max_minutes"] is None:  # a newcomer waits this long on any CPU
         schedule["max_minutes"] = DEMO_MINUTES_FAST if fast else DEMO_MINUTES

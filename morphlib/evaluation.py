@@ -100,7 +100,7 @@ class Evaluation:
 
 
 AUDIO_KEYS = (
-    "audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins",
+    "audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins", "seam_db",
     "gl_audio_lsd_db", "gl_hf_db", "gl_onset_corr", "gl_consistency_db",
 )
 
@@ -140,8 +140,13 @@ def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="rand
     files = []
     items = progress_bar(_reconstructions(model, loops), desc="evaluating", total=len(loops), enabled=progress and audio, unit="loop")
     for name, S, R, k in items:
+        info = loops.infos[k]
         row = {
             "name": name,
+            "bpm": info.bpm,
+            "bpm_source": info.bpm_source,
+            "bars": info.bars,
+            "stretch": info.stretch,
             "cosine": cosine_similarity(S, R),
             "spectral_convergence": spectral_convergence(S, R),
             "lsd_db": log_spectral_distance(S, R),
@@ -167,10 +172,15 @@ def _reconstructions(model, loops, batch=32):
 
 
 def _audio_row(model, loops, k, S, R, n_iter, phase):
+    from .tempo import seam_level
+
     y_ref = loops.y[k]
-    ours = audio_figures(S, y_ref, R, model.to_audio(R, n_iter=n_iter, init=phase), loops.settings)
+    y_hat = model.to_audio(R, n_iter=n_iter, init=phase)
+    ours = audio_figures(S, y_ref, R, y_hat, loops.settings)
     gl = audio_figures(S, y_ref, S, model.to_audio(S, n_iter=n_iter, init=phase), loops.settings)
-    return {**ours, "zero_bins": zero_fraction(R), **{f"gl_{key}": v for key, v in gl.items()}}
+    # played in a loop: the join's level against the loop's middle (about 0 dB: no click, no gap)
+    seam = seam_level(y_hat, sr=loops.settings.sr)
+    return {**ours, "zero_bins": zero_fraction(R), "seam_db": seam, **{f"gl_{key}": v for key, v in gl.items()}}
 
 
 # --- morphs ----------------------------------------------------------------------------

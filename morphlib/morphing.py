@@ -320,16 +320,20 @@ class Morph:
     #: For a sweep: α (or the pad's x, y) at every STFT frame, and the curve's description.
     path: np.ndarray = None
     curve: str = ""
+    #: When written at a project's tempo (``at_tempo``): beats per minute and bars per loop.
+    bpm: float = None
+    bars: int = None
 
     @property
     def name(self):
         """A file name for it (without extension) that says what it is."""
+        tempo = f" {self.bpm:g}bpm {self.bars}bar{'s' * (self.bars != 1)}" if self.bpm else ""
         if self.curve:
             ends = " ".join(self.corners) if self.corners else f"{self.a} to {self.b}"
-            return f"{ends} sweep {self.curve}"
+            return f"{ends} sweep {self.curve}{tempo}"
         if self.corners:
-            return f"{' '.join(self.corners)} xy x={self.xy[0]:.2f} y={self.xy[1]:.2f}"
-        return f"{self.a} to {self.b} {self.method} a={self.alpha:.2f}"
+            return f"{' '.join(self.corners)} xy x={self.xy[0]:.2f} y={self.xy[1]:.2f}{tempo}"
+        return f"{self.a} to {self.b} {self.method} a={self.alpha:.2f}{tempo}"
 
 
 def resolve_sound(model, key, *, loops=None):
@@ -354,17 +358,19 @@ def resolve_sound(model, key, *, loops=None):
         i = loops.index(key)
         return loops.names[i], model.encode(loops.S[i])[0]
     if isinstance(key, (str, os.PathLike)) and os.path.isfile(key):
-        from .audio import fit_length, read_audio
+        from .audio import read_audio
         from .spectral import magnitude
 
-        y, _ = read_audio(key, sr=model.settings.sr)
-        y, _ = fit_length(y, model.settings.n_samples)
+        from .dataset import _fit_to_window
+
+        y, info = read_audio(key, sr=model.settings.sr)
+        y = _fit_to_window(y, os.fspath(key), info, model.settings)  # as the model's loops were fitted
         name = os.path.splitext(os.path.basename(os.fspath(key)))[0]
         return name, model.encode(magnitude(y, model.settings))[0]
     return str(key), model.stored_latent(key)
 
 
-def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0, phase="random"):
+def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0, phase="random", bpm=None, bars=None):
     """Morph sound A into sound B: encode both, blend, decode, Griffin-Lim.
 
     Parameters
@@ -384,6 +390,11 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
         Initial phase of Griffin-Lim: the same arguments give the same audio.
     phase : {"random", "pghi"}
         Griffin-Lim's start: random (the tutorial's) or phase-gradient integration.
+    bpm : float > 0 or None
+        Write the morph at this tempo (``at_tempo``): its loop is stretched to whole bars
+        at ``bpm``. None: the model's window as it is.
+    bars : int > 0 or None
+        Bars the loop holds, with ``bpm``; default the bars the ends were fitted to.
 
     Returns
     -------
@@ -400,7 +411,57 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
         Morph(name_a, name_b, al, method, s, model.to_audio(s, n_iter=n_iter, seed=seed, init=phase), model.settings.sr)
         for al, s in zip(alphas, S)
     ]
+    if bpm is not None:
+        bars = bars or fitted_bars(loops, a if np.mean(alphas) < 0.5 else b)  # the nearer end's bars
+        out = [at_tempo(m, bpm, window_s=model.settings.duration, bars=bars) for m in out]
     return out[0] if single else out
+
+
+def fitted_bars(loops, key):
+    """Bars that loop ``key`` of ``loops`` was fitted to, or None when unknown (no loops,
+    a file, or a loop whose tempo was not found)."""
+    if loops is None:
+        return None
+    try:
+        bars = loops.infos[loops.index(key)].bars
+    except Exception:  # a path or a name the loops do not hold
+        return None
+    return int(round(bars)) if bars and round(bars) >= 1 else None
+
+
+def at_tempo(m, bpm, *, window_s, bars=None):
+    """``m`` played at ``bpm``: each loop of it stretched to ``bars`` whole bars.
+
+    Parameters
+    ----------
+    m : Morph
+    bpm : float in [20, 400]
+    window_s : float > 0
+        Seconds per loop of the model (``settings.duration``); a sweep holds several.
+    bars : int > 0 or None
+        Bars per loop; default the power of two nearest to the bars the loop holds at
+        ``bpm`` (``morphlib.tempo.nearest_bars``).
+
+    Returns
+    -------
+    m : Morph
+        A copy with ``y`` of ``n_loops * bars * 240 / bpm`` seconds (rounded to a
+        sample), ``bpm`` and ``bars`` set: its name says them.
+    """
+    from .tempo import nearest_bars, time_stretch
+
+    try:
+        ok = 20 <= float(bpm) <= 400
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"bpm must be a tempo between 20 and 400 beats per minute, got {bpm!r}")
+    bpm = float(bpm)
+    bars = nearest_bars(window_s, bpm) if bars is None else check_int("bars", bars, low=1, high=64)
+    n_loops = max(1, int(round(len(m.y) / m.sr / window_s)))
+    n_out = int(round(n_loops * bars * 240.0 / bpm * m.sr))
+    y = time_stretch(m.y, sr=m.sr, stretch=n_out / len(m.y), loop=not m.curve)
+    return dataclasses.replace(m, y=prevent_clipping(y[:n_out]), bpm=bpm, bars=bars)
 
 
 def check_unit(name, value, *, zero="", one=""):

@@ -12,7 +12,8 @@ import numpy as np
 from .audio import prevent_clipping
 from .config import check_int
 from .errors import ParameterError
-from .morphing import METHODS, Morph, bilinear_weights, check_unit, interpolate, resolve_corners, resolve_sound
+from .morphing import (METHODS, Morph, at_tempo, bilinear_weights, check_unit, fitted_bars, interpolate, resolve_corners,
+                       resolve_sound)
 from .spectral import griffin_lim
 
 #: The most memory a sweep's spectrogram and phase reconstruction may take.
@@ -146,11 +147,13 @@ def _resynthesise(S, settings, n_iter, seed, phase="random"):
     """Griffin-Lim over the whole sweep at once, so that the phase runs on across the seams."""
     import dataclasses
 
-    whole = dataclasses.replace(settings, n_frames=S.shape[1])
+    # a sweep runs from its start to its end: it is not one loop, so it does not wrap around
+    whole = dataclasses.replace(settings, n_frames=S.shape[1], fit="crop")
     return prevent_clipping(griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase))
 
 
-def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", n_levels=33, n_iter=32, seed=0, phase="random"):
+def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", n_levels=33, n_iter=32, seed=0, phase="random",
+          bpm=None, bars=None):
     """Morph from A to B (and back, as the curve says) over ``n_loops`` loop lengths.
 
     Parameters
@@ -171,6 +174,10 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     seed : int >= 0
     phase : {"random", "pghi"}
         Griffin-Lim's start.
+    bpm : float > 0 or None
+        Write the sweep at this tempo, each loop stretched to ``bars`` whole bars
+        (``morphlib.morphing.at_tempo``; default A's fitted bars).
+    bars : int > 0 or None
 
     Returns
     -------
@@ -197,10 +204,13 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     S = _frames(decoded, np.stack([lo, lo + 1], 1), np.stack([1 - frac, frac], 1), settings, n_loops)
     y = _resynthesise(S, settings, n_iter, seed, phase)
     label = curve if isinstance(curve, str) else ",".join(f"{p:g}:{q:g}" for p, q in points)
-    return Morph(name_a, name_b, float(alphas.mean()), method, S, y, settings.sr, path=alphas, curve=label)
+    out = Morph(name_a, name_b, float(alphas.mean()), method, S, y, settings.sr, path=alphas, curve=label)
+    if bpm is not None:
+        out = at_tempo(out, bpm, window_s=settings.duration, bars=bars or fitted_bars(loops, a))
+    return out
 
 
-def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=32, seed=0, phase="random"):
+def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=32, seed=0, phase="random", bpm=None, bars=None):
     """A path over the XY pad across several loops (the pad's ``sweep``).
 
     Parameters
@@ -214,6 +224,7 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
         Length in loops; default the last breakpoint's loop, rounded up (at least 1).
     grid : int >= 2
         Points per side of the pad decoded in one batch; each frame blends the four nearest.
+    bpm, bars : as for ``sweep`` (default corner a's fitted bars)
 
     Returns
     -------
@@ -242,5 +253,8 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     y_out = _resynthesise(S, settings, n_iter, seed, phase)
     label = path if isinstance(path, str) else ",".join(f"{p:g}:{q:g}/{r:g}" for p, q, r in points)
     xy = np.stack([x, y], 1)
-    return Morph(names[0], names[1], float(x.mean()), "xy", S, y_out, settings.sr, corners=names,
-                 xy=(float(x[-1]), float(y[-1])), path=xy, curve=label)
+    out = Morph(names[0], names[1], float(x.mean()), "xy", S, y_out, settings.sr, corners=names,
+                xy=(float(x[-1]), float(y[-1])), path=xy, curve=label)
+    if bpm is not None:
+        out = at_tempo(out, bpm, window_s=settings.duration, bars=bars or fitted_bars(loops, corners[0]))
+    return out

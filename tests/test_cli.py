@@ -39,6 +39,9 @@ def test_help_everywhere(command, capsys):
         (["train", "data", "--model", "m", "--recipe", "turbo"], "unknown recipe 'turbo'; choose one of: tutorial, onecycle"),
         (["train", "data", "--model", "m", "--strategy", "cluster"], "invalid choice: 'cluster'"),
         (["morph", "--model", "m", "a", "b", "--out", "o.wav", "--phase", "heap"], "invalid choice: 'heap'"),
+        (["morph", "--model", "m", "a", "b", "--out", "o.wav", "--bpm", "900"], "expected a tempo between 20 and 400 BPM, got '900'"),
+        (["sweep", "--model", "m", "a", "b", "--out", "o.wav", "--bpm", "fast"], "expected a number, got 'fast'"),
+        (["train", "data", "--model", "m", "--fit", "squash"], "invalid choice: 'squash'"),
     ],
 )
 def test_bad_arguments_give_one_line(argv, message, capsys):
@@ -87,6 +90,37 @@ def test_morph_command_writes_wavs_and_never_overwrites(tiny_model_dir, tiny_fol
     assert len(os.listdir(folder)) == 6
     assert main(["morph", "--model", tiny_model_dir, "Loop A", "Lop Q", "--out", str(tmp_path / "x.wav")]) == 1
     assert "Loop" in capsys.readouterr().err
+
+
+def test_morph_and_sweep_write_at_the_projects_tempo(tiny_model_dir, tiny_folder, tmp_path):
+    folder = tmp_path / "at tempo"
+    args = ["morph", "--model", tiny_model_dir, "Loop A", "Loop B", "--alpha", "0.25", "--out", str(folder), "--n-iter", "2"]
+    assert main([*args, "--data", tiny_folder, "--crossfade", "--bpm", "120", "--bars", "1"]) == 0
+    written = sorted(os.listdir(folder))
+    assert len(written) == 2 and all(name.endswith("120bpm 1bar.wav") for name in written)
+    for name in written:
+        info = sf.info(folder / name)
+        assert info.frames == round(240 / 120 * info.samplerate)  # one bar at 120 BPM
+    out = tmp_path / "sweep at 90.wav"
+    assert main(["sweep", "--model", tiny_model_dir, "Loop A", "Loop B", "--loops", "2", "--bpm", "90", "--bars", "1",
+                 "--out", str(out), "--n-iter", "2"]) == 0
+    assert sf.info(out).frames == round(2 * 240 / 90 * 8000)
+
+
+def test_train_fits_loops_to_the_bar_for_new_models_but_the_tutorials(tmp_path, tiny_folder):
+    from morphlib.cli import _settings, build_parser
+    from morphlib.modelfolder import read_meta
+
+    parse = build_parser().parse_args
+    assert _settings(parse(["train", "d", "--model", "m", "--preset", "studio"]), None, "studio").fit == "stretch"
+    assert _settings(parse(["train", "d", "--model", "m"]), None, "tutorial").fit == "crop"
+    assert _settings(parse(["train", "d", "--model", "m", "--fit", "stretch"]), None, "tutorial").fit == "stretch"
+    model = tmp_path / "stretched"
+    assert main(["train", tiny_folder, "--model", str(model), "--preset", "tiny", "--epochs", "1", "--sr", "8000",
+                 "--n-fft", "256", "--hop-length", "64", "--n-frames", "16"]) == 0
+    assert read_meta(model)["settings"].fit == "stretch"
+    # the folder knows its fit: data fitted the other way is refused, naming the setting
+    assert main(["train", tiny_folder, "--model", str(model), "--epochs", "2", "--fit", "crop"]) == 1
 
 
 @pytest.mark.parametrize("preset, fast, expected", [(None, False, ("studio", "o/model_studio")), ("tutorial", False, ("tutorial", "o/model")),

@@ -132,6 +132,10 @@ class MorphPanel:
         self.compare = w.ToggleButton(value=False, description="compare with crossfade", icon="balance-scale",
                                       tooltip="also hear and see the naive crossfade of the spectrograms (slower)")
         self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
+        self.save_bpm = w.BoundedFloatText(value=0.0, min=0.0, max=400.0, step=1.0, description="at BPM",
+                                           layout=w.Layout(width="160px"), style={"description_width": "initial"},
+                                           tooltip="save at your project's tempo: the loop stretched to whole bars "
+                                                   "(0: as the model plays it)")
         self.status = w.HTML()
         self.neighbours = w.HTML()
         self.image = w.Image(format="jpeg")  # SpectrogramStrip.format
@@ -150,7 +154,7 @@ class MorphPanel:
         return w.VBox([
             self.mode, w.HBox([self.a, self.b, self.c, self.d]), self._ab_box, self._xy_box,
             w.HBox([w.VBox(map_box), w.VBox([self.image])]), self.player.widget, self.neighbours,
-            w.HBox([self.n_iter, self.phase_start, self.compare]), self.compare_out, w.HBox([self.save_button, self.status]),
+            w.HBox([self.n_iter, self.phase_start, self.compare]), self.compare_out, w.HBox([self.save_button, self.save_bpm, self.status]),
         ])
 
     def _connect(self):
@@ -390,15 +394,34 @@ class MorphPanel:
     # --- saving ----------------------------------------------------------------------
 
     def _on_save(self, _button=None):
-        path = self.save()
+        from ..errors import MorphlibError
+
+        try:
+            path = self.save()
+        except MorphlibError as exc:
+            self._show_error(exc)
+            return
         self.status.value = f"saved <code>{path}</code>"
 
-    def save(self):
-        """Write the morph on display into ``export_dir`` under a new name; return its path."""
+    def save(self, *, bpm=None):
+        """Write the morph on display into ``export_dir`` under a new name; return its path.
+
+        Parameters
+        ----------
+        bpm : float in [20, 400] or None
+            Write it at this tempo, stretched to the nearer end's bars (``morphing.at_tempo``;
+            the name says the tempo and the bars). None: the "at BPM" field (0: as it plays).
+        """
+        from ..morphing import at_tempo, fitted_bars
+
         self.wait()
-        name = safe_filename(self.morph.name)
-        path = unique_path(os.path.join(self.export_dir, name + ".wav"))
-        return write_wav(path, self.morph.y, sr=self.morph.sr)
+        m = self.morph
+        bpm = bpm if bpm is not None else (self.save_bpm.value or None)
+        if bpm:
+            near = m.a if (m.corners or m.alpha < 0.5) else m.b
+            m = at_tempo(m, bpm, window_s=self.model.settings.duration, bars=fitted_bars(self.loops, near))
+        path = unique_path(os.path.join(self.export_dir, safe_filename(m.name) + ".wav"))
+        return write_wav(path, m.y, sr=m.sr)
 
     def _ipython_display_(self):
         from IPython.display import display
