@@ -34,9 +34,9 @@ def find_soundfont():
     return next((p for p in SOUNDFONTS if os.path.exists(p)), None)
 
 
-def pattern(rng):
-    """One 2-bar pattern: a list of (step, note, velocity) on a 16th-note grid."""
-    steps = BARS * 4 * STEPS_PER_BEAT
+def pattern(rng, *, bars=BARS):
+    """One pattern of ``bars`` bars: a list of (step, note, velocity) on a 16th-note grid."""
+    steps = bars * 4 * STEPS_PER_BEAT
     hits = []
     kick_style = rng.integers(3)
     for s in range(steps):
@@ -71,7 +71,7 @@ def pattern(rng):
     return hits
 
 
-def midi_file(hits, *, kit, swing, rng):
+def midi_file(hits, *, kit, swing, rng, bpm=BPM):
     """A type-0 Standard MIDI File (bytes) playing ``hits`` on the drum channel."""
     ticks_per_step = TPQ // STEPS_PER_BEAT
     events = []
@@ -82,7 +82,7 @@ def midi_file(hits, *, kit, swing, rng):
         events.append((t + ticks_per_step // 2, 0x89, note, 0))
     events.sort()
     track = bytearray()
-    track += b"\x00\xff\x51\x03" + int(60_000_000 / BPM).to_bytes(3, "big")  # tempo
+    track += b"\x00\xff\x51\x03" + int(60_000_000 / bpm).to_bytes(3, "big")  # tempo
     track += b"\x00\xc9" + bytes([kit])  # drum kit
     now = 0
     for t, status, note, vel in events:
@@ -101,8 +101,8 @@ def _varlen(n):
     return bytes(reversed(out))
 
 
-def render(midi_path, wav_path, soundfont, *, sr=44100):
-    """Play a MIDI file through FluidSynth into a WAV file, trimmed to the two bars."""
+def render(midi_path, wav_path, soundfont, *, sr=44100, bpm=BPM, bars=BARS):
+    """Play a MIDI file through FluidSynth into a WAV file, trimmed to its whole bars."""
     import soundfile as sf
 
     tmp = wav_path + ".full.wav"
@@ -110,7 +110,7 @@ def render(midi_path, wav_path, soundfont, *, sr=44100):
                    check=True, capture_output=True)
     y, sr = sf.read(tmp, always_2d=True)
     os.remove(tmp)
-    n = int(round(BARS * 4 * 60 / BPM * sr))
+    n = int(round(bars * 4 * 60 / bpm * sr))
     y = y[:n] if len(y) >= n else np.pad(y, ((0, n - len(y)), (0, 0)))
     peak = np.max(np.abs(y)) or 1.0
     sf.write(wav_path, (y / peak * 0.89).astype(np.float32), sr, subtype="PCM_16")
@@ -137,6 +137,47 @@ def gm_loops(out_dir, *, n=74, seed=0):
             os.remove(mid)
         paths.append(path)
     return paths
+
+
+#: The mixed-tempo corpus (benchmarks/tempo.py): tempos and lengths a producer's library holds.
+MIXED_BPM, MIXED_BARS = (90.0, 175.0), (1, 2, 4)
+
+
+def mixed_tempo_loops(out_dir, *, n=40, seed=0, sr=44100):
+    """Write ``n`` recorded-drum loops at tempos from 90 to 175 BPM, of 1, 2 and 4 bars,
+    every other one with its tempo in the file name; kept if there already.
+
+    Returns
+    -------
+    loops : list of dict
+        ``path``, ``bpm``, ``bars``, ``named`` (the tempo is in the name) of each file.
+    """
+    soundfont = find_soundfont()
+    if soundfont is None or shutil.which("fluidsynth") is None:
+        raise SystemExit("needs FluidSynth and FluidR3 GM: apt-get install fluidsynth fluid-soundfont-gm")
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng([seed, 22])
+    styles = ("{kit} Loop {k:03d} {bpm:g}bpm", "{kit}_{bpm:g}_BPM_loop{k:03d}", "loop{k:03d}-{bpm:g}-{kit}",
+              "{kit} {bpm:g} BPM {k:03d}")
+    out = []
+    for k in range(n):
+        kit, swing = int(rng.choice(KITS)), float(rng.choice([0.0, 0.0, 0.1, 0.2]))
+        bpm = float(round(rng.uniform(*MIXED_BPM)))
+        bars = int(rng.choice(MIXED_BARS))
+        named = k % 2 == 0
+        label = f"GM Kit {kit:02d}"
+        stem = styles[(k // 2) % len(styles)].format(kit=label, k=k, bpm=bpm) if named else f"{label} Loop {k:03d}"
+        path = os.path.join(out_dir, stem + ".wav")
+        hits = pattern(rng, bars=bars)
+        midi = midi_file(hits, kit=kit, swing=swing, rng=rng, bpm=bpm)
+        if not os.path.exists(path):
+            mid = path[:-4] + ".mid"
+            with open(mid, "wb") as f:
+                f.write(midi)
+            render(mid, path, soundfont, sr=sr, bpm=bpm, bars=bars)
+            os.remove(mid)
+        out.append({"path": path, "bpm": bpm, "bars": bars, "named": named})
+    return out
 
 
 def main(argv=None):
