@@ -92,7 +92,7 @@ def _cli(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "morphlib", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-TINY_ARGS = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-frames", "16"]
+TINY_ARGS = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-frames", "16", "--fit", "crop"]  # as tiny_loops
 
 
 def _epochs_done(model_dir):
