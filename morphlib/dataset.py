@@ -470,6 +470,23 @@ def _analyse_one(path, settings):
         return exc.reason
 
 
+def analyse_file(path, settings):
+    """One file analysed as ``load_folder`` analyses it (read, fitted to the window, |STFT|).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(settings.n_samples,)]
+    S : np.ndarray [shape=settings.shape]
+    info : AudioInfo
+
+    Raises
+    ------
+    AudioFileError
+        Naming the file and why it cannot be used.
+    """
+    return _load_one(path, settings)
+
+
 def _load_one(path, settings):
     """(y, S, info) of one file, or AudioFileError."""
     base = os.path.basename(path)

@@ -358,15 +358,11 @@ def resolve_sound(model, key, *, loops=None):
         i = loops.index(key)
         return loops.names[i], model.encode(loops.S[i])[0]
     if isinstance(key, (str, os.PathLike)) and os.path.isfile(key):
-        from .audio import read_audio
-        from .spectral import magnitude
+        from .dataset import analyse_file
 
-        from .dataset import _fit_to_window
-
-        y, info = read_audio(key, sr=model.settings.sr)
-        y = _fit_to_window(y, os.fspath(key), info, model.settings)  # as the model's loops were fitted
+        _, S, _ = analyse_file(os.fspath(key), model.settings)  # fitted as the model's loops were
         name = os.path.splitext(os.path.basename(os.fspath(key)))[0]
-        return name, model.encode(magnitude(y, model.settings))[0]
+        return name, model.encode(S)[0]
     return str(key), model.stored_latent(key)
 
 

@@ -300,7 +300,7 @@ def stretcher():
     """The time-stretcher used: ``"rubberband"`` when the ``rubberband`` program and
     pyrubberband are installed, else ``"librosa"`` (the phase vocoder, which smears hits)."""
     try:
-        import pyrubberband  # noqa: F401
+        import pyrubberband  # noqa: F401  (only whether it is there)
     except ImportError:
         return "librosa"
     return "rubberband" if shutil.which("rubberband") else "librosa"
