@@ -52,11 +52,24 @@ def truncations(S, ranks, compress, expand):
         yield k, expand(fit).reshape(n, n_frames, n_bins).transpose(0, 2, 1)
 
 
+def per_loop_truncations(S, ranks, compress, expand):
+    """Yield ``(r, S_r)``: each loop's own best rank-r fit (frames × bins, in the compressed
+    domain) — the floor of a detail bank whose patterns are rank-r products, one per loop."""
+    L = compress(S).transpose(0, 2, 1)  # (n, n_frames, n_bins)
+    mean = L.mean(1, keepdims=True)
+    U, s, Vt = np.linalg.svd(L - mean, full_matrices=False)
+    for r in ranks:
+        fit = np.einsum("ntr,nr,nrf->ntf", U[:, :, :r], s[:, :r], Vt[:, :r]) + mean
+        yield r, expand(fit).transpose(0, 2, 1)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="the loops (default: recorded drums made by gm_loops.py)")
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--ranks", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
+    p.add_argument("--per-loop", type=int, nargs="*", default=[], metavar="R",
+                   help="also each loop's own rank-R fit (the floor of a factorised detail bank)")
     p.add_argument("--every", type=int, default=4, help="put every N-th loop through Griffin-Lim (default 4)")
     p.add_argument("--quick", action="store_true", help="6 loops, small analysis settings")
     p.add_argument("--work")
@@ -83,6 +96,9 @@ def main(argv=None):
     for name, (compress, expand) in DOMAINS.items():
         for k, fit in truncations(S, ranks, compress, expand):
             results[f"{name} rank {k}"] = float(np.mean([audible_lsd(S[i], griffin_lim(fit[i], settings), settings) for i in picked]))
+        for r, fit in per_loop_truncations(S[list(picked)], [r for r in args.per_loop if r <= S.shape[2]], compress, expand):
+            results[f"{name} each loop rank {r}"] = float(np.mean([audible_lsd(S[i], griffin_lim(fit[j], settings), settings)
+                                                                   for j, i in enumerate(picked)]))
     print(f"{len(S)} loops, {len(picked)} through Griffin-Lim (32 iterations from random phase); audible LSD in dB:")
     for key, value in results.items():
         print(f"  {key:32s} {value:5.2f}")

@@ -277,8 +277,46 @@ def _read_legacy_state(folder):
 
 
 def checkpoint_arrays(model):
-    """Copies of everything resuming needs: the weights and the optimizer's variables."""
-    return [v.numpy() for v in model.weights], [v.numpy() for v in model.optimizer.variables]
+    """Copies of everything resuming needs: the weights and the optimizer's variables.
+
+    The detail bank's patterns are kept in float16 and Adam's moments of them in
+    bfloat16: a resumed run starts from them rounded by at most 0.05 % (about 0.02 dB)
+    and 0.4 %, and a studio checkpoint is 105 MB instead of 185 (README, "Size on
+    Drive"). Everything else is kept exactly.
+    """
+    weights = [v.numpy().astype(np.float16) if _in_bank(v) and v.dtype == "float32" else v.numpy() for v in model.weights]
+    slots = [BFloat16Array(v.numpy()) if _in_bank(v) and v.dtype == "float32" and len(v.shape) == 2 and v.shape[0] > 1
+             and v.shape[1] > 1 else v.numpy() for v in model.optimizer.variables]
+    return weights, slots
+
+
+def _in_bank(variable):
+    return "detail_bank" in variable.path
+
+
+class BFloat16Array:
+    """A float32 array kept as bfloat16: its upper 16 bits, rounded to nearest even (the
+    exponent whole, 8 bits of mantissa: 0.4 % at most, no underflow of tiny moments)."""
+
+    dtype_name = "bfloat16"
+
+    def __init__(self, a):
+        bits = np.ascontiguousarray(a, np.float32).view(np.uint32)
+        rounded = bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))
+        self.codes = (rounded >> np.uint32(16)).astype(np.uint16)
+        self.shape = self.codes.shape
+
+    @staticmethod
+    def expand(codes):
+        """float32 values of bfloat16 ``codes`` (uint16)."""
+        return (np.asarray(codes, np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+def _raw(a):
+    """(bytes-like array, dtype name for the layout) of a checkpoint array."""
+    if isinstance(a, BFloat16Array):
+        return a.codes, BFloat16Array.dtype_name
+    return np.ascontiguousarray(a), a.dtype.str
 
 
 def restore_checkpoint(model, path, layout):
@@ -300,18 +338,21 @@ def restore_checkpoint(model, path, layout):
                 arrays[group] = []
                 for shape, dtype in layout[group]:
                     count = int(np.prod(shape, dtype=np.int64))
-                    a = np.fromfile(f, dtype=dtype, count=count)
+                    a = np.fromfile(f, dtype=np.uint16 if dtype == BFloat16Array.dtype_name else dtype, count=count)
                     if a.size != count:
                         raise ValueError("the file ends early")
+                    if dtype == BFloat16Array.dtype_name:
+                        a = BFloat16Array.expand(a)
                     arrays[group].append(a.reshape(shape))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFolderError(f"{path} is damaged ({exc}); delete the checkpoint folder to restart from the best model") from None
     model.optimizer.build(model.trainable_variables)
     variables, opt_vars = model.weights, model.optimizer.variables
-    if [a.shape for a in arrays["weights"]] != [tuple(v.shape) for v in variables] or len(arrays["optimizer"]) != len(opt_vars):
+    if [a.shape for a in arrays["weights"]] != [tuple(v.shape) for v in variables] \
+            or [a.shape for a in arrays["optimizer"]] != [tuple(v.shape) for v in opt_vars]:
         raise ModelFolderError(f"{path} does not fit this model (another preset or morphlib version); delete the checkpoint folder to restart from the best model")
     for v, a in zip(variables, arrays["weights"]):
-        v.assign(a)
+        v.assign(a.astype(v.dtype))
     for v, a in zip(opt_vars, arrays["optimizer"]):
         v.assign(a)
 
@@ -393,7 +434,7 @@ class CheckpointWriter:
 
     def _write_slot(self, slot, arrays, state):
         weights, slots = arrays
-        chunks = [np.ascontiguousarray(a) for a in (*weights, *slots)]
+        chunks = [_raw(a)[0] for a in (*weights, *slots)]
         crc = 0
         for c in chunks:  # raw arrays: no archive; one CRC pass to recognise a torn slot
             crc = zlib.crc32(memoryview(c).cast("B"), crc)
@@ -404,8 +445,8 @@ class CheckpointWriter:
             "size": sum(c.nbytes for c in chunks),
             "crc32": crc,
             "layout": {
-                "weights": [[list(a.shape), a.dtype.str] for a in weights],
-                "optimizer": [[list(a.shape), a.dtype.str] for a in slots],
+                "weights": [[list(a.shape), _raw(a)[1]] for a in weights],
+                "optimizer": [[list(a.shape), _raw(a)[1]] for a in slots],
             },
         }
         text = json.dumps(state).encode("utf-8")

@@ -120,3 +120,26 @@ def test_the_command_line_trains_on_two_cpu_devices_and_resumes(tiny_folder, tmp
         outs.append(out.stdout)
     assert all("MirroredStrategy on 2 replicas" in o for o in outs)
     assert f"resuming {model_dir} after epoch 2" in outs[1] and "done: 3 epochs" in outs[1]
+
+
+BANK = """
+import dataclasses, json, sys
+from morphlib.config import AnalysisSettings, get_preset
+from morphlib.dataset import load_folder
+from morphlib.training import train
+loops = load_folder(sys.argv[2], AnalysisSettings(**json.loads(sys.argv[1])), progress=False, cache=False)
+preset = dataclasses.replace(get_preset("tiny"), name="tiny-bank", detail_slots=4, detail_moments="factored")
+for epochs in (2, 4):  # the second resumes
+    m = train(loops, sys.argv[3], epochs=epochs, preset=preset, strategy="mirrored", progress=False)
+print(json.dumps([r["loss"] for r in m.history]))
+"""
+
+
+def test_factored_bank_moments_train_and_resume_mirrored(tiny_folder, tmp_path):
+    proc = subprocess.run([sys.executable, "-c", BANK, json.dumps(TINY.to_dict()), tiny_folder, str(tmp_path / "m")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": ROOT, "MORPHLIB_CPU_DEVICES": "2"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    losses = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "MirroredStrategy on 2 replicas" in proc.stdout and "resuming" in proc.stdout
+    assert len(losses) == 4 and all(l == l for l in losses)  # finite, not NaN

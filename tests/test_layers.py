@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 
@@ -27,8 +28,40 @@ def test_layers_survive_a_keras_file(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     w = np.eye(3, dtype=np.float32)
-    np.testing.assert_array_equal(loaded(w), model(w))
+    # the bank is kept in 8 bits per value: each frame's row within half of its step (range / 255)
+    np.testing.assert_allclose(loaded(w), model(w), atol=0.5 * 4 / 255 + 1e-6)
     assert loaded.get_layer("bank").get_config()["slots"] == 3
+
+
+def test_a_bank_file_is_a_quarter_of_float32_and_old_files_still_load(tmp_path, monkeypatch):
+    def bank_model():
+        z = keras.Input((8,))
+        return keras.Model(z, DetailBank(8, 50, 200, name="bank")(z))
+
+    model = bank_model()
+    rng = np.random.default_rng(0)
+    model.get_layer("bank").patterns.assign(rng.normal(size=(8, 50 * 200)).astype(np.float32))
+    model.save(tmp_path / "new.keras")
+    # as morphlib wrote banks before: float32, Keras' own layout
+    monkeypatch.setattr(DetailBank, "save_own_variables", keras.layers.Layer.save_own_variables)
+    model.save(tmp_path / "old.keras")
+    monkeypatch.undo()
+    assert os.path.getsize(tmp_path / "new.keras") < 0.3 * os.path.getsize(tmp_path / "old.keras")
+    w = np.eye(8, dtype=np.float32)
+    old = keras.saving.load_model(tmp_path / "old.keras")
+    np.testing.assert_array_equal(old(w), model(w))
+    new = keras.saving.load_model(tmp_path / "new.keras")
+    step = (np.ptp(np.asarray(model(w)), axis=-1, keepdims=True)) / 255
+    assert np.all(np.abs(np.asarray(new(w)) - np.asarray(model(w))) <= 0.5 * step + 1e-6)
+
+
+@pytest.mark.parametrize("x", [np.zeros((2, 3)), np.full((2, 3), -7.5), np.array([[0.0, 1.0, 2.0], [5.0, -5.0, 0.1]])])
+def test_rows_quantise_within_half_a_step(x):
+    from morphlib.layers import dequantise_rows, quantise_rows
+
+    codes, low, step = quantise_rows(x)
+    assert codes.dtype == np.uint8 and low.shape == step.shape == (2, 1)
+    assert np.all(np.abs(dequantise_rows(codes, low, step) - x) <= 0.5 * step + 1e-6)
 
 
 @pytest.mark.parametrize("args, match", [((0, 4, 5), "slots must be"), ((2, -1, 5), "n_frames must be"), ((2, 4, "x"), "n_bins must be")])
