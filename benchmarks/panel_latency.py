@@ -3,6 +3,7 @@ in the kernel — decoded, phase reconstructed, picture and sound ready to send.
 
     python benchmarks/panel_latency.py                   # tutorial preset, 74 demo loops
     python benchmarks/panel_latency.py --preset studio   # the studio preset (its detail bank decodes too)
+    python benchmarks/panel_latency.py --preset studio44 # the same at 44.1 kHz (n_fft 4096)
     python benchmarks/panel_latency.py --before 8ae986a  # also an earlier morphlib's panel
     python benchmarks/panel_latency.py --quick           # tiny sizes: checks that it runs
 
@@ -91,14 +92,14 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--loops", type=int, default=74)
-    p.add_argument("--preset", default="tutorial", help="tutorial (default) or studio")
+    p.add_argument("--preset", default="tutorial", help="tutorial (default), studio or studio44 (at 44.1 kHz)")
     p.add_argument("--moves", type=int, default=10)
     p.add_argument("--before", help="a git revision of morphlib whose panel to measure too")
     p.add_argument("--quick", action="store_true", help="8 loops, the tiny preset, 3 moves")
     p.add_argument("--work")
     p.add_argument("--json", help="also write the result here")
     args = p.parse_args(argv)
-    from morphlib.config import AnalysisSettings
+    from morphlib.config import PRESET_SETTINGS, AnalysisSettings
     from morphlib.dataset import load_folder
     from morphlib.synth import synth_drums
     from morphlib.training import train
@@ -108,7 +109,8 @@ def main(argv=None):
     preset = "tiny" if args.quick else args.preset
     loops_dir, cache, model_dir = (os.path.join(work, d) for d in ("loops", "cache", f"model-{preset}"))
     synth_drums(loops_dir, n=n_loops, progress=False)
-    settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()
+    settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick \
+        else AnalysisSettings(**PRESET_SETTINGS.get(preset, {}))  # studio44: 44.1 kHz
     loops = load_folder(loops_dir, settings, progress=False, cache=cache)
     if not os.path.exists(os.path.join(model_dir, "model.keras")):
         train(loops, model_dir, epochs=1, preset=preset, progress=False, verbose=False)

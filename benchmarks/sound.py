@@ -19,6 +19,7 @@ same corpus.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -62,16 +63,50 @@ def make_corpus(kind, folder, n):
         synth_drums(folder, n=n, progress=False)
 
 
-def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",)):
-    """The preset trained and measured; one row per latent path in ``methods``."""
+def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None):
+    """The preset trained and measured; one row per latent path in ``methods``.
+
+    ``full_band``: the same loops analysed at 44.1 kHz, which every model's output is heard
+    against too (resampled to 44.1 kHz): what a 22,050 Hz model loses above 11 kHz."""
     from morphlib.evaluation import evaluate
     from morphlib.training import train
 
     t = time.perf_counter()
-    model = train(loops, model_dir, epochs=epochs, preset=preset, recipe=recipe, progress=False, verbose=False, checkpoint_every=3600)
+    model = train(loops, model_dir, epochs=epochs, preset=preset, recipe=recipe, progress=False, verbose=False)
     seconds = time.perf_counter() - t
     ev = evaluate(model, loops, audio=True, morph_pairs=0)
-    return {method: morph_row(model, loops, ev, pairs, preset, recipe, seconds, method) for method in methods}
+    extra = {**sizes(model_dir, model, epochs), **(heard_at_full_band(model, loops, full_band) if full_band is not None else {})}
+    return {method: {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method), **extra} for method in methods}
+
+
+def sizes(model_dir, model, epochs):
+    """What the model takes on Drive: its file, one checkpoint slot, and the bytes the run
+    wrote (checkpoints every 2 minutes, the default), per 500 epochs."""
+    from morphlib.modelfolder import BEST, CHECKPOINTS
+
+    slots = [os.path.getsize(os.path.join(model_dir, CHECKPOINTS, f)) for f in os.listdir(os.path.join(model_dir, CHECKPOINTS))
+             if f.endswith(".bin")]
+    done = max(1, len(model.history))
+    return {"model_mb": os.path.getsize(os.path.join(model_dir, BEST)) / 1e6, "checkpoint_mb": max(slots) / 1e6,
+            "written_mb_per_500": getattr(model, "bytes_written", 0) / 1e6 * 500 / done}
+
+
+def heard_at_full_band(model, loops, full_band, every=4):
+    """Audible LSD and the energy above 11 kHz of the model's reconstructions (every
+    ``every``-th loop), resampled to 44.1 kHz and heard against the loops at 44.1 kHz."""
+    import librosa
+
+    from morphlib.audiometrics import audible_lsd, hf_energy_db
+
+    lsd, air = [], []
+    for k in range(0, len(loops), every):
+        y = model.to_audio(model.reconstruct(np.asarray(loops.S[k : k + 1], np.float32))[0])
+        if model.settings.sr != full_band.settings.sr:
+            y = librosa.resample(y, orig_sr=model.settings.sr, target_sr=full_band.settings.sr)
+        S = np.asarray(full_band.S[k], np.float32)
+        lsd.append(audible_lsd(S, y, full_band.settings))
+        air.append(hf_energy_db(S, y, full_band.settings, cutoff=11000.0))
+    return {"lsd44_db": float(np.mean(lsd)), "air44_db": float(np.mean(air))}
 
 
 def morph_row(model, loops, ev, pairs, preset, recipe, seconds, method):
@@ -81,8 +116,9 @@ def morph_row(model, loops, ev, pairs, preset, recipe, seconds, method):
     return {
         "preset": preset.name, "recipe": getattr(recipe, "name", recipe), "method": method, "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
         "cosine_mean": ev.cosine_mean, "cosine_min": ev.cosine_min,
-        **{k: ev.mean(k) for k in ("audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins",
-                                   "gl_audio_lsd_db", "gl_hf_db", "gl_onset_corr", "gl_consistency_db")},
+        "sr": model.settings.sr,
+        **{k: ev.mean(k) for k in ("audio_lsd_db", "hf_db", "air_db", "onset_corr", "consistency_db", "zero_bins",
+                                   "gl_audio_lsd_db", "gl_hf_db", "gl_air_db", "gl_onset_corr", "gl_consistency_db")},
         "hf_db_median": float(np.median([f["hf_db"] for f in ev.files])),
         **morphs.steadiness,
         **{f"{kind} {key}": value for kind in ("vae", "crossfade") for key, value in morphs.to_dict()[kind].items()},
@@ -102,7 +138,7 @@ def main(argv=None):
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
-    from morphlib.config import AnalysisSettings
+    from morphlib.config import PRESET_SETTINGS, AnalysisSettings
     from morphlib.dataset import load_folder
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-sound-")
@@ -115,13 +151,16 @@ def main(argv=None):
     for corpus in args.corpus:
         folder = os.path.join(work, corpus)
         make_corpus(corpus, folder, n)
-        loops = load_folder(folder, settings, progress=False, cache=os.path.join(work, "cache"))
+        full_band = None if args.quick else load_folder(folder, dataclasses.replace(settings, **PRESET_SETTINGS["studio44"]),
+                                                         progress=False, cache=os.path.join(work, "cache"))
         for preset, recipe in runs:
+            at = {} if args.quick else PRESET_SETTINGS.get(preset.name.split(":")[0], {})
+            loops = load_folder(folder, dataclasses.replace(settings, **at), progress=False, cache=os.path.join(work, "cache"))
             key = f"{corpus} {preset.name}" + (f"@{recipe.name}" if recipe is not None else "")
             model_dir = os.path.join(work, "models", f"{corpus}-{abs(hash(preset)) % 10**8}-{int(time.time())}")
             epochs = 2 if args.quick else args.epochs
             print(f"{key}: training", file=sys.stderr)
-            rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods)
+            rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods, full_band=full_band)
             for method, row in rows.items():
                 results[key + ("" if method == "linear" else f" ~{method}")] = row
                 print(json.dumps(row), file=sys.stderr)
@@ -133,7 +172,9 @@ def main(argv=None):
 
 
 def print_table(results):
-    cols = [("epochs", "{:.0f}"), ("train_seconds", "{:.0f}"), ("cosine_mean", "{:.3f}"), ("audio_lsd_db", "{:.2f}"),
+    cols = [("sr", "{:.0f}"), ("epochs", "{:.0f}"), ("train_seconds", "{:.0f}"), ("cosine_mean", "{:.3f}"), ("audio_lsd_db", "{:.2f}"),
+            ("lsd44_db", "{:.2f}"), ("air44_db", "{:+.1f}"), ("model_mb", "{:.0f}"), ("checkpoint_mb", "{:.0f}"),
+            ("written_mb_per_500", "{:.0f}"),
             ("hf_db", "{:+.1f}"), ("hf_db_median", "{:+.1f}"), ("onset_corr", "{:.3f}"), ("consistency_db", "{:.1f}"),
             ("zero_bins", "{:.3f}"), ("steady", "{:.3f}"), ("balance", "{:.2f}"),
             ("vae sharpness_0.5_mean", "{:.2f}"), ("crossfade sharpness_0.5_mean", "{:.2f}"), ("vae layered_mean", "{:.2f}"),
@@ -141,7 +182,7 @@ def print_table(results):
     width = max(len(k) for k in results) + 2
     print("run".ljust(width) + " ".join(c[0][:12].rjust(12) for c in cols))
     for key, r in results.items():
-        print(key.ljust(width) + " ".join(fmt.format(r[c]).rjust(12) for c, fmt in cols))
+        print(key.ljust(width) + " ".join((fmt.format(r[c]) if r.get(c) is not None else "—").rjust(12) for c, fmt in cols))
     gl = next(iter(results.values()))
     print(f"original magnitude through the same Griffin-Lim: LSD {gl['gl_audio_lsd_db']:.2f} dB, "
           f"onset {gl['gl_onset_corr']:.3f}, consistency {gl['gl_consistency_db']:.1f} dB")
@@ -150,6 +191,38 @@ def print_table(results):
         print(line)
     for line in morph_verdicts(results):
         print(line)
+    for line in band_verdicts(results):
+        print(line)
+
+
+def band_verdicts(results, baseline="studio"):
+    """Issue 23's targets: size on Drive for every run; for 44.1 kHz runs the sound against
+    the loops at 44.1 kHz and the training time against ``baseline`` of the same corpus."""
+    lines = []
+    for key, r in results.items():
+        corpus, run = key.split(" ", 1)
+        if "model_mb" not in r:
+            continue
+        checks = {
+            f"model file {r['model_mb']:.0f} MB <= 60": r["model_mb"] <= 60,
+            f"checkpoint {r['checkpoint_mb']:.0f} MB <= 120": r["checkpoint_mb"] <= 120,
+            f"written {r['written_mb_per_500']:.0f} MB per 500 epochs <= 1000": r["written_mb_per_500"] <= 1000,
+        }
+        base = results.get(f"{corpus} {baseline}")
+        if r.get("sr") == 44100:
+            checks.update({
+                f"audible LSD {r['audio_lsd_db']:.2f} <= 2.5 dB": r["audio_lsd_db"] <= 2.5,
+                f"> 11 kHz {r['air44_db']:+.1f} dB within ±1.5": abs(r["air44_db"]) <= 1.5,
+                f"onset {r['onset_corr']:.3f} >= 0.99": r["onset_corr"] >= 0.99,
+                f"steady {r['steady']:.3f} >= 0.98": r["steady"] >= 0.98,
+            })
+            if base is not None:
+                checks[f"training {r['train_seconds']:.0f} s <= 2 x {base['train_seconds']:.0f} s"] = r["train_seconds"] <= 2 * base["train_seconds"]
+        missed = [k for k, ok in checks.items() if not ok]
+        lines.append(f"{key} (size{', 44.1 kHz' if r.get('sr') == 44100 else ''}): "
+                     + ("every target met" if not missed else "missed: " + "; ".join(missed))
+                     + f" ({'; '.join(k for k, ok in checks.items() if ok)})")
+    return lines
 
 
 def verdicts(results, baseline="tutorial@tutorial"):

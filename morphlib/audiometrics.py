@@ -56,6 +56,8 @@ def log_spectral_distance(S, S_hat, *, top_db=LSD_TOP_DB):
 
 #: Energy above this frequency (Hz) stands for hats, cymbals and transients.
 HF_CUTOFF = 4000.0
+#: Where the "air" of cymbals and hats begins, Hz: what a 22,050 Hz model cannot make.
+AIR_CUTOFF = 11000.0
 
 
 def audible_lsd(S_ref, y, settings, *, top_db=LSD_TOP_DB):
@@ -132,14 +134,19 @@ def audio_figures(S_ref, y_ref, S_out, y_out, settings):
     Returns
     -------
     figures : dict
-        ``audio_lsd_db``, ``hf_db``, ``onset_corr``, ``consistency_db``.
+        ``audio_lsd_db``, ``hf_db``, ``onset_corr``, ``consistency_db``, and at rates that
+        reach well above 11 kHz (``sr`` >= 32 kHz), ``air_db``: the energy above 11 kHz
+        relative to the original's.
     """
-    return {
+    figures = {
         "audio_lsd_db": audible_lsd(S_ref, y_out, settings),
         "hf_db": hf_energy_db(S_ref, y_out, settings),
         "onset_corr": onset_correlation(y_ref, y_out, settings),
         "consistency_db": consistency_db(S_out, y_out, settings),
     }
+    if settings.sr >= 32000:
+        figures["air_db"] = hf_energy_db(S_ref, y_out, settings, cutoff=AIR_CUTOFF)
+    return figures
 
 
 def _mag(y, settings, n_frames):

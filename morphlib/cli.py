@@ -66,9 +66,10 @@ def _alpha(text):
 
 def _add_analysis(p):
     g = p.add_argument_group("analysis settings (default: the model's own, else the tutorial's)")
-    g.add_argument("--sr", type=_positive_int, help="sample rate in Hz (22050)")
-    g.add_argument("--n-fft", type=_positive_int, help="FFT and window size (2048)")
-    g.add_argument("--hop-length", type=_positive_int, help="hop in samples (512)")
+    g.add_argument("--sr", type=_positive_int, help="sample rate in Hz (22050; studio44: 44100); without --n-fft and "
+                   "--hop-length the time grid follows it (4096 / 1024 at 44.1 and 48 kHz)")
+    g.add_argument("--n-fft", type=_positive_int, help="FFT and window size (2048; studio44: 4096)")
+    g.add_argument("--hop-length", type=_positive_int, help="hop in samples (512; studio44: 1024)")
     g.add_argument("--n-frames", type=_positive_int, help="frames per loop (148 = 3.41 s)")
     g.add_argument("--fit", choices=("crop", "stretch"),
                    help="how a loop becomes the window's length: stretch (default for a new model of any preset but "
@@ -128,7 +129,8 @@ def build_parser():
         "Running it again resumes training."))
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--fast", action="store_true", help="small and quick (also on when MORPHLIB_FAST=1)")
-    p.add_argument("--preset", choices=("tutorial", "studio"), help="the model to train (default studio, which keeps hats and transients; tutorial: the tutorial's model exactly)")
+    p.add_argument("--preset", choices=("tutorial", "studio", "studio44"), help="the model to train (default studio, which keeps hats and transients; "
+                   "studio44: the same at 44.1 kHz, with the air above 11 kHz; tutorial: the tutorial's model exactly)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: the preset's)")
     p.add_argument("--seed", type=_seed, default=0)
     _add_training_schedule(p)
@@ -138,11 +140,14 @@ def build_parser():
     p.add_argument("--n", type=_positive_int, default=74, help="number of loops (74)")
     p.add_argument("--seed", type=_seed, default=0)
 
-    p = sub.add_parser("train", help="train (or resume training) a model", description="Train a VAE on every audio file below DATA_DIR into MODEL_DIR. Running the same command again resumes from the last finished epoch.")
+    p = sub.add_parser("train", help="train (or resume training) a model", description="Train a VAE on every audio file below DATA_DIR into MODEL_DIR. Running the same command again resumes from the last finished epoch. "
+                       "When DATA_DIR holds loops that a trained model in MODEL_DIR has not heard, they are added in a short run of its own "
+                       "(--max-minutes, default 1; the model before is kept in MODEL_DIR/before-add-N).")
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("--model", required=True, metavar="MODEL_DIR")
     p.add_argument("--epochs", type=_positive_int, help="total epochs, counting those done (default: the preset's; tutorial 500)")
-    p.add_argument("--preset", help="tutorial (default: the tutorial's model exactly), studio (keeps hats and transients), fast or tiny")
+    p.add_argument("--preset", help="tutorial (default: the tutorial's model exactly), studio (keeps hats and transients), "
+                   "studio44 (the same at 44.1 kHz: the air above 11 kHz too), fast or tiny")
     p.add_argument("--seed", type=_seed, default=0)
     _add_training_schedule(p)
     _add_analysis(p)
@@ -339,7 +344,7 @@ def demo_model(model_dir, preset=None, *, fast=False):
     studio model goes beside the tutorial's (``model_studio``), so that both can be
     heard and neither resumes the other."""
     preset = "fast" if fast else (preset or "studio")
-    return preset, model_dir + "_studio" if preset == "studio" else model_dir
+    return preset, model_dir + f"_{preset}" if preset.startswith("studio") else model_dir
 
 
 def cmd_demo(args):

@@ -149,7 +149,7 @@ class LoopSet:
     def summary(self):
         """One line: how many loops, of what shape, how many skipped."""
         return (
-            f"{len(self)} loops of {self.settings.duration:.2f} s "
+            f"{len(self)} loops of {self.settings.duration:.2f} s at {self.settings.sr:,} Hz "
             f"(spectrogram {self.settings.n_bins} x {self.settings.n_frames}), "
             f"{len(self.skipped)} skipped"
         )

@@ -26,12 +26,15 @@ class Evaluation:
     n_params : int
     morphs : MorphEvaluation or None
         What happens between loops (``evaluate_morphs``), when measured.
+    sr : int or None
+        The model's sample rate, Hz (its exports' rate).
     """
 
     mse: float
     files: list
     n_params: int
     morphs: "MorphEvaluation" = None
+    sr: int = None
 
     @property
     def cosine(self):
@@ -57,16 +60,19 @@ class Evaluation:
 
     def summary(self):
         text = (
-            f"MSE {self.mse:.4g}, cosine similarity mean {self.cosine_mean:.3f} / min {self.cosine_min:.3f}, "
+            (f"at {self.sr:,} Hz: " if self.sr else "")
+            + f"MSE {self.mse:.4g}, cosine similarity mean {self.cosine_mean:.3f} / min {self.cosine_min:.3f}, "
             f"spectral convergence {self.mean('spectral_convergence'):.3f}, "
             f"log-spectral distance {self.mean('lsd_db'):.2f} dB"
         )
         if self.audio:
+            air = self.mean("air_db")
             text += (
                 f"\nwhat you hear (model → Griffin-Lim; the original magnitude through the same Griffin-Lim in brackets): "
                 f"log-spectral distance {self.mean('audio_lsd_db'):.1f} dB ({self.mean('gl_audio_lsd_db'):.1f}), "
                 f"energy above 4 kHz {self.mean('hf_db'):+.1f} dB ({self.mean('gl_hf_db'):+.1f}), "
-                f"onset correlation {self.mean('onset_corr'):.3f} ({self.mean('gl_onset_corr'):.3f}), "
+                + (f"above 11 kHz {air:+.1f} dB ({self.mean('gl_air_db'):+.1f}), " if air is not None else "")
+                + f"onset correlation {self.mean('onset_corr'):.3f} ({self.mean('gl_onset_corr'):.3f}), "
                 f"consistency {self.mean('consistency_db'):.1f} dB ({self.mean('gl_consistency_db'):.1f}), "
                 f"decoded bins at 0: {100 * self.mean('zero_bins'):.1f} %"
             )
@@ -80,6 +86,7 @@ class Evaluation:
     def to_dict(self, loops=None):
         out = {
             "n_params": int(self.n_params),
+            "sr": self.sr,
             "mse": self.mse,
             "cosine_mean": self.cosine_mean,
             "cosine_min": self.cosine_min,
@@ -100,8 +107,8 @@ class Evaluation:
 
 
 AUDIO_KEYS = (
-    "audio_lsd_db", "hf_db", "onset_corr", "consistency_db", "zero_bins", "seam_db",
-    "gl_audio_lsd_db", "gl_hf_db", "gl_onset_corr", "gl_consistency_db",
+    "audio_lsd_db", "hf_db", "air_db", "onset_corr", "consistency_db", "zero_bins", "seam_db",
+    "gl_audio_lsd_db", "gl_hf_db", "gl_air_db", "gl_onset_corr", "gl_consistency_db",
 )
 
 
@@ -159,7 +166,7 @@ def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="rand
     morphs = None
     if morph_pairs and len(loops) >= 2:
         morphs = evaluate_morphs(model, loops, n_pairs=morph_pairs, n_iter=n_iter, phase=phase, progress=progress)
-    return Evaluation(mse=mse, files=files, n_params=model.n_params, morphs=morphs)
+    return Evaluation(mse=mse, files=files, n_params=model.n_params, morphs=morphs, sr=loops.settings.sr)
 
 
 def _reconstructions(model, loops, batch=32):

@@ -63,6 +63,9 @@ def test_quick_sound_benchmark_runs(tmp_path):
     assert report["demo studio:linear_weight=0"]["zero_bins"] == 0.0  # softplus decodes no holes
     assert "targets:" in result.stdout
     assert "demo studio:linear_weight=0: " in result.stdout and "audible LSD" in result.stdout  # checked against the tutorial run
+    # what each model takes on Drive, checked against the size targets
+    assert all(report[k]["model_mb"] > 0 and report[k]["checkpoint_mb"] > 0 for k in report)
+    assert "demo studio:linear_weight=0 (size): " in result.stdout
 
 
 def test_quick_scale_benchmark_runs(tmp_path):
