@@ -38,6 +38,7 @@ _EXPORTS = {
     "load_folder": "dataset",
     "LoopSet": "dataset",
     "train": "training",
+    "add_loops": "newloops",
     "checkpoint_status": "modelfolder",
     "load_model": "morphing",
     "MorphModel": "morphing",
@@ -74,7 +75,7 @@ _SUBMODULES = {
     name: name for name in (
         "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing", "notebook",
         "plots", "spectral", "sweeps", "synth", "training", "files", "audiometrics", "phase", "recipes", "pipeline",
-        "devices", "store", "panel",
+        "devices", "store", "panel", "newloops", "tempo", "budget", "optimizer", "layers",
     )
 }
 # The panel's modules, which lived at the top level before they became ``morphlib.panel``.

@@ -50,6 +50,9 @@ class Clock:
     def __post_init__(self):
         self._started = None
         self._epochs = []
+        self._first_of_run = True
+        #: Seconds an epoch is expected to take before one has been timed (see ``note_epoch``).
+        self.prior_epoch_s = None
 
     # --- where the run stands ----------------------------------------------------------
 
@@ -82,12 +85,23 @@ class Clock:
     # --- epochs ------------------------------------------------------------------------
 
     def note_epoch(self, seconds):
-        """Record an epoch's wall time (with what the run did after it)."""
+        """Record an epoch's wall time (with what the run did after it).
+
+        A run's first epoch also builds and compiles the training step, often taking
+        several times a later one's; with ``prior_epoch_s`` set it is left out, so that a
+        short budget is not ended after one epoch for fear of another as slow.
+        """
+        first, self._first_of_run = self._first_of_run, False
+        if first and self.prior_epoch_s is not None:
+            return
         self._epochs = (self._epochs + [float(seconds)])[-RECENT_EPOCHS:]
 
     def epoch_estimate(self):
-        """The next epoch's expected seconds (0 before the first)."""
-        return statistics.median(self._epochs) if self._epochs else 0.0
+        """The next epoch's expected seconds: the median of the last few timed, else
+        ``prior_epoch_s``, else 0."""
+        if self._epochs:
+            return statistics.median(self._epochs)
+        return self.prior_epoch_s or 0.0
 
     def next_epoch_fits(self, reserve=0.0):
         """Whether another epoch (and ``reserve`` seconds after it) ends within the budget."""

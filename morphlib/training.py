@@ -20,6 +20,9 @@ from .devices import get_strategy, in_multi_worker_mode, is_chief
 from .config import check_int, check_positive, default_preset, get_preset
 from .errors import FolderUnreachableError, ModelFolderError, ParameterError
 from .files import is_full, is_unreachable
+from .newloops import DEFAULT_SECONDS as ADD_SECONDS
+from .newloops import add_loops, new_loop_names
+from .optimizer import make_optimizer
 from .pipeline import steps_per_epoch, training_dataset
 from .budget import check_fits
 from .budget import plan as plan_clock
@@ -59,7 +62,11 @@ def train(
         The training set, or a folder to load it from.
     model_dir : str or os.PathLike
         Model folder (created if missing). If it already holds a training run, that
-        run continues from its last checkpoint.
+        run continues from its last checkpoint. If it holds a model and ``loops`` has
+        loops that the model was not trained on, they are added instead, in a short run
+        of its own (``newloops.add_loops``: ``max_minutes``, default one minute, from the
+        model's best weights, a third of every batch new loops; the model before is kept in
+        ``before-add-N/``).
     epochs : int > 0 or None
         Total epochs wanted, counting those already done; default the recipe's share of
         the preset's (500 for the tutorial preset and recipe). A finished run asked for
@@ -142,6 +149,12 @@ def train(
                 f"--recipe (or with that one), or train recipe {get_recipe(recipe).name!r} into another folder"
             )
         preset, recipe = meta["preset"], meta["recipe"]
+        new = new_loop_names(loops, model_dir)
+        if new and os.path.exists(os.path.join(model_dir, BEST)):
+            say(f"{len(new)} of the {len(loops)} loops are new to the model in {model_dir}: adding them in a short run of its "
+                f"own from its model, rather than resuming its schedule" + (" (epochs is not used for that)" if epochs else ""))
+            return add_loops(loops, model_dir, seconds=60 * max_minutes if max_minutes else ADD_SECONDS, seed=seed,
+                             progress=progress, verbose=verbose)
     else:
         preset = get_preset(preset) if preset is not None else default_preset()
         recipe = get_recipe(DEFAULT_RECIPE if recipe is None else recipe)
@@ -165,6 +178,7 @@ def train(
         if not epochs_given:
             epochs = 1_000_000  # the time decides
         epoch_s = _epoch_estimate(vae, loops, batch_size, steps_per_epoch(len(loops), batch_size))
+        clock.prior_epoch_s = epoch_s  # until an epoch after the first (which also builds the graph) is timed
         if clock.used_s and clock.left() < epoch_s:  # a cycle cut short with less than an epoch left
             done = f"done: its budget leaves {format_duration(clock.left())}, less than an epoch; give a larger max_minutes to train more"
         else:
@@ -306,23 +320,6 @@ def _restore(model_dir, vae, say):
     return [], 0, None
 
 
-def make_optimizer(preset, precision="float32"):
-    """Adam at the preset's learning rate (fused; clipped if the preset says so), with loss
-    scaling for float16.
-
-    Parameters
-    ----------
-    preset : Preset
-    precision : {"float32", "mixed_bfloat16", "mixed_float16"}
-    """
-    from .backend import keras_tf_tfp
-    from .optimizer import FusedAdam
-
-    keras = keras_tf_tfp()[0]
-    optimizer = FusedAdam(learning_rate=preset.learning_rate, clipnorm=preset.clipnorm or None)
-    return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer
-
-
 def _other_preset_message(model_dir, held, asked):
     if held.name == asked.name:  # a folder from a version whose preset of that name was defined otherwise
         fields = [f for f in held.__dataclass_fields__ if getattr(held, f) != getattr(asked, f)]
@@ -398,9 +395,12 @@ class FolderKeeper(Callback):
         self.checkpoint_every = checkpoint_every
         self.max_minutes = max_minutes
         self.say = say
-        finite = [r["loss"] for r in self.history if math.isfinite(r.get("loss", math.nan))]
+        # after new loops were added (newloops), the loss of the smaller set is no longer the one to beat
+        since = (newest or {}).get("best_from", 0)
+        finite = [r["loss"] for r in self.history if r["epoch"] >= since and math.isfinite(r.get("loss", math.nan))]
         self.best_loss = min(finite) if finite else math.inf
-        self.best_epoch = next((r["epoch"] for r in self.history if r.get("loss") == self.best_loss), 0)
+        self.best_epoch = next((r["epoch"] for r in self.history if r["epoch"] >= since and r.get("loss") == self.best_loss), 0)
+        self.best_from = since
         self._best_weights = None
         self.last_epoch = self.history[-1]["epoch"] if self.history else 0
         self.saved_epoch = self.last_epoch
@@ -463,6 +463,8 @@ class FolderKeeper(Callback):
         self._tried, self._tried_at = True, time.monotonic()
         self._settle()
         state = {"epoch": self.last_epoch, "loss": self.history[-1].get("loss")}
+        if self.best_from:
+            state["best_from"] = self.best_from
         if self.clock is not None:
             state["clock"] = self.clock.to_dict()
         try:

@@ -111,3 +111,18 @@ def test_the_clock_is_in_the_checkpoint(tiny_loops, tmp_path):
     train(tiny_loops, model_dir, preset="tiny", max_minutes=0.02, progress=False, verbose=False)
     with open(os.path.join(model_dir, "checkpoint", "slot-0.json" if read_state(model_dir)["seq"] % 2 == 0 else "slot-1.json")) as f:
         assert json.load(f)["clock"]["budget_s"] == pytest.approx(1.2)
+
+
+@pytest.mark.parametrize("prior, epochs, expected", [
+    (None, [1.5], 1.5),             # no prior: the first epoch is all there is
+    (0.02, [1.5], 0.02),            # the first epoch of a run builds the graph: left out
+    (0.02, [1.5, 0.05], 0.05),      # then the epochs timed after it
+    (0.02, [1.5, 0.05, 0.07, 0.06], 0.06),
+    (None, [], 0.0),
+])
+def test_the_first_epoch_of_a_run_does_not_set_the_estimate(prior, epochs, expected):
+    clock = Clock(60.0)
+    clock.prior_epoch_s = prior
+    for s in epochs:
+        clock.note_epoch(s)
+    assert clock.epoch_estimate() == pytest.approx(expected)

@@ -172,3 +172,19 @@ def test_demo_trains_on_a_budget(tmp_path):
     assert json.loads((out / "evaluation.json").read_text())["n_files"] == 16
     again = _run("demo", "--out", str(out), "--fast", "--max-minutes", "0.1")  # the same budget: done, morphs written again
     assert again.returncode == 0 and "already trained for 6 s on the clock" in again.stdout
+
+
+def test_train_on_a_folder_with_new_loops_adds_them(tmp_path):
+    from morphlib.modelfolder import read_meta
+
+    from .conftest import write_loops
+
+    write_loops(tmp_path / "loops", 3)
+    tiny = ["--preset", "tiny", "--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-frames", "16", "--fit", "crop"]
+    model = str(tmp_path / "m")
+    assert main(["train", str(tmp_path / "loops"), "--model", model, "--epochs", "2", *tiny]) == 0
+    write_loops(tmp_path / "more", 5)
+    os.replace(tmp_path / "more" / "Loop E.wav", tmp_path / "loops" / "Loop E.wav")
+    assert main(["train", str(tmp_path / "loops"), "--model", model, "--max-minutes", "0.02"]) == 0
+    assert read_meta(model)["data"]["names"] == ["Loop A", "Loop B", "Loop C", "Loop E"]
+    assert os.path.isdir(os.path.join(model, "before-add-1"))

@@ -404,3 +404,40 @@ sys.exit(main(sys.argv[1:]))
     assert out.returncode == 75, out.stderr[-2000:]
     assert "force_remount" not in out.stdout and "run the same command or cell again" in out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_a_bank_checkpoints_in_float16_with_factored_moments_and_resumes(tiny_loops, tmp_path):
+    preset = dataclasses.replace(get_preset("tiny"), name="tiny-bank", detail_slots=4, detail_moments="factored")
+    model_dir = tmp_path / "bank"
+    train(tiny_loops, model_dir, epochs=2, preset=preset, progress=False, verbose=False)
+    from morphlib.modelfolder import read_state
+
+    layout = read_state(model_dir)["layout"]
+    bank = [dt for shape, dt in layout["weights"] if shape == [4, TINY.n_frames * TINY.n_bins]]
+    assert bank == ["<f2"]
+    assert all(np.prod(shape) < 4 * TINY.n_frames * TINY.n_bins for shape, _ in layout["optimizer"])  # no full-size moments
+    model = train(tiny_loops, model_dir, epochs=3, preset=preset, progress=False, verbose=False)
+    assert checkpoint_epoch(model_dir) == 3 and np.isfinite(model.history[-1]["loss"])
+
+
+def test_a_bank_with_adams_moments_checkpoints_them_in_bfloat16_and_resumes(tiny_loops, tmp_path):
+    preset = dataclasses.replace(get_preset("tiny"), name="tiny-bank", detail_slots=4)
+    model_dir = tmp_path / "bank"
+    train(tiny_loops, model_dir, epochs=2, preset=preset, progress=False, verbose=False)
+    from morphlib.modelfolder import read_state
+
+    layout = read_state(model_dir)["layout"]
+    cells = [4, TINY.n_frames * TINY.n_bins]
+    assert [dt for shape, dt in layout["optimizer"] if shape == cells] == ["bfloat16", "bfloat16"]  # m and v
+    assert all(dt == "<f4" for shape, dt in layout["optimizer"] if shape != cells and shape)  # the rest exactly
+    model = train(tiny_loops, model_dir, epochs=3, preset=preset, progress=False, verbose=False)
+    assert checkpoint_epoch(model_dir) == 3 and np.isfinite(model.history[-1]["loss"])
+
+
+@pytest.mark.parametrize("x", [np.float32([0.0, 1.0, -2.5, 3.14159, 1e-30, 6.5e4, 1e30]), np.linspace(-1, 1, 7, dtype=np.float32)])
+def test_bfloat16_keeps_the_exponent_and_8_bits(x):
+    from morphlib.modelfolder import BFloat16Array
+
+    back = BFloat16Array.expand(BFloat16Array(x).codes)
+    assert back.dtype == np.float32
+    np.testing.assert_allclose(back, x, rtol=2 ** -8)

@@ -1,0 +1,140 @@
+"""Loops of kits a model never heard: how far off they are, and what a minute of adding buys.
+
+    python benchmarks/addloops.py                        # studio preset, recorded drums, kits 32 and 40 held out
+    python benchmarks/addloops.py --presets studio studio44 --seconds 60
+    python benchmarks/addloops.py --quick                # seconds: checks that it runs
+
+Recorded drums (``gm_loops.py``) are split by kit: a model is trained with its defaults on
+the loops of the other kits, then the held-out kits' loops are heard through it before
+any extra training (unseen kits), and again after ``add_loops`` has trained for
+``--seconds`` on the whole folder (35 % of every batch new loops, peak 6× the preset's rate), beside the same time of
+plain training (each loop its share of the batches: what resuming on a bigger folder
+amounts to). Audible LSD of the new loops and of the old ones, each through the same
+Griffin-Lim. Also run by ``sound.py --add-kits``. Prints a table and one JSON object.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+HELD_KITS = ("32", "40")
+
+
+def split_by_kit(folder, work, held=HELD_KITS):
+    """A folder of the loops of every kit but ``held`` (symlinks); (that folder, held names)."""
+    old = os.path.join(work, "old-kits")
+    os.makedirs(old, exist_ok=True)
+    files = sorted(f for f in os.listdir(folder) if f.endswith(".wav"))
+    if not any(f.startswith(f"GM Kit {k} ") for k in held for f in files):  # a small corpus: the last loop's kit
+        held = (files[-1].split()[2],)
+    held_names = []
+    for f in files:
+        if not f.endswith(".wav"):
+            continue
+        if any(f.startswith(f"GM Kit {k} ") for k in held):
+            held_names.append(f[:-4])
+        elif not os.path.exists(os.path.join(old, f)):
+            os.symlink(os.path.join(os.path.abspath(folder), f), os.path.join(old, f))
+    return old, held_names
+
+
+def audible(model, loops, names, every=1):
+    """Mean audible LSD (dB) of ``names`` of ``loops`` reconstructed by ``model``."""
+    from morphlib.audiometrics import audible_lsd
+
+    picked = [loops.names.index(n) for n in names][::every]
+    out = []
+    for i in picked:
+        S = np.asarray(loops.S[i], np.float32)
+        out.append(audible_lsd(S, model.to_audio(model.reconstruct(S[None])[0]), loops.settings))
+    return float(np.mean(out))
+
+
+def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None):
+    """One preset: train on the kits not held out, then add them two ways; a dict of figures."""
+    import morphlib.newloops as newloops
+    from morphlib.config import settings_for
+    from morphlib.dataset import load_folder
+    from morphlib.morphing import load_model
+    from morphlib.training import train
+
+    settings = settings or settings_for(preset, fit="crop")
+    old_dir, held = split_by_kit(folder, work)
+    cache = os.path.join(work, "cache")
+    old = load_folder(old_dir, settings, progress=False, cache=cache)
+    everything = load_folder(folder, settings, progress=False, cache=cache)
+    model_dir = os.path.join(work, f"model-{preset}-{int(time.time())}")
+    t = time.perf_counter()
+    train(old, model_dir, preset=preset, epochs=epochs, progress=False, verbose=False)
+    train_s = time.perf_counter() - t
+    plain_dir = model_dir + "-plain"
+    shutil.copytree(model_dir, plain_dir)
+    trained = load_model(model_dir)
+    row = {"preset": str(preset), "old_loops": len(old), "new_loops": len(held), "train_seconds": train_s, "add_seconds": seconds,
+           "old_before": audible(trained, everything, old.names, every), "new_before": audible(trained, everything, held, every)}
+    added = newloops.add_loops(everything, model_dir, seconds=seconds, progress=False, verbose=False)
+    row.update(old_after=audible(added, everything, old.names, every), new_after=audible(added, everything, held, every))
+    share = newloops.NEW_SHARE
+    try:  # the same minute, every loop its own share of the batches
+        newloops.NEW_SHARE = len(held) / len(everything)
+        plain = newloops.add_loops(everything, plain_dir, seconds=seconds, progress=False, verbose=False)
+    finally:
+        newloops.NEW_SHARE = share
+    row.update(old_plain=audible(plain, everything, old.names, every), new_plain=audible(plain, everything, held, every))
+    return row
+
+
+def print_rows(rows):
+    print(f"{'preset':12s} {'loops old/new':>14s} {'new: unseen':>12s} {'new: added':>11s} {'new: plain':>11s} "
+          f"{'old before':>11s} {'old added':>10s} {'old plain':>10s}")
+    for r in rows:
+        print(f"{r['preset']:12s} {r['old_loops']:>8d}/{r['new_loops']:<5d} {r['new_before']:>12.2f} {r['new_after']:>11.2f} "
+              f"{r['new_plain']:>11.2f} {r['old_before']:>11.2f} {r['old_after']:>10.2f} {r['old_plain']:>10.2f}")
+    print("audible LSD in dB; 'added': after add_loops (35 % of every batch new loops); 'plain': the same time, every loop "
+          "its share. Targets: new added <= 3 dB, old added <= old before + 0.3 dB, unseen kits <= 7 dB")
+    for r in rows:
+        checks = {f"new loops {r['new_after']:.2f} <= 3 dB": r["new_after"] <= 3,
+                  f"old loops lose {r['old_after'] - r['old_before']:+.2f} <= 0.3 dB": r["old_after"] - r["old_before"] <= 0.3,
+                  f"unseen kits {r['new_before']:.2f} <= 7 dB": r["new_before"] <= 7}
+        missed = [k for k, ok in checks.items() if not ok]
+        print(f"{r['preset']} (new loops in {r['add_seconds']:.0f} s): " + ("every target met" if not missed else "missed: " + "; ".join(missed))
+              + f" ({'; '.join(k for k, ok in checks.items() if ok)})")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--presets", nargs="+", default=["studio"])
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--epochs", type=int, help="training epochs (default: each preset's)")
+    p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--quick", action="store_true", help="a few loops, tiny settings, 2 epochs, 3 s")
+    p.add_argument("--work")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    from gm_loops import gm_loops
+    from morphlib.config import AnalysisSettings
+
+    work = args.work or tempfile.mkdtemp(prefix="morphlib-addloops-")
+    folder = os.path.join(work, "gm")
+    gm_loops(folder, n=12 if args.quick else args.loops)
+    quick = dict(settings=AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16), epochs=2, seconds=3.0) if args.quick else {}
+    rows = [run(folder, preset, work, **{"seconds": args.seconds, "epochs": args.epochs, **quick}) for preset in args.presets]
+    print_rows(rows)
+    print(json.dumps(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""New loops into a trained model in a minute: a short run of its own from its weights.
+
+A producer adds loops to a library the model was trained on. Resuming the model's own
+schedule would not do: a finished one-cycle run is at its floor (or asked for more epochs,
+stretched from where it ended), every loop gets the same share of the steps, and the
+best model stays the one of the smaller set, whose loss the bigger set cannot beat.
+``add_loops`` instead trains from the model's best weights for a set time (60 s by
+default) on a one-cycle schedule of its own (peak 6× the preset's learning rate), with a third of
+every batch drawn from the new loops and the rest from the loops the model knows (so that
+it learns the new ones without forgetting the old), and then writes the model, its latent map and the list of its loops.
+The folder's earlier model is kept beside it (``before-add-N/``), and an interrupted add
+leaves the folder as it was.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+
+import numpy as np
+
+from .errors import ModelFolderError, ParameterError
+from .progress import format_duration
+
+#: Seconds of training that bring new loops up to the others' quality (README, "New loops in a minute").
+DEFAULT_SECONDS = 60.0
+#: Share of every batch drawn from the new loops, and the peak learning rate of the
+#: addition's cycle as a multiple of the preset's (None: the recipe's warm-restart peak).
+#: Measured by ``benchmarks/addloops.py`` (20 loops of 2 unseen kits added to a studio
+#: model of 54, 60 s on 2 cores; README): a higher peak was better for both the new and
+#: the old loops (0.3, 1, 3, 6, 12 tried), a larger share better for the new ones and
+#: worse for the old (0.27, 0.35, 0.5).
+NEW_SHARE = 0.35
+PEAK = 6.0
+
+
+def new_loop_names(loops, model_dir):
+    """Names of ``loops`` that the model in ``model_dir`` was not trained on.
+
+    Parameters
+    ----------
+    loops : LoopSet or sequence of str
+    model_dir : str or os.PathLike
+
+    Returns
+    -------
+    names : list of str
+        In the order of ``loops``; empty for a folder without a model.
+    """
+    from .modelfolder import META, read_meta
+
+    if not os.path.exists(os.path.join(os.fspath(model_dir), META)):
+        return []
+    known = set(read_meta(model_dir)["data"]["names"])
+    names = getattr(loops, "names", loops)
+    return [n for n in names if n not in known]
+
+
+def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=True, verbose=True):
+    """Train the model in ``model_dir`` on the loops of ``loops`` that it has not heard.
+
+    Parameters
+    ----------
+    loops : LoopSet or str or os.PathLike
+        The model's loops and the new ones (a folder is loaded with the model's analysis
+        settings). Loops the model knows that are missing here are kept in its latent map
+        but not replayed, so the model may drift from them.
+    model_dir : str or os.PathLike
+        A trained model folder. Its model before the addition is moved to
+        ``before-add-N/`` inside it (a model folder of its own: ``load_model`` reads it).
+    seconds : float > 0
+        Training time. 60 s brings new loops of a studio model to about its old loops'
+        quality on 2 CPU cores (README).
+    seed : int >= 0
+        Seeds the batches and the posterior samples.
+    progress : bool
+        A progress bar over the seconds.
+    verbose : bool
+        Say what it does.
+
+    Returns
+    -------
+    model : MorphModel
+        The model with the new loops, with ``added`` (their names) and ``before`` (the
+        folder holding the earlier model, or None when nothing was new).
+    """
+    from .dataset import LoopSet, load_folder
+    from .modelfolder import check_settings, read_meta, settings_for_folder
+    from .morphing import load_model
+
+    say = print if verbose else (lambda *a, **k: None)
+    model_dir = os.fspath(model_dir)
+    seconds = _check_seconds(seconds)
+    meta = read_meta(model_dir)
+    if not isinstance(loops, LoopSet):
+        loops = load_folder(loops, settings_for_folder(model_dir), progress=progress)
+    check_settings(loops.settings, meta["settings"], where=model_dir)
+    new = new_loop_names(loops, model_dir)
+    if not new:
+        say(f"{model_dir} knows all {len(loops)} loops; nothing to add")
+        model = load_model(model_dir)
+        model.added, model.before = [], None
+        return model
+    known = [i for i, n in enumerate(loops.names) if n not in set(new)]
+    fresh = [loops.names.index(n) for n in new]
+    say(f"adding {len(new)} new loop{'s' * (len(new) != 1)} to {model_dir} ({_few(new)}): "
+        f"{format_duration(seconds)} from its model on a short cycle of its own, {NEW_SHARE:.0%} of every batch new loops"
+        + ("" if known else "; none of its old loops is here to replay, so it may drift from them"))
+    vae, recipe = _trainable_copy(model_dir, meta, seed)
+    try:
+        history = _train_mixed(vae, loops, fresh, known, recipe=recipe, preset=meta["preset"], seconds=seconds,
+                               seed=seed, progress=progress)
+    except KeyboardInterrupt:
+        say(f"interrupted: {model_dir} is as it was (the new loops were not added); run it again to add them")
+        raise
+    before = _keep_before(model_dir)
+    _write_added(model_dir, vae, loops, meta, history)
+    model = load_model(model_dir)
+    model.added, model.before = new, before
+    last = history[-1]
+    say(f"added {len(new)} loops in {format_duration(last['seconds'])} ({last['steps']} steps); "
+        f"the model before is in {before}")
+    return model
+
+
+def _check_seconds(seconds):
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"seconds must be a number > 0, got {seconds!r}")
+    return value
+
+
+def _few(names, k=3):
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
+
+
+def _trainable_copy(model_dir, meta, seed):
+    """The folder's best model, compiled with a fresh optimizer at its recipe's precision."""
+    from .backend import keras_tf_tfp
+    from .model import build_vae
+    from .morphing import load_model
+    from .recipes import pick_precision
+    from .optimizer import make_optimizer
+
+    keras = keras_tf_tfp()[0]
+    keras.utils.set_random_seed(seed)
+    preset, recipe = meta["preset"], meta["recipe"]
+    precision = pick_precision(recipe.precision)
+    vae = build_vae(meta["settings"], preset, seed=seed, precision=precision)
+    vae.compile(optimizer=make_optimizer(preset, precision))
+    vae.set_weights(load_model(model_dir).vae.get_weights())
+    return vae, recipe
+
+
+def _train_mixed(vae, loops, fresh, known, *, recipe, preset, seconds, seed, progress):
+    """Steps until ``seconds`` are up (the last one ending within them), the learning rate a
+    warm-restart cycle over the time; returns one history row for the whole run."""
+    rng = np.random.default_rng(seed)
+    if PEAK is not None and recipe.schedule != "constant":
+        recipe = dataclasses.replace(recipe, restart_peak=PEAK)
+    batch = recipe.batch_size_for(preset)
+    n_new = batch if not known else max(1, int(round(batch * NEW_SHARE)))
+    bar = _bar(seconds) if progress else None
+    started, steps, step_s, logs = time.monotonic(), 0, 0.0, {}
+    try:
+        while True:
+            elapsed = time.monotonic() - started
+            if steps and elapsed + step_s > seconds:
+                break
+            idx = np.concatenate([rng.choice(fresh, n_new), rng.choice(known, batch - n_new) if known else []]).astype(int)
+            x = np.asarray(loops.S[np.sort(idx)] if not isinstance(loops.S, np.ndarray) else loops.S[idx], np.float32)
+            vae.optimizer.learning_rate = recipe.learning_rate_at(preset, elapsed / seconds, restart=True)
+            t = time.monotonic()
+            logs = vae.train_on_batch(x, return_dict=True)
+            step_s = time.monotonic() - t if steps else 0.0  # the first step also builds the graph
+            steps += 1
+            if bar is not None:
+                bar.n = min(seconds, round(time.monotonic() - started, 1))
+                bar.set_postfix(loss=f"{float(logs['loss']):.4g}", refresh=True)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [{"loss": float(logs.get("loss", math.nan)), "mse": float(logs.get("mse", math.nan)),
+             "kl": float(logs.get("kl", math.nan)), "seconds": round(time.monotonic() - started, 3), "steps": steps}]
+
+
+def _bar(seconds):
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=round(seconds, 1), desc="adding loops", unit="s", file=sys.stderr,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")
+
+
+def _keep_before(model_dir):
+    """Copy the folder's model, meta, history and latents into ``before-add-N/``; its path."""
+    from .modelfolder import BEST, HISTORY, LATENTS, META
+
+    n = 1
+    while os.path.exists(os.path.join(model_dir, f"before-add-{n}")):
+        n += 1
+    before = os.path.join(model_dir, f"before-add-{n}")
+    part = before + ".part"
+    shutil.rmtree(part, ignore_errors=True)
+    os.makedirs(part)
+    for name in (BEST, META, HISTORY, LATENTS):
+        if os.path.exists(os.path.join(model_dir, name)):
+            shutil.copy2(os.path.join(model_dir, name), os.path.join(part, name))
+    os.replace(part, before)
+    return before
+
+
+def _write_added(model_dir, vae, loops, meta, history):
+    """The model with the new loops: its file, the list of its loops, its latents, a history
+    row, and a checkpoint that a later ``train`` resumes from (not the old run's)."""
+    from .files import atomic_write_text
+    from .model import VAE
+    from .modelfolder import (BEST, META, CheckpointWriter, read_history, read_latents, read_state, save_keras_atomically,
+                              write_history, write_latents)
+    from .morphing import load_model
+
+    try:
+        latents = read_latents(model_dir)  # before the model changes (they are stamped with it)
+    except ModelFolderError:
+        latents = {}
+    clean = VAE.from_config(vae.get_config())
+    clean.set_weights(vae.get_weights())
+    save_keras_atomically(clean, os.path.join(model_dir, BEST))
+
+    with open(os.path.join(model_dir, META), encoding="utf-8") as f:
+        raw = json.load(f)
+    names = list(dict.fromkeys([*meta["data"]["names"], *loops.names]))
+    raw["data"] = {**raw.get("data", {}), "n_files": len(names), "names": names}
+    atomic_write_text(os.path.join(model_dir, META), json.dumps(raw, indent=2, ensure_ascii=False))
+
+    rows = read_history(model_dir)
+    epoch = (rows[-1]["epoch"] if rows else 0) + 1
+    row = {"epoch": epoch, **{k: history[-1][k] for k in ("loss", "mse", "kl", "seconds")}}
+    write_history(model_dir, rows + [row])
+
+    try:
+        old = read_state(model_dir)
+    except ModelFolderError:
+        old = None
+    state = {"epoch": epoch, "loss": row["loss"], "best_from": epoch}
+    if old and old.get("clock"):
+        state["clock"] = {**old["clock"], "used_s": max(old["clock"]["budget_s"], old["clock"]["used_s"])}  # its cycle has ended
+    writer = CheckpointWriter(model_dir, old)
+    writer.write(vae, state, rows + [row])
+    writer.wait()
+
+    z = load_model(model_dir).encode(loops.S)
+    kept = {n: v for n, v in latents.items() if n not in set(loops.names)}  # known loops not in this folder
+    write_latents(model_dir, [*kept, *loops.names], np.concatenate([np.asarray(list(kept.values())).reshape(-1, z.shape[1]), z]))

@@ -1,0 +1,132 @@
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from morphlib.dataset import load_folder
+from morphlib.errors import ModelFolderError, ParameterError, SettingsMismatchError
+from morphlib.modelfolder import read_latents, read_meta, read_state
+from morphlib.morphing import load_model
+from morphlib.newloops import add_loops, new_loop_names
+from morphlib.training import train
+
+from .conftest import TINY, tone_burst, write_loops
+
+
+def _folder_with_new_loops(tmp_path, tiny_folder, n_new=2):
+    folder = tmp_path / "loops"
+    shutil.copytree(tiny_folder, folder)
+    import soundfile as sf
+
+    for k in range(n_new):
+        y = tone_burst(TINY.n_samples, TINY.sr, freq=900 + 150 * k, decay=0.03, seed=50 + k)
+        sf.write(folder / f"New {k}.wav", y, TINY.sr)
+    return folder
+
+
+@pytest.fixture
+def trained(tiny_loops, tmp_path):
+    model_dir = tmp_path / "model"
+    train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False)
+    return model_dir
+
+
+def test_new_loop_names(trained, tiny_loops, tmp_path, tiny_folder):
+    assert new_loop_names(tiny_loops, trained) == []
+    bigger = load_folder(_folder_with_new_loops(tmp_path, tiny_folder), TINY, progress=False)
+    assert new_loop_names(bigger, trained) == ["New 0", "New 1"]
+    assert new_loop_names(bigger, tmp_path / "no model here") == []
+
+
+def test_add_loops_brings_new_loops_in_and_keeps_the_model_before(trained, tmp_path, tiny_folder, capsys):
+    folder = _folder_with_new_loops(tmp_path, tiny_folder)
+    before_weights = load_model(trained).vae.get_weights()
+    old_history = read_state(trained)["history"]
+    model = add_loops(folder, trained, seconds=1.5, progress=False)
+    out = capsys.readouterr().out
+    assert "adding 2 new loops" in out and "New 0" in out and "35% of every batch new loops" in out
+    assert model.added == ["New 0", "New 1"]
+    # the earlier model is kept whole, a model folder of its own
+    assert os.path.basename(model.before) == "before-add-1"
+    kept = load_model(model.before)
+    assert all(np.array_equal(a, b) for a, b in zip(kept.vae.get_weights(), before_weights))
+    assert len(read_meta(model.before)["data"]["names"]) == 6
+    # the folder now knows the new loops: meta, latents (so the map and the pickers have them)
+    names = read_meta(trained)["data"]["names"]
+    assert names[-2:] == ["New 0", "New 1"] and len(names) == 8
+    assert set(read_latents(trained)) == set(names)
+    # it trained: the weights moved, and a later train resumes from the added model
+    after = load_model(trained).vae.get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(after, before_weights))
+    state = read_state(trained)
+    assert state["epoch"] == len(old_history) + 1 == state["best_from"]
+    # nothing new: nothing trained, nothing written
+    again = add_loops(folder, trained, seconds=1.0, progress=False)
+    assert again.added == [] and not os.path.exists(os.path.join(trained, "before-add-2"))
+    assert "knows all 8 loops" in capsys.readouterr().out
+
+
+def test_train_on_a_bigger_folder_adds_the_new_loops(trained, tmp_path, tiny_folder, capsys):
+    folder = _folder_with_new_loops(tmp_path, tiny_folder, n_new=1)
+    loops = load_folder(folder, TINY, progress=False)
+    model = train(loops, trained, epochs=50, max_minutes=1.0 / 60, progress=False)
+    out = capsys.readouterr().out
+    assert "1 of the 7 loops are new" in out and "epochs is not used" in out
+    assert model.added == ["New 0"]
+    # then more epochs go on from the added model, whose loss on the bigger set is the one to beat
+    train(loops, trained, epochs=6, progress=False, verbose=False)
+    assert read_state(trained)["epoch"] == 6 and read_state(trained)["best_from"] == 4
+
+
+def test_added_loops_get_better(tmp_path):
+    # a loop the model never heard is reconstructed closer after a short addition
+    write_loops(tmp_path / "old", 4)
+    old = load_folder(tmp_path / "old", TINY, progress=False)
+    model_dir = tmp_path / "m"
+    train(old, model_dir, epochs=30, preset="tiny", progress=False, verbose=False)
+    shutil.copytree(tmp_path / "old", tmp_path / "all")
+    import soundfile as sf
+
+    sf.write(tmp_path / "all" / "Zz new.wav", tone_burst(TINY.n_samples, TINY.sr, freq=1500, decay=0.1, seed=9), TINY.sr)
+    loops = load_folder(tmp_path / "all", TINY, progress=False)
+    new = loops.S[loops.names.index("Zz new")][None]
+
+    def error():
+        m = load_model(model_dir)
+        return float(np.mean((np.asarray(m.reconstruct(new)) - new) ** 2))
+
+    before = error()
+    add_loops(loops, model_dir, seconds=3.0, progress=False, verbose=False)
+    assert error() < 0.7 * before
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("nan"), "a minute", None])
+def test_bad_seconds(trained, tiny_loops, seconds):
+    with pytest.raises(ParameterError, match="seconds must be a number > 0"):
+        add_loops(tiny_loops, trained, seconds=seconds)
+
+
+def test_add_needs_a_model_and_its_settings(tmp_path, tiny_loops, trained):
+    with pytest.raises(ModelFolderError, match="does not exist"):
+        add_loops(tiny_loops, tmp_path / "nothing", seconds=1)
+    write_loops(tmp_path / "x", 2)
+    other = load_folder(tmp_path / "x", TINY.__class__(**{**TINY.to_dict(), "n_frames": 8}), progress=False)
+    with pytest.raises(SettingsMismatchError, match="n_frames: 8 in the data, 16 in the model"):
+        add_loops(other, trained, seconds=1)
+
+
+def test_interrupted_add_leaves_the_folder_as_it_was(trained, tmp_path, tiny_folder, monkeypatch):
+    import morphlib.newloops as newloops
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    listing = sorted(os.listdir(trained))
+    meta = json.load(open(os.path.join(trained, "morphlib.json")))
+    monkeypatch.setattr(newloops, "_train_mixed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        add_loops(_folder_with_new_loops(tmp_path, tiny_folder), trained, seconds=1, progress=False)
+    assert sorted(os.listdir(trained)) == listing
+    assert json.load(open(os.path.join(trained, "morphlib.json"))) == meta
