@@ -16,8 +16,9 @@ matrix kept as one mean per row and one per column, their outer product over the
 standing in for the whole (the presets clip gradients instead of Adafactor's updates). A
 bank's gradient is close to rank one (a loop's mixing weight times the error in a cell),
 which is the case this approximation fits. The state is then a row and a column instead
-of two banks, and the step, fused by XLA, costs what the fused Adam's does (11.7 against
-10.9 ms for the studio bank on 2 AMD EPYC cores; TensorFlow's ops unfused took 32 ms).
+of two banks, and the step, fused by XLA, costs about what the fused Adam's does
+(``benchmarks/bank_step.py``: 13.8 against 12.1 ms for the studio bank on 2 AMD EPYC
+cores; the same update in TensorFlow's ops, unfused, took 32 ms).
 """
 
 from .backend import keras_tf_tfp

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -152,3 +154,25 @@ def test_quick_epoch_levers_benchmark_runs(tmp_path):
     assert "input pipeline alone" in report["runs"] and len(report["runs"]) == 5
     assert all(r["s_per_epoch"] > 0 and r["epochs"] == 3 for r in report["runs"].values())
     assert "x the default" in result.stdout and "cores, flags" in result.stdout
+
+
+def test_quick_bank_step_benchmark_runs(tmp_path):
+    out = tmp_path / "bank.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "bank_step.py"), "--quick", "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = json.loads(out.read_text())["banks"]["quick"]
+    assert row["adam_ms"] > 0 and row["factored_ms"] > 0
+    # Adam keeps two moments as big as the bank; the factored update a row and a column
+    assert row["adam_state_mb"] > 10 * row["factored_state_mb"]
+    assert "factored" in result.stdout and row["ratio"] == row["factored_ms"] / row["adam_ms"]
+
+
+def test_quick_addloops_benchmark_runs(tmp_path):
+    out = tmp_path / "add.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    if "needs FluidSynth" in result.stdout + result.stderr:
+        pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = json.loads(out.read_text())[0]
+    assert row["new_loops"] >= 1 and row["old_loops"] >= 1
+    assert "(new loops in 3 s)" in result.stdout
