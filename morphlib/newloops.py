@@ -116,8 +116,9 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
         say(f"interrupted: {model_dir} is as it was (the new loops were not added); run it again to add them")
         raise
     before = _keep_before(model_dir)
-    _write_added(model_dir, vae, loops, meta, history)
+    kept = _write_added(model_dir, vae, loops, meta, history)
     model = load_model(model_dir)
+    _write_latents(model_dir, model, loops, kept)
     model.added, model.before = new, before
     last = history[-1]
     say(f"added {len(new)} loops in {format_duration(last['seconds'])} ({last['steps']} steps); "
@@ -217,13 +218,12 @@ def _keep_before(model_dir):
 
 
 def _write_added(model_dir, vae, loops, meta, history):
-    """The model with the new loops: its file, the list of its loops, its latents, a history
-    row, and a checkpoint that a later ``train`` resumes from (not the old run's)."""
+    """The model with the new loops: its file, the list of its loops, a history row, and a
+    checkpoint that a later ``train`` resumes from (not the old run's); returns the latents
+    of known loops missing from ``loops``, read before the model file changed."""
     from .files import atomic_write_text
     from .model import VAE
-    from .modelfolder import (BEST, META, CheckpointWriter, read_history, read_latents, read_state, save_keras_atomically,
-                              write_history, write_latents)
-    from .morphing import load_model
+    from .modelfolder import BEST, META, CheckpointWriter, read_history, read_latents, read_state, save_keras_atomically, write_history
 
     try:
         latents = read_latents(model_dir)  # before the model changes (they are stamped with it)
@@ -255,6 +255,12 @@ def _write_added(model_dir, vae, loops, meta, history):
     writer.write(vae, state, rows + [row])
     writer.wait()
 
-    z = load_model(model_dir).encode(loops.S)
-    kept = {n: v for n, v in latents.items() if n not in set(loops.names)}  # known loops not in this folder
+    return {n: v for n, v in latents.items() if n not in set(loops.names)}  # known loops not in this folder
+
+
+def _write_latents(model_dir, model, loops, kept):
+    """``latents.json`` of the added model: the folder's loops, and the known ones not in it."""
+    from .modelfolder import write_latents
+
+    z = model.encode(loops.S)
     write_latents(model_dir, [*kept, *loops.names], np.concatenate([np.asarray(list(kept.values())).reshape(-1, z.shape[1]), z]))
