@@ -205,6 +205,12 @@ class Preset:
         the bank (``"full"``), or a row and a column of second moments
         (``"factored"``, ``optimizer.FusedAdam``), which makes a checkpoint about half
         the size (measured on recorded drums: lower LSD, softer mid-morphs; README).
+    augment_gain_db, augment_shift, augment_mix : float >= 0, int >= 0, float in [0, 1]
+        Training on altered copies of the loops (``pipeline.Augmentation``): levels
+        moved by up to this many dB, starts by up to this many frames, this share of
+        the loops mixed with another (0, 0, 0: the loops as they are, the tutorial's).
+    weight_decay : float >= 0
+        Decoupled weight decay (AdamW) per unit learning rate (0: none, the tutorial's).
     """
 
     name: str
@@ -223,10 +229,19 @@ class Preset:
     clipnorm: float = 0.0
     mix_weight: float = 0.0
     detail_moments: str = "full"
+    augment_gain_db: float = 0.0
+    augment_shift: int = 0
+    augment_mix: float = 0.0
+    weight_decay: float = 0.0
 
     def __post_init__(self):
         if self.detail_moments not in ("full", "factored"):
             raise ParameterError(f"detail_moments must be 'full' or 'factored', got {self.detail_moments!r}")
+        if not self.weight_decay >= 0:
+            raise ParameterError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not (self.augment_gain_db >= 0 and int(self.augment_shift) == self.augment_shift >= 0 and 0 <= self.augment_mix <= 1):
+            raise ParameterError(f"preset {self.name!r}: augment_gain_db must be >= 0, augment_shift a whole number >= 0 and "
+                                 f"augment_mix in [0, 1], got {self.augment_gain_db!r}, {self.augment_shift!r}, {self.augment_mix!r}")
 
 
 PRESETS = {

@@ -122,5 +122,6 @@ def make_optimizer(preset, precision="float32"):
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
     """
     factored = ("detail_bank",) if preset.detail_moments == "factored" else ()
-    optimizer = FusedAdam(learning_rate=preset.learning_rate, clipnorm=preset.clipnorm or None, factored=factored)
+    optimizer = FusedAdam(learning_rate=preset.learning_rate, clipnorm=preset.clipnorm or None, factored=factored,
+                          weight_decay=preset.weight_decay or None)
     return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer

@@ -23,7 +23,7 @@ from .files import is_full, is_unreachable
 from .newloops import DEFAULT_SECONDS as ADD_SECONDS
 from .newloops import add_loops, new_loop_names
 from .optimizer import make_optimizer
-from .pipeline import steps_per_epoch, training_dataset
+from .pipeline import Augmentation, steps_per_epoch, training_dataset
 from .budget import check_fits
 from .budget import plan as plan_clock
 from .progress import format_duration
@@ -213,7 +213,8 @@ def train(
             cb.keeper = keeper
     interrupted = False
     try:
-        data = training_dataset(loops.S, batch_size=batch_size, seed=seed + start, full_batches=recipe.full_batches)
+        data = training_dataset(loops.S, batch_size=batch_size, seed=seed + start, full_batches=recipe.full_batches,
+                                augment=Augmentation.of(preset))
         steps = steps_per_epoch(len(loops), batch_size) if recipe.full_batches else None
         vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
     except KeyboardInterrupt:

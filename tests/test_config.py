@@ -50,3 +50,16 @@ def test_presets():
     assert (t.latent_dim, t.hidden, t.beta, t.batch_size, t.epochs) == (16, 256, 0.001, 16, 500)
     with pytest.raises(ParameterError, match="tutorail"):
         get_preset("tutorail")
+
+
+@pytest.mark.parametrize("fields, match", [
+    ({"weight_decay": -0.1}, "weight_decay must be >= 0, got -0.1"),
+    ({"augment_gain_db": -3.0}, "augment_gain_db .* got -3.0"),
+    ({"augment_shift": 1.5}, "augment_shift .* 1.5"),
+    ({"augment_mix": 2.0}, "augment_mix .* 2.0"),
+])
+def test_bad_regularisation_names_the_value(fields, match):
+    from morphlib.config import Preset
+
+    with pytest.raises(ParameterError, match=match):
+        Preset("x", **fields)

@@ -12,7 +12,8 @@ def run(optimizer, grads, w0):
     return np.asarray(w)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"learning_rate": 0.05, "beta_1": 0.5, "epsilon": 1e-3}, {"amsgrad": True}])
+@pytest.mark.parametrize("kwargs", [{}, {"learning_rate": 0.05, "beta_1": 0.5, "epsilon": 1e-3}, {"amsgrad": True},
+                                    {"learning_rate": 0.05, "weight_decay": 0.5}])
 def test_fused_adam_takes_keras_adams_steps(kwargs):
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(6, 5)).astype(np.float32)
@@ -112,6 +113,14 @@ def test_presets_say_which_moments_the_bank_gets(moments, factored):
     from morphlib.optimizer import make_optimizer
 
     assert make_optimizer(Preset("x", detail_slots=4, detail_moments=moments)).factored == factored
+
+
+def test_presets_weight_decay_reaches_the_optimizer():
+    from morphlib.config import Preset
+    from morphlib.optimizer import make_optimizer
+
+    assert make_optimizer(Preset("x", weight_decay=0.05)).weight_decay == 0.05
+    assert make_optimizer(Preset("x")).weight_decay is None
 
 
 def test_bad_detail_moments():
