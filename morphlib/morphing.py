@@ -120,25 +120,78 @@ class MorphModel:
                 )
         return data
 
-    def encode(self, S, *, sample=False, batch_size=64):
+    def encode(self, S, *, sample=False, batch_size=64, fit=0):
         """Latent vectors (posterior means unless ``sample``).
 
         Parameters
         ----------
         S : np.ndarray [shape=(n, n_bins, n_frames) or (n_bins, n_frames) or (n, n_bins, n_frames, 1)]
+        sample : bool
+        fit : int >= 0
+            Gradient steps that move each mean to where the decoder comes closest to
+            its loop (``latentfit.fit_latents``; ``latentfit.FIT_STEPS`` is what
+            ``latents_of`` uses for loops the model has not heard). 0: the means.
 
         Returns
         -------
         z : np.ndarray [shape=(n, latent_dim), dtype=float32]
             A StoredArray is read from the store ``batch_size`` loops at a time.
         """
+        fit = check_int("fit", fit, low=0)
         if is_stored(S):
             self.check(S.store.settings)
-            out = [self.vae.encode(chunk, sample=sample) for chunk in chunks(S, batch_size)]
-            return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)
-        S = self.check(as_batch(S))
-        out = [self.vae.encode(S[i : i + batch_size], sample=sample) for i in range(0, len(S), batch_size)]
-        return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)
+            parts = [(chunk, self.vae.encode(chunk, sample=sample)) for chunk in chunks(S, batch_size)]
+        else:
+            S = self.check(as_batch(S))
+            parts = [(S[i : i + batch_size], self.vae.encode(S[i : i + batch_size], sample=sample)) for i in range(0, len(S), batch_size)]
+        if fit and not sample:
+            from .latentfit import fit_latents
+
+            parts = [(x, fit_latents(self.vae, x, np.asarray(z), steps=fit, gradient=self._graph_latent_gradient)) for x, z in parts]
+        if not parts:
+            return np.zeros((0, self.latent_dim), np.float32)
+        return np.concatenate([np.asarray(z) for _, z in parts]).astype(np.float32)
+
+    @functools.cached_property
+    def _graph_latent_gradient(self):
+        from .latentfit import latent_gradient
+
+        return latent_gradient(self.vae)
+
+    @functools.cached_property
+    def known_names(self):
+        """Names of the loops the model was trained on (from its folder; empty without one)."""
+        from .errors import ModelFolderError
+        from .modelfolder import read_meta
+
+        if self.model_dir is None:
+            return frozenset()
+        try:
+            return frozenset(read_meta(self.model_dir)["data"]["names"])
+        except (ModelFolderError, KeyError, OSError):
+            return frozenset()
+
+    def latents_of(self, loops, *, fit=None):
+        """Latents of ``loops`` to morph with: the encoder's means for the loops the model was
+        trained on, fitted latents (``encode(..., fit=fit)``) for the others.
+
+        Parameters
+        ----------
+        loops : LoopSet
+        fit : int >= 0 or None
+            Steps for loops the model has not heard; default ``latentfit.FIT_STEPS``.
+
+        Returns
+        -------
+        z : np.ndarray [shape=(len(loops), latent_dim), dtype=float32]
+        """
+        from .latentfit import FIT_STEPS
+
+        z = self.encode(loops.S)
+        unheard = [i for i, n in enumerate(loops.names) if n not in self.known_names]
+        if unheard:
+            z[unheard] = self.encode(np.asarray(loops.S[np.asarray(unheard)], np.float32), fit=FIT_STEPS if fit is None else fit)
+        return z
 
     def decode(self, z, *, batch_size=64):
         """Magnitude spectrograms from latent vectors.
@@ -219,9 +272,9 @@ class MorphModel:
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownSoundError(f"{name!r} is neither an audio file nor a loop the model in {self.model_dir} was trained on{hint}")
 
-    def reconstruct(self, S):
-        """``decode(encode(S))`` with posterior means."""
-        return self.decode(self.encode(S))
+    def reconstruct(self, S, *, fit=0):
+        """``decode(encode(S, fit=fit))``: from the posterior means, or fitted latents."""
+        return self.decode(self.encode(S, fit=fit))
 
     def to_audio(self, S, *, n_iter=32, seed=0, init=None):
         """Griffin-Lim waveform of one magnitude, scaled down if it would clip.
@@ -352,17 +405,22 @@ def resolve_sound(model, key, *, loops=None):
     -------
     name : str
     z : np.ndarray [shape=(latent_dim,)]
+        The encoder's mean for a loop the model was trained on; for other loops and for
+        audio files, the latent fitted to it (``latentfit``).
     """
+    from .latentfit import FIT_STEPS
+
     if loops is not None:
         model.check(loops)
         i = loops.index(key)
-        return loops.names[i], model.encode(loops.S[i])[0]
+        fit = 0 if loops.names[i] in model.known_names else FIT_STEPS  # a loop it has not heard: fitted
+        return loops.names[i], model.encode(loops.S[i], fit=fit)[0]
     if isinstance(key, (str, os.PathLike)) and os.path.isfile(key):
         from .dataset import analyse_file
 
         _, S, _ = analyse_file(os.fspath(key), model.settings)  # fitted as the model's loops were
         name = os.path.splitext(os.path.basename(os.fspath(key)))[0]
-        return name, model.encode(S)[0]
+        return name, model.encode(S, fit=0 if name in model.known_names else FIT_STEPS)[0]
     return str(key), model.stored_latent(key)
 
 

@@ -67,7 +67,7 @@ def latent_map(model, loops=None, *, z=None, names=None):
     map : LatentMap
     """
     if z is None:
-        z, names = model.encode(loops.S), list(loops.names)
+        z, names = model.latents_of(loops), list(loops.names)
     z = np.asarray(z, np.float64)
     mean = z.mean(axis=0)
     centred = z - mean

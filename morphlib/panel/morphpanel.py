@@ -79,7 +79,7 @@ class MorphPanel:
         delivery.strict_from_env()
         model.check(loops)
         self.model, self.loops, self.export_dir, self.seed = model, loops, os.fspath(export_dir), seed
-        self.z = model.encode(loops.S)
+        self.z = model.latents_of(loops)  # loops the model has not heard: fitted latents (latentfit)
         self._names, self._picked = set(loops.names), {}
         self._build_controls(a, b, c, d, alpha=alpha, xy=xy, mode=mode, n_iter=n_iter, live=live)
         self.widget = self._layout()
