@@ -60,6 +60,10 @@ def test_add_loops_brings_new_loops_in_and_keeps_the_model_before(trained, tmp_p
     # it trained: the weights moved, and a later train resumes from the added model
     after = load_model(trained).vae.get_weights()
     assert any(not np.array_equal(a, b) for a, b in zip(after, before_weights))
+    # with the encoder as it was: the loops it knew keep their latents
+    assert all(np.array_equal(a, b) for a, b in zip(load_model(trained).encoder.get_weights(), kept.encoder.get_weights()))
+    old_z, new_z = read_latents(model.before), read_latents(trained)
+    assert all(np.allclose(old_z[n], new_z[n], atol=1e-5) for n in old_z)
     state = read_state(trained)
     assert state["epoch"] == len(old_history) + 1 == state["best_from"]
     # nothing new: nothing trained, nothing written
