@@ -169,10 +169,14 @@ def test_quick_bank_step_benchmark_runs(tmp_path):
 
 def test_quick_addloops_benchmark_runs(tmp_path):
     out = tmp_path / "add.json"
-    result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out),
+                    "--levers", "as it is", "weight decay 0.05")
     if "needs FluidSynth" in result.stdout + result.stderr:
         pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
     assert result.returncode == 0, result.stderr[-3000:]
     row = json.loads(out.read_text())[0]
     assert row["new_loops"] >= 1 and row["old_loops"] >= 1
-    assert "(new loops in 3 s)" in result.stdout
+    assert all(0 < row[k] < 100 for k in ("new_before", "new_fitted", "new_after", "old_after"))
+    assert "(new loops in 3 s)" in result.stdout and "fitted latents" in result.stdout
+    tried = json.loads(out.read_text())[1:]
+    assert [r["lever"] for r in tried] == ["as it is", "weight decay 0.05"] and all(r["unseen_fitted"] > 0 for r in tried)
