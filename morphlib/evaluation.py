@@ -287,18 +287,25 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
     pairs = list(pairs) if pairs is not None else morph_pairs(len(loops), n_pairs, seed=seed)
     z = model.encode(loops.S)
     alphas = np.array(MORPH_ALPHAS)
-    vae, fade = [], []
+    vae, fade, paths = [], [], {}
     for k, (i, j) in enumerate(progress_bar(pairs, desc="morphs", enabled=progress, unit="pair")):
-        S = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
+        S = paths[(i, j)] = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
         mixed = [(1 - a) * S[0] + a * S[-1] for a in alphas]
         audio = lambda magnitudes: [model.to_audio(m, n_iter=n_iter, seed=k, init=phase) for m in magnitudes]  # noqa: E731
         vae.append(morph_path_figures(audio(S), alphas, model.settings))
         fade.append(morph_path_figures(audio(mixed), alphas, model.settings))
     names = [(loops.names[i], loops.names[j]) for i, j in pairs]
-    return MorphEvaluation(names, vae, fade, morph_steadiness(model, loops, pairs, z=z, method=method))
+    steadiness = morph_steadiness(model, loops, pairs, z=z, method=method, decoded=_every_tenth(paths, alphas))
+    return MorphEvaluation(names, vae, fade, steadiness)
 
 
-def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear"):
+def _every_tenth(paths, alphas):
+    """The decoded paths at α = 0, 0.1, ..., 1 (what ``morph_steadiness`` steps through)."""
+    at = [int(np.argmin(np.abs(alphas - a))) for a in np.linspace(0.0, 1.0, 11)]
+    return {pair: S[at] for pair, S in paths.items()}
+
+
+def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear", decoded=None):
     """Whether morphs move steadily from A to B.
 
     For each pair, α runs from 0 to 1 in ``steps`` steps; the decoded magnitude's
@@ -314,6 +321,8 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear"):
         The loops' latent vectors, when already encoded.
     method : {"linear", "spherical"}
         The path between the two latent vectors.
+    decoded : dict of {(int, int): np.ndarray [shape=(steps + 1, n_bins, n_frames)]} or None
+        Paths already decoded at those α (``evaluate_morphs`` has them), by pair.
 
     Returns
     -------
@@ -328,8 +337,11 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear"):
     alphas = np.linspace(0.0, 1.0, steps + 1)
     z = model.encode(loops.S) if z is None else z
     ok, total, shares = 0, 0, []
+    decoded = decoded or {}
     for i, j in pairs:
-        S = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
+        S = decoded.get((i, j))
+        if S is None or len(S) != len(alphas):
+            S = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
         d_a = np.array([log_spectral_distance(loops.S[i], s) for s in S])
         d_b = np.array([log_spectral_distance(loops.S[j], s) for s in S])
         ok += int(np.sum(np.diff(d_a) > 0) + np.sum(np.diff(d_b) < 0))

@@ -67,6 +67,14 @@ def test_morphs_are_measured_beside_the_crossfade(tiny_model, tiny_loops):
     assert "sharpness at α = .25 / .5 / .75" in ev.summary() and "crossfade" in ev.summary()
 
 
+def test_steadiness_from_the_paths_already_decoded_is_the_same(tiny_model, tiny_loops):
+    from morphlib.evaluation import evaluate_morphs, morph_pairs, morph_steadiness
+
+    ev = evaluate_morphs(tiny_model, tiny_loops, n_pairs=4, n_iter=2)
+    again = morph_steadiness(tiny_model, tiny_loops, morph_pairs(len(tiny_loops), 4))
+    assert ev.steadiness == pytest.approx(again, rel=1e-5)
+
+
 def test_evaluate_measures_morphs_unless_asked_not_to(tiny_model, tiny_loops):
     with_morphs = evaluate(tiny_model, tiny_loops, audio=False, morph_pairs=2, n_iter=2)
     assert with_morphs.morphs is not None and "morphs" in with_morphs.to_dict() and "morphs over 2 pairs" in with_morphs.summary()
