@@ -292,8 +292,10 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
         S = paths[(i, j)] = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
         mixed = [(1 - a) * S[0] + a * S[-1] for a in alphas]
         audio = lambda magnitudes: [model.to_audio(m, n_iter=n_iter, seed=k, init=phase) for m in magnitudes]  # noqa: E731
-        vae.append(morph_path_figures(audio(S), alphas, model.settings))
-        fade.append(morph_path_figures(audio(mixed), alphas, model.settings))
+        ys = audio(S)
+        vae.append(morph_path_figures(ys, alphas, model.settings))
+        # the crossfade's ends are the morph's (same magnitudes, same start): only its inside is new
+        fade.append(morph_path_figures([ys[0], *audio(mixed[1:-1]), ys[-1]], alphas, model.settings))
     names = [(loops.names[i], loops.names[j]) for i, j in pairs]
     steadiness = morph_steadiness(model, loops, pairs, z=z, method=method, decoded=_every_tenth(paths, alphas))
     return MorphEvaluation(names, vae, fade, steadiness)
