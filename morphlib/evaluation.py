@@ -22,7 +22,9 @@ class Evaluation:
     mse : float
         Mean squared error of the linear magnitude over all loops (tutorial's figure).
     files : list of dict
-        Per loop: ``name``, ``cosine``, ``spectral_convergence``, ``lsd_db``, ``mse``.
+        Per loop: ``name``, ``cosine``, ``spectral_convergence``, ``lsd_db``, ``mse``,
+        ``fitted`` (a loop the model was not trained on, reconstructed from the latent
+        fitted to it, as the panel and ``morph`` play it: ``latentfit``).
     n_params : int
     morphs : MorphEvaluation or None
         What happens between loops (``evaluate_morphs``), when measured.
@@ -54,6 +56,11 @@ class Evaluation:
         return float(np.mean(values)) if values else None
 
     @property
+    def n_fitted(self):
+        """Loops the model was not trained on (reconstructed from fitted latents)."""
+        return sum(bool(f.get("fitted")) for f in self.files)
+
+    @property
     def audio(self):
         """Whether the audio-domain figures were measured."""
         return bool(self.files) and "audio_lsd_db" in self.files[0]
@@ -76,6 +83,9 @@ class Evaluation:
                 f"consistency {self.mean('consistency_db'):.1f} dB ({self.mean('gl_consistency_db'):.1f}), "
                 f"decoded bins at 0: {100 * self.mean('zero_bins'):.1f} %"
             )
+        if self.n_fitted:
+            text += (f"\n{self.n_fitted} of the {len(self.files)} loops are not among the model's own: reconstructed "
+                     f"from latents fitted to them, as the panel and morph play them")
         if self.morphs is not None:
             text += "\n" + self.morphs.summary()
         return text
@@ -87,6 +97,7 @@ class Evaluation:
         out = {
             "n_params": int(self.n_params),
             "sr": self.sr,
+            "n_fitted": self.n_fitted,
             "mse": self.mse,
             "cosine_mean": self.cosine_mean,
             "cosine_min": self.cosine_min,
@@ -113,7 +124,8 @@ AUDIO_KEYS = (
 
 
 def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="random", progress=False):
-    """Reconstruct every loop through the VAE (posterior means) and measure the result.
+    """Reconstruct every loop through the VAE (posterior means; fitted latents for loops the
+    model was not trained on, as the panel and ``morph`` play them) and measure the result.
 
     Parameters
     ----------
@@ -150,6 +162,7 @@ def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="rand
         info = loops.infos[k]
         row = {
             "name": name,
+            "fitted": not model.has_heard(name),
             "bpm": info.bpm,
             "bpm_source": info.bpm_source,
             "bars": info.bars,
@@ -173,9 +186,20 @@ def _reconstructions(model, loops, batch=32):
     """``(name, S, R, index)`` per loop, ``batch`` loops read and reconstructed at a time."""
     for start in range(0, len(loops), batch):
         S = np.asarray(loops.S[start : start + batch], np.float32)
-        R = model.reconstruct(S)
+        R = model.decode(_latents(model, S, loops.names[start : start + batch]))
         for k in range(len(S)):
             yield loops.names[start + k], S[k], R[k], start + k
+
+
+def _latents(model, S, names):
+    """Means for the model's own loops, fitted latents for the others (``MorphModel.latents_of``)."""
+    from .latentfit import FIT_STEPS
+
+    z = model.encode(S)
+    unheard = np.array([not model.has_heard(n) for n in names], bool)
+    if unheard.any():
+        z[unheard] = model.encode(S[unheard], fit=FIT_STEPS)
+    return z
 
 
 def _audio_row(model, loops, k, S, R, n_iter, phase):
@@ -285,7 +309,7 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
 
     model.check(loops)
     pairs = list(pairs) if pairs is not None else morph_pairs(len(loops), n_pairs, seed=seed)
-    z = model.encode(loops.S)
+    z = model.latents_of(loops)
     alphas = np.array(MORPH_ALPHAS)
     vae, fade, paths = [], [], {}
     for k, (i, j) in enumerate(progress_bar(pairs, desc="morphs", enabled=progress, unit="pair")):
@@ -337,7 +361,7 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear", 
     from .morphing import interpolate
 
     alphas = np.linspace(0.0, 1.0, steps + 1)
-    z = model.encode(loops.S) if z is None else z
+    z = model.latents_of(loops) if z is None else z
     ok, total, shares = 0, 0, []
     decoded = decoded or {}
     for i, j in pairs:

@@ -160,16 +160,21 @@ class MorphModel:
 
     @functools.cached_property
     def known_names(self):
-        """Names of the loops the model was trained on (from its folder; empty without one)."""
+        """Names of the loops the model was trained on (from its folder), or None when it has
+        no folder to say (then every loop counts as its own)."""
         from .errors import ModelFolderError
         from .modelfolder import read_meta
 
         if self.model_dir is None:
-            return frozenset()
+            return None
         try:
             return frozenset(read_meta(self.model_dir)["data"]["names"])
         except (ModelFolderError, KeyError, OSError):
-            return frozenset()
+            return None
+
+    def has_heard(self, name):
+        """Whether the loop called ``name`` is one the model was trained on (True when unknown)."""
+        return self.known_names is None or name in self.known_names
 
     def latents_of(self, loops, *, fit=None):
         """Latents of ``loops`` to morph with: the encoder's means for the loops the model was
@@ -188,7 +193,7 @@ class MorphModel:
         from .latentfit import FIT_STEPS
 
         z = self.encode(loops.S)
-        unheard = [i for i, n in enumerate(loops.names) if n not in self.known_names]
+        unheard = [i for i, n in enumerate(loops.names) if not self.has_heard(n)]
         if unheard:
             z[unheard] = self.encode(np.asarray(loops.S[np.asarray(unheard)], np.float32), fit=FIT_STEPS if fit is None else fit)
         return z
@@ -413,14 +418,14 @@ def resolve_sound(model, key, *, loops=None):
     if loops is not None:
         model.check(loops)
         i = loops.index(key)
-        fit = 0 if loops.names[i] in model.known_names else FIT_STEPS  # a loop it has not heard: fitted
+        fit = 0 if model.has_heard(loops.names[i]) else FIT_STEPS  # a loop it has not heard: fitted
         return loops.names[i], model.encode(loops.S[i], fit=fit)[0]
     if isinstance(key, (str, os.PathLike)) and os.path.isfile(key):
         from .dataset import analyse_file
 
         _, S, _ = analyse_file(os.fspath(key), model.settings)  # fitted as the model's loops were
         name = os.path.splitext(os.path.basename(os.fspath(key)))[0]
-        return name, model.encode(S, fit=0 if name in model.known_names else FIT_STEPS)[0]
+        return name, model.encode(S, fit=0 if model.has_heard(name) else FIT_STEPS)[0]
     return str(key), model.stored_latent(key)
 
 

@@ -70,6 +70,20 @@ def test_an_audio_file_the_model_has_not_heard_is_fitted(tiny_model, tmp_path):
     sf.write(path, tone_burst(TINY.n_samples, TINY.sr, freq=1500, decay=0.01, seed=9), TINY.sr)
     name, z = resolve_sound(tiny_model, str(path))
     S = analyse_file(str(path), tiny_model.settings)[1]
-    assert name == "Something New" and "Something New" not in tiny_model.known_names
+    assert name == "Something New" and not tiny_model.has_heard("Something New") and tiny_model.has_heard("Loop A")
     np.testing.assert_allclose(z, tiny_model.encode(S, fit=FIT_STEPS)[0], rtol=1e-5, atol=1e-6)
     assert not np.allclose(z, tiny_model.encode(S)[0])
+
+
+def test_evaluate_reconstructs_loops_the_model_has_not_heard_from_fitted_latents(tiny_model, tiny_loops):
+    from morphlib.evaluation import evaluate
+    from morphlib.latentfit import FIT_STEPS
+
+    S_new = _unheard(tiny_model, 1)
+    both = LoopSet(np.concatenate([np.asarray(tiny_loops.S[:2]), S_new]), np.zeros((3, TINY.n_samples), np.float32),
+                   [*tiny_loops.names[:2], "New 1"], list(tiny_loops.infos[:3]), [], TINY)
+    ev = evaluate(tiny_model, both, audio=False, morph_pairs=0)
+    assert [f["fitted"] for f in ev.files] == [False, False, True] and ev.n_fitted == 1
+    assert "1 of the 3 loops are not among the model's own" in ev.summary() and ev.to_dict()["n_fitted"] == 1
+    fitted = tiny_model.decode(tiny_model.encode(S_new, fit=FIT_STEPS))[0]
+    np.testing.assert_allclose(ev.files[2]["mse"], float(np.mean((S_new[0].astype(np.float64) - fitted) ** 2)), rtol=1e-4)
