@@ -216,7 +216,9 @@ def train(
         data = training_dataset(loops.S, batch_size=batch_size, seed=seed + start, full_batches=recipe.full_batches,
                                 augment=Augmentation.of(preset))
         steps = steps_per_epoch(len(loops), batch_size) if recipe.full_batches else None
-        vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
+        with _ctrl_c_stops(vae) as asked:
+            vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
+        interrupted = bool(asked)
     except KeyboardInterrupt:
         interrupted = True
     except ModelFolderError:
@@ -250,6 +252,33 @@ def train(
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
     say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
     return model
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(model):
+    """While ``fit`` runs, Ctrl-C (SIGINT) asks it to stop after the step it is in, rather
+    than raising KeyboardInterrupt wherever the main thread happens to be: raised inside
+    TensorFlow's or Keras' own code it could be swallowed there, and training went on.
+    Yields a list that holds True once asked. A second Ctrl-C raises at once. Outside the
+    main thread, or where another handler is installed, it changes nothing."""
+    import signal
+    import threading
+
+    asked = []
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield asked
+        return
+
+    def stop(signum, frame):
+        asked.append(True)
+        model.stop_training = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _epoch_estimate(vae, loops, batch_size, steps):
