@@ -89,7 +89,11 @@ def test_refuses_a_foreign_folder_and_damaged_files(tiny_loops, tmp_path):
 
 def _cli(*args, **kwargs):
     env = {**os.environ, "MORPHLIB_FAST": "1", "PYTHONPATH": os.getcwd()}
-    return subprocess.Popen([sys.executable, "-m", "morphlib", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    # Ctrl-C as a terminal delivers it: a child inherits an ignored SIGINT (if anything in this
+    # test process set one), and Python then never raises KeyboardInterrupt
+    default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    return subprocess.Popen([sys.executable, "-m", "morphlib", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint, **kwargs)
 
 
 TINY_ARGS = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-frames", "16", "--fit", "crop"]  # as tiny_loops
