@@ -63,8 +63,12 @@ def make_corpus(kind, folder, n):
         synth_drums(folder, n=n, progress=False)
 
 
-def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None):
-    """The preset trained and measured; one row per latent path in ``methods``.
+HITS = {"model": None, "keep": True, "decoder": False}  # --hits: as the model plays them, kept from the ends, the decoder's own
+
+
+def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None, hits=("model",)):
+    """The preset trained and measured; one row per latent path in ``methods`` and way of
+    hearing the middle in ``hits`` (keys ``(method, hits)``).
 
     ``full_band``: the same loops analysed at 44.1 kHz, which every model's output is heard
     against too (resampled to 44.1 kHz): what a 22,050 Hz model loses above 11 kHz."""
@@ -76,7 +80,8 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
     seconds = time.perf_counter() - t
     ev = evaluate(model, loops, audio=True, morph_pairs=0)
     extra = {**sizes(model_dir, model, epochs), **(heard_at_full_band(model, loops, full_band) if full_band is not None else {})}
-    return {method: {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method), **extra} for method in methods}
+    return {(method, h): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, HITS[h]), **extra}
+            for method in methods for h in hits}
 
 
 def sizes(model_dir, model, epochs):
@@ -109,12 +114,12 @@ def heard_at_full_band(model, loops, full_band, every=4):
     return {"lsd44_db": float(np.mean(lsd)), "air44_db": float(np.mean(air))}
 
 
-def morph_row(model, loops, ev, pairs, preset, recipe, seconds, method):
+def morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, keep_hits=None):
     from morphlib.evaluation import evaluate_morphs
 
-    morphs = evaluate_morphs(model, loops, pairs=pairs, method=method)
+    morphs = evaluate_morphs(model, loops, pairs=pairs, method=method, keep_hits=keep_hits)
     return {
-        "preset": preset.name, "recipe": getattr(recipe, "name", recipe), "method": method, "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
+        "preset": preset.name, "recipe": getattr(recipe, "name", recipe), "method": method, "keep_hits": morphs.keep_hits, "epochs": len(model.history), "train_seconds": seconds, "n_params": model.n_params,
         "cosine_mean": ev.cosine_mean, "cosine_min": ev.cosine_min,
         "sr": model.settings.sr,
         **{k: ev.mean(k) for k in ("audio_lsd_db", "hf_db", "air_db", "onset_corr", "consistency_db", "zero_bins",
@@ -134,6 +139,9 @@ def main(argv=None):
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--morph-methods", nargs="+", choices=("linear", "spherical"), default=["linear"],
                    help="latent paths the morphs are measured along (each a row; training is shared)")
+    p.add_argument("--hits", nargs="+", choices=tuple(HITS), default=["model"],
+                   help="how the middle of each morph is heard: as the model plays it (its preset's keep_hits), with the "
+                        "ends' hits kept, or the decoder's own; a row for each")
     p.add_argument("--quick", action="store_true", help="6 loops, 2 epochs, small analysis settings")
     p.add_argument("--work")
     p.add_argument("--json")
@@ -160,9 +168,10 @@ def main(argv=None):
             model_dir = os.path.join(work, "models", f"{corpus}-{abs(hash(preset)) % 10**8}-{int(time.time())}")
             epochs = 2 if args.quick else args.epochs
             print(f"{key}: training", file=sys.stderr)
-            rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods, full_band=full_band)
-            for method, row in rows.items():
-                results[key + ("" if method == "linear" else f" ~{method}")] = row
+            rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods, full_band=full_band,
+                           hits=args.hits)
+            for (method, hits), row in rows.items():
+                results[key + ("" if method == "linear" else f" ~{method}") + ("" if hits == "model" else f" ~{hits} hits")] = row
                 print(json.dumps(row), file=sys.stderr)
     print_table(results)
     print(json.dumps(results))

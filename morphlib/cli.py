@@ -106,6 +106,12 @@ def _add_training_schedule(p):
                         "up (a run cut short resumes on the same clock; a larger M later trains the difference)")
 
 
+def _add_keep_hits(p):
+    p.add_argument("--keep-hits", action=argparse.BooleanOptionalAction, default=None,
+                   help="give mid-morphs the band envelopes of their ends blended in dB, so that they keep their hits "
+                        "(default: the model's preset's choice; on for studio and studio44)")
+
+
 def _add_phase(p):
     p.add_argument("--phase", choices=("random", "pghi"), default="random",
                    help="Griffin-Lim's start: random (the tutorial's) or pghi (phase-gradient integration: "
@@ -162,6 +168,7 @@ def build_parser():
                         "smoothness, intermediateness (20; 0 skips them)")
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations for the audio figures (32)")
     _add_phase(p)
+    _add_keep_hits(p)
 
     p = sub.add_parser("morph", help="morph sound A into sound B", description=(
         "Blend the latent vectors of A and B (z = (1 - alpha) z_A + alpha z_B: alpha 0 is A, 1 is B), decode, "
@@ -175,6 +182,7 @@ def build_parser():
     p.add_argument("--method", choices=("linear", "spherical"), default="linear")
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations (32)")
     _add_phase(p)
+    _add_keep_hits(p)
     p.add_argument("--seed", type=_seed, default=0, help="Griffin-Lim's initial phase")
     p.add_argument("--crossfade", action="store_true", help="also write the naive magnitude crossfade, for comparison")
     _add_tempo(p)
@@ -194,6 +202,7 @@ def build_parser():
     p.add_argument("--method", choices=("linear", "spherical"), default="linear")
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations (32)")
     _add_phase(p)
+    _add_keep_hits(p)
     p.add_argument("--seed", type=_seed, default=0)
     _add_tempo(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
@@ -257,7 +266,7 @@ def cmd_evaluate(args):
     model = load_model(args.model)
     loops = load_folder(args.data_dir, model.settings, progress=not args.json)
     ev = evaluate(model, loops, audio=not args.no_audio, morph_pairs=args.morph_pairs, n_iter=args.n_iter, phase=args.phase,
-                  progress=not args.json)
+                  keep_hits=args.keep_hits, progress=not args.json)
     if args.json:
         print(json.dumps(ev.to_dict(loops), ensure_ascii=False))
         return
@@ -290,7 +299,7 @@ def cmd_morph(args):
 
         loops = load_folder(args.data, model.settings)
     morphs = morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed,
-                   phase=args.phase, bpm=args.bpm, bars=args.bars)
+                   phase=args.phase, bpm=args.bpm, bars=args.bars, keep_hits=args.keep_hits)
     if args.crossfade:
         if loops is None:
             raise MorphlibError("--crossfade needs the sounds' spectrograms: pass --data DATA_DIR")
@@ -327,7 +336,8 @@ def cmd_sweep(args):
         from .dataset import load_folder
 
         loops = load_folder(args.data, model.settings)
-    common = dict(loops=loops, n_iter=args.n_iter, seed=args.seed, phase=args.phase, bpm=args.bpm, bars=args.bars)
+    common = dict(loops=loops, n_iter=args.n_iter, seed=args.seed, phase=args.phase, bpm=args.bpm, bars=args.bars,
+                  keep_hits=args.keep_hits)
     if len(args.sounds) == 4:
         if not args.path:
             raise MorphlibError("four sounds make an XY pad: give its --path, e.g. '0:0/0,2:1/1'")

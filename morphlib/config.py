@@ -161,6 +161,19 @@ class AnalysisSettings:
         return out
 
 
+def check_augmentation(gain_db, shift, mix, *, what=""):
+    """Refuse an augmentation outside its ranges (ParameterError naming the values): a
+    level change ``gain_db`` >= 0 dB, a ``shift`` of a whole number >= 0 frames, a share
+    ``mix`` in [0, 1]. ``what`` prefixes the names (``"preset 'x': augment_"``)."""
+    try:
+        ok = gain_db >= 0 and int(shift) == shift >= 0 and 0 <= mix <= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"{what}gain_db must be >= 0, {what.rsplit(' ', 1)[-1]}shift a whole number >= 0 and "
+                             f"{what.rsplit(' ', 1)[-1]}mix in [0, 1], got {gain_db!r}, {shift!r}, {mix!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Preset:
     """Model size and training schedule.
@@ -211,6 +224,11 @@ class Preset:
         the loops mixed with another (0, 0, 0: the loops as they are, the tutorial's).
     weight_decay : float >= 0
         Decoupled weight decay (AdamW) per unit learning rate (0: none, the tutorial's).
+    keep_hits : bool
+        Whether morphs give each blend the band envelopes of its ends blended in dB
+        (``morphlib.hits``), so that mid-morphs keep their hits; False: the decode of the
+        blended latent as it is (the tutorial's morph). Not part of the model: it decides
+        how a trained model is heard, and ``keep_hits=`` of a morph overrides it.
     """
 
     name: str
@@ -233,15 +251,18 @@ class Preset:
     augment_shift: int = 0
     augment_mix: float = 0.0
     weight_decay: float = 0.0
+    keep_hits: bool = False
+
+    def same_model(self, other):
+        """Whether ``other`` trains the same model: equal but for how it is heard (``keep_hits``)."""
+        return isinstance(other, Preset) and dataclasses.replace(self, keep_hits=other.keep_hits) == other
 
     def __post_init__(self):
         if self.detail_moments not in ("full", "factored"):
             raise ParameterError(f"detail_moments must be 'full' or 'factored', got {self.detail_moments!r}")
         if not self.weight_decay >= 0:
             raise ParameterError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if not (self.augment_gain_db >= 0 and int(self.augment_shift) == self.augment_shift >= 0 and 0 <= self.augment_mix <= 1):
-            raise ParameterError(f"preset {self.name!r}: augment_gain_db must be >= 0, augment_shift a whole number >= 0 and "
-                                 f"augment_mix in [0, 1], got {self.augment_gain_db!r}, {self.augment_shift!r}, {self.augment_mix!r}")
+        check_augmentation(self.augment_gain_db, self.augment_shift, self.augment_mix, what=f"preset {self.name!r}: augment_")
 
 
 PRESETS = {
@@ -257,14 +278,14 @@ PRESETS = {
     # preset; clipped gradients, without which a log loss can diverge at the one-cycle
     # peak (choices measured by benchmarks/sound.py and rank.py; see the README).
     "studio": Preset("studio", hidden=128, beta=0.0001, compression="log", floor=0.1, output_activation="softplus",
-                     posterior="diag", detail_slots=96, clipnorm=1.0),
+                     posterior="diag", detail_slots=96, clipnorm=1.0, keep_hits=True),
     # The studio preset at full bandwidth: 44.1 kHz analysed with the same time grid
     # (n_fft 4096, hop 1024: 148 frames of 23 ms, 2049 bins; see PRESET_SETTINGS), so
     # that cymbals and hats keep their air above 11 kHz and exports match the project.
     # Its bank (29 M weights) trains with factored moments, without which a checkpoint
     # would be 200 MB (README, "Size on Drive").
     "studio44": Preset("studio44", hidden=128, beta=0.0001, compression="log", floor=0.1, output_activation="softplus",
-                       posterior="diag", detail_slots=96, clipnorm=1.0, detail_moments="factored"),
+                       posterior="diag", detail_slots=96, clipnorm=1.0, detail_moments="factored", keep_hits=True),
     # For tests: seconds.
     "tiny": Preset("tiny", latent_dim=4, hidden=16, epochs=2, batch_size=8, learning_rate=0.01),
 }

@@ -123,7 +123,7 @@ AUDIO_KEYS = (
 )
 
 
-def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="random", progress=False):
+def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="random", keep_hits=None, progress=False):
     """Reconstruct every loop through the VAE (posterior means; fitted latents for loops the
     model was not trained on, as the panel and ``morph`` play them) and measure the result.
 
@@ -146,6 +146,9 @@ def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="rand
     n_iter : int > 0
     phase : {"random", "pghi"}
         Griffin-Lim's start (random: the tutorial's).
+    keep_hits : bool or None
+        Whether the morphs keep their ends' hits (``MorphModel.blend``); None: as the
+        model plays them.
     progress : bool
 
     Returns
@@ -178,7 +181,8 @@ def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="rand
     mse = float(np.mean([f["mse"] for f in files]))
     morphs = None
     if morph_pairs and len(loops) >= 2:
-        morphs = evaluate_morphs(model, loops, n_pairs=morph_pairs, n_iter=n_iter, phase=phase, progress=progress)
+        morphs = evaluate_morphs(model, loops, n_pairs=morph_pairs, n_iter=n_iter, phase=phase, keep_hits=keep_hits,
+                                 progress=progress)
     return Evaluation(mse=mse, files=files, n_params=model.n_params, morphs=morphs, sr=loops.settings.sr)
 
 
@@ -186,20 +190,9 @@ def _reconstructions(model, loops, batch=32):
     """``(name, S, R, index)`` per loop, ``batch`` loops read and reconstructed at a time."""
     for start in range(0, len(loops), batch):
         S = np.asarray(loops.S[start : start + batch], np.float32)
-        R = model.decode(_latents(model, S, loops.names[start : start + batch]))
+        R = model.decode(model.latents_for(S, loops.names[start : start + batch]))
         for k in range(len(S)):
             yield loops.names[start + k], S[k], R[k], start + k
-
-
-def _latents(model, S, names):
-    """Means for the model's own loops, fitted latents for the others (``MorphModel.latents_of``)."""
-    from .latentfit import FIT_STEPS
-
-    z = model.encode(S)
-    unheard = np.array([not model.has_heard(n) for n in names], bool)
-    if unheard.any():
-        z[unheard] = model.encode(S[unheard], fit=FIT_STEPS)
-    return z
 
 
 def _audio_row(model, loops, k, S, R, n_iter, phase):
@@ -236,12 +229,15 @@ class MorphEvaluation:
         magnitudes mixed), each through the same Griffin-Lim.
     steadiness : dict
         ``morph_steadiness`` of the decoded magnitudes (``steady``, ``balance``, ``balanced``).
+    keep_hits : bool
+        Whether the morphs had their ends' hits (``MorphModel.blend``).
     """
 
     pairs: list
     vae: list
     crossfade: list
     steadiness: dict
+    keep_hits: bool = False
 
     def mean(self, key, kind="vae"):
         return float(np.mean([p[key] for p in getattr(self, kind)])) if getattr(self, kind) else None
@@ -257,11 +253,12 @@ class MorphEvaluation:
                     + " / ".join(f"{self.mean(f'sharpness_{a}', kind):.2f}" for a in ("0.25", "0.5", "0.75"))
                     + f"; layers {100 * self.mean('layered', kind):.0f} % of both ends' hits; smoothness "
                     f"{self.mean('smoothness', kind):.2f}; intermediate {100 * self.intermediate(kind):.0f} % of pairs")
-        return (f"morphs over {len(self.pairs)} pairs (steady {100 * self.steadiness['steady']:.0f} %):\n  "
+        hits = "hits kept from the ends" if self.keep_hits else "the decoder's own hits"
+        return (f"morphs over {len(self.pairs)} pairs ({hits}; steady {100 * self.steadiness['steady']:.0f} %):\n  "
                 + line("vae") + "\n  " + line("crossfade"))
 
     def to_dict(self):
-        out = {"n_pairs": len(self.pairs), **self.steadiness}
+        out = {"n_pairs": len(self.pairs), "keep_hits": self.keep_hits, **self.steadiness}
         for kind in ("vae", "crossfade"):
             out[kind] = {**{f"{k}_mean": self.mean(k, kind) for k in MORPH_KEYS}, "intermediate_share": self.intermediate(kind)}
         out["pairs"] = [{"a": a, "b": b, "vae": v, "crossfade": c} for (a, b), v, c in zip(self.pairs, self.vae, self.crossfade)]
@@ -277,7 +274,8 @@ def morph_pairs(n_loops, n_pairs, *, seed=0):
     return [every[k] for k in sorted(rng.choice(len(every), n_pairs, replace=False))]
 
 
-def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, phase="random", method="linear", progress=False):
+def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, phase="random", method="linear", keep_hits=None,
+                    progress=False):
     """Measure morphs between pairs of loops, and the naive crossfade beside them.
 
     For each pair (A, B) the VAE's morph is decoded at every α of ``MORPH_ALPHAS``, the
@@ -297,6 +295,9 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
     phase : {"random", "pghi"}
     method : {"linear", "spherical"}
         The path between the two latent vectors (``morphing.interpolate``).
+    keep_hits : bool or None
+        Whether the morphs keep their ends' hits (``MorphModel.blend``); None: as the
+        model plays them. The crossfade is of the decoded ends either way.
     progress : bool
 
     Returns
@@ -304,7 +305,6 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
     evaluation : MorphEvaluation
     """
     from .audiometrics import morph_path_figures
-    from .morphing import interpolate
     from .progress import progress_bar
 
     model.check(loops)
@@ -313,7 +313,7 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
     alphas = np.array(MORPH_ALPHAS)
     vae, fade, paths = [], [], {}
     for k, (i, j) in enumerate(progress_bar(pairs, desc="morphs", enabled=progress, unit="pair")):
-        S = paths[(i, j)] = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
+        S = paths[(i, j)] = model.blend(z[[i, j]], np.stack([1 - alphas, alphas], 1), method=method, keep_hits=keep_hits)
         mixed = [(1 - a) * S[0] + a * S[-1] for a in alphas]
         audio = lambda magnitudes: [model.to_audio(m, n_iter=n_iter, seed=k, init=phase) for m in magnitudes]  # noqa: E731
         ys = audio(S)
@@ -321,8 +321,8 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
         # the crossfade's ends are the morph's (same magnitudes, same start): only its inside is new
         fade.append(morph_path_figures([ys[0], *audio(mixed[1:-1]), ys[-1]], alphas, model.settings))
     names = [(loops.names[i], loops.names[j]) for i, j in pairs]
-    steadiness = morph_steadiness(model, loops, pairs, z=z, method=method, decoded=_every_tenth(paths, alphas))
-    return MorphEvaluation(names, vae, fade, steadiness)
+    steadiness = morph_steadiness(model, loops, pairs, z=z, method=method, keep_hits=keep_hits, decoded=_every_tenth(paths, alphas))
+    return MorphEvaluation(names, vae, fade, steadiness, keep_hits=model.keep_hits if keep_hits is None else bool(keep_hits))
 
 
 def _every_tenth(paths, alphas):
@@ -331,7 +331,7 @@ def _every_tenth(paths, alphas):
     return {pair: S[at] for pair, S in paths.items()}
 
 
-def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear", decoded=None):
+def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear", keep_hits=None, decoded=None):
     """Whether morphs move steadily from A to B.
 
     For each pair, α runs from 0 to 1 in ``steps`` steps; the decoded magnitude's
@@ -347,6 +347,8 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear", 
         The loops' latent vectors, when already encoded.
     method : {"linear", "spherical"}
         The path between the two latent vectors.
+    keep_hits : bool or None
+        As for ``evaluate_morphs``.
     decoded : dict of {(int, int): np.ndarray [shape=(steps + 1, n_bins, n_frames)]} or None
         Paths already decoded at those α (``evaluate_morphs`` has them), by pair.
 
@@ -358,8 +360,6 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear", 
         ``d_A / (d_A + d_B)`` at α = 0.5 (0.5 is neither side dominating);
         ``balanced``: the fraction of pairs with that share within [0.4, 0.6].
     """
-    from .morphing import interpolate
-
     alphas = np.linspace(0.0, 1.0, steps + 1)
     z = model.latents_of(loops) if z is None else z
     ok, total, shares = 0, 0, []
@@ -367,7 +367,7 @@ def morph_steadiness(model, loops, pairs, *, steps=10, z=None, method="linear", 
     for i, j in pairs:
         S = decoded.get((i, j))
         if S is None or len(S) != len(alphas):
-            S = model.decode(np.stack([interpolate(z[i], z[j], a, method=method) for a in alphas]))
+            S = model.blend(z[[i, j]], np.stack([1 - alphas, alphas], 1), method=method, keep_hits=keep_hits)
         d_a = np.array([log_spectral_distance(loops.S[i], s) for s in S])
         d_b = np.array([log_spectral_distance(loops.S[j], s) for s in S])
         ok += int(np.sum(np.diff(d_a) > 0) + np.sum(np.diff(d_b) < 0))

@@ -74,6 +74,10 @@ class MorphModel:
         self.preset = preset
         self.model_dir = model_dir
         self.history = list(history)
+        #: Whether morphs take their hits from the ends (``morphlib.hits``); the preset's choice.
+        self.keep_hits = bool(getattr(preset, "keep_hits", False))
+        self._ends = {}
+        self._fitted = {}
 
     @property
     def encoder(self):
@@ -138,19 +142,35 @@ class MorphModel:
             A StoredArray is read from the store ``batch_size`` loops at a time.
         """
         fit = check_int("fit", fit, low=0)
+        if fit and sample:
+            raise ParameterError(f"fit={fit} moves the posterior means; it cannot be combined with sample=True")
         if is_stored(S):
             self.check(S.store.settings)
             parts = [(chunk, self.vae.encode(chunk, sample=sample)) for chunk in chunks(S, batch_size)]
         else:
             S = self.check(as_batch(S))
             parts = [(S[i : i + batch_size], self.vae.encode(S[i : i + batch_size], sample=sample)) for i in range(0, len(S), batch_size)]
-        if fit and not sample:
-            from .latentfit import fit_latents
-
-            parts = [(x, fit_latents(self.vae, x, np.asarray(z), steps=fit, gradient=self._graph_latent_gradient)) for x, z in parts]
+        if fit:
+            parts = [(x, self._fit(x, np.asarray(z), fit)) for x, z in parts]
         if not parts:
             return np.zeros((0, self.latent_dim), np.float32)
         return np.concatenate([np.asarray(z) for _, z in parts]).astype(np.float32)
+
+    def _fit(self, S, z, steps):
+        """``fit_latents`` of each loop, kept by its content: a loop morphed again (a sweep,
+        the panel, ``morph`` called in a loop) is not fitted again."""
+        import hashlib
+
+        from .latentfit import fit_latents
+
+        keys = [(hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).digest(), steps) for x in S]
+        todo = [k for k, key in enumerate(keys) if key not in self._fitted]
+        if todo:
+            fitted = fit_latents(self.vae, S[todo], z[todo], steps=steps, gradient=self._graph_latent_gradient)
+            if len(self._fitted) + len(todo) > 4096:
+                self._fitted.clear()
+            self._fitted.update({keys[k]: f for k, f in zip(todo, fitted)})
+        return np.stack([self._fitted[key] for key in keys]).astype(np.float32)
 
     @functools.cached_property
     def _graph_latent_gradient(self):
@@ -190,12 +210,33 @@ class MorphModel:
         -------
         z : np.ndarray [shape=(len(loops), latent_dim), dtype=float32]
         """
+        return self.latents_for(loops.S, loops.names, fit=fit)
+
+    def latents_for(self, S, names, *, fit=None, batch_size=64):
+        """``latents_of`` for spectrograms and their names: the means, and for the loops
+        the model has not heard, latents fitted from those means.
+
+        Parameters
+        ----------
+        S : np.ndarray or StoredArray [shape=(n, n_bins, n_frames)]
+        names : sequence of str [shape=(n,)]
+        fit : int >= 0 or None
+            Steps for loops the model has not heard; default ``latentfit.FIT_STEPS``.
+
+        Returns
+        -------
+        z : np.ndarray [shape=(n, latent_dim), dtype=float32]
+        """
         from .latentfit import FIT_STEPS
 
-        z = self.encode(loops.S)
-        unheard = [i for i, n in enumerate(loops.names) if not self.has_heard(n)]
-        if unheard:
-            z[unheard] = self.encode(np.asarray(loops.S[np.asarray(unheard)], np.float32), fit=FIT_STEPS if fit is None else fit)
+        steps = FIT_STEPS if fit is None else check_int("fit", fit, low=0)
+        z = self.encode(S)
+        if len(names) != len(z):
+            raise ParameterError(f"names must name each of the {len(z)} loops, got {len(names)} names")
+        unheard = np.flatnonzero([not self.has_heard(n) for n in names])
+        for start in range(0, len(unheard) if steps else 0, batch_size):
+            rows = unheard[start : start + batch_size]
+            z[rows] = self._fit(self.check(as_batch(np.asarray(S[rows], np.float32))), z[rows], steps)
         return z
 
     def decode(self, z, *, batch_size=64):
@@ -214,6 +255,51 @@ class MorphModel:
             raise ParameterError(f"z must have {self.latent_dim} columns (the latent size), got shape {z.shape}")
         out = [self._graph_decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)]
         return np.concatenate([np.asarray(o) for o in out]).astype(np.float32)
+
+    def blend(self, z_ends, weights, *, method="linear", keep_hits=None):
+        """Decode blends of the ends' latents: what every morph, pad, sweep and panel hears.
+
+        Parameters
+        ----------
+        z_ends : np.ndarray [shape=(k, latent_dim)]
+            The ends (A and B; or the pad's four corners).
+        weights : np.ndarray [shape=(m, k)]
+            Each blend's weights of the ends, >= 0, summing to 1 (``[1 - α, α]``).
+        method : {"linear", "spherical"}
+            The path between two ends (``interpolate``); more ends blend linearly.
+        keep_hits : bool or None
+            Give each blend the band envelopes of its ends blended in dB
+            (``morphlib.hits``); None: the model's ``keep_hits`` (its preset's choice).
+
+        Returns
+        -------
+        S : np.ndarray [shape=(m, n_bins, n_frames), dtype=float32]
+        """
+        z_ends = np.atleast_2d(np.asarray(z_ends, np.float32))
+        weights = np.atleast_2d(np.asarray(weights, np.float64))
+        if weights.shape[1] != len(z_ends):
+            raise ParameterError(f"weights must have one column per end ({len(z_ends)}), got shape {weights.shape}")
+        if method == "spherical" and len(z_ends) == 2:
+            z = np.stack([interpolate(z_ends[0], z_ends[1], w[1], method=method) for w in weights])
+        elif method in METHODS:
+            z = (weights @ z_ends).astype(np.float32)
+        else:
+            raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
+        S = self.decode(z)
+        if not (self.keep_hits if keep_hits is None else keep_hits):
+            return S
+        from .hits import keep_hits as follow_ends
+
+        return follow_ends(S, self._decoded_ends(z_ends), weights)
+
+    def _decoded_ends(self, z_ends):
+        """The ends decoded, kept for the next call (a panel renders many blends of the same ends)."""
+        key = z_ends.tobytes()
+        if key not in self._ends:
+            if len(self._ends) >= 64:
+                self._ends.pop(next(iter(self._ends)))
+            self._ends[key] = self.decode(z_ends)
+        return self._ends[key]
 
     @functools.cached_property
     def _graph_decode(self):
@@ -429,7 +515,8 @@ def resolve_sound(model, key, *, loops=None):
     return str(key), model.stored_latent(key)
 
 
-def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0, phase="random", bpm=None, bars=None):
+def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0, phase="random", bpm=None, bars=None,
+          keep_hits=None):
     """Morph sound A into sound B: encode both, blend, decode, Griffin-Lim.
 
     Parameters
@@ -454,6 +541,8 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
         at ``bpm``. None: the model's window as it is.
     bars : int > 0 or None
         Bars the loop holds, with ``bpm``; default the bars the ends were fitted to.
+    keep_hits : bool or None
+        Give the morph its ends' hits (``MorphModel.blend``); None: the model's choice.
 
     Returns
     -------
@@ -465,7 +554,7 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
     name_a, z_a = resolve_sound(model, a, loops=loops)
     name_b, z_b = resolve_sound(model, b, loops=loops)
-    S = model.decode(np.stack([interpolate(z_a, z_b, al, method=method) for al in alphas]))
+    S = model.blend(np.stack([z_a, z_b]), [[1 - al, al] for al in alphas], method=method, keep_hits=keep_hits)
     out = [
         Morph(name_a, name_b, al, method, s, model.to_audio(s, n_iter=n_iter, seed=seed, init=phase), model.settings.sr)
         for al, s in zip(alphas, S)
@@ -560,7 +649,7 @@ def resolve_corners(model, corners, *, loops=None):
     return tuple(names), np.stack([z for _, z in resolved])
 
 
-def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="random"):
+def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="random", keep_hits=None):
     """The XY pad: a bilinear blend of four loops' latent vectors, decoded and resynthesised.
 
     Parameters
@@ -574,6 +663,8 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="rand
     n_iter : int > 0
     seed : int >= 0
     phase : {"random", "pghi"}
+    keep_hits : bool or None
+        Give the morph its ends' hits (``MorphModel.blend``); None: the model's choice.
 
     Returns
     -------
@@ -583,7 +674,7 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="rand
     x, y = check_unit("x", x), check_unit("y", y)
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
     names, z = resolve_corners(model, corners, loops=loops)
-    S = model.decode(bilinear_weights(x, y).astype(np.float32) @ z)[0]
+    S = model.blend(z, bilinear_weights(x, y), keep_hits=keep_hits)[0]
     y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase)
     return Morph(names[0], names[1], x, "xy", S, y_out, model.settings.sr, corners=names, xy=(x, y))
 

@@ -10,7 +10,7 @@ bench.py figure includes the model folder's checkpoints).
 import dataclasses
 
 from .backend import keras_tf_tfp
-from .errors import ParameterError
+from .config import check_augmentation
 from .store import is_stored
 
 
@@ -96,8 +96,7 @@ class Augmentation:
     mix: float = 0.0
 
     def __post_init__(self):
-        if not (self.gain_db >= 0 and int(self.shift) == self.shift and self.shift >= 0 and 0 <= self.mix <= 1):
-            raise ParameterError(f"augmentation needs gain_db >= 0, a whole shift >= 0 and mix in [0, 1], got {self}")
+        check_augmentation(self.gain_db, self.shift, self.mix, what="augmentation: ")
 
     @classmethod
     def of(cls, preset):

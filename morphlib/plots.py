@@ -161,7 +161,8 @@ def plot_morphs(morphs, *, axes=None):
 
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 3.2), layout="constrained")
-    kinds = (("vae", "VAE morph", "C0"), ("crossfade", "crossfade of the decoded ends", "C7"))
+    vae_label = "VAE morph, hits kept from the ends" if getattr(morphs, "keep_hits", False) else "VAE morph"
+    kinds = (("vae", vae_label, "C0"), ("crossfade", "crossfade of the decoded ends", "C7"))
     for k, (kind, label, color) in enumerate(kinds):
         alphas = (0.25, 0.5, 0.75)
         values = [morphs.mean(f"sharpness_{a:g}", kind) for a in alphas]

@@ -12,7 +12,7 @@ import numpy as np
 from .audio import prevent_clipping
 from .config import check_int
 from .errors import ParameterError
-from .morphing import (METHODS, Morph, at_tempo, bilinear_weights, check_unit, fitted_bars, interpolate, resolve_corners,
+from .morphing import (METHODS, Morph, at_tempo, bilinear_weights, check_unit, fitted_bars, resolve_corners,
                        resolve_sound)
 from .spectral import griffin_lim
 
@@ -153,7 +153,7 @@ def _resynthesise(S, settings, n_iter, seed, phase="random"):
 
 
 def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", n_levels=33, n_iter=32, seed=0, phase="random",
-          bpm=None, bars=None):
+          bpm=None, bars=None, keep_hits=None):
     """Morph from A to B (and back, as the curve says) over ``n_loops`` loop lengths.
 
     Parameters
@@ -178,6 +178,8 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
         Write the sweep at this tempo, each loop stretched to ``bars`` whole bars
         (``morphlib.morphing.at_tempo``; default A's fitted bars).
     bars : int > 0 or None
+    keep_hits : bool or None
+        Give every level its ends' hits (``MorphModel.blend``); None: the model's choice.
 
     Returns
     -------
@@ -197,7 +199,7 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     name_b, z_b = resolve_sound(model, b, loops=loops)
     alphas = np.interp(frame_times(settings, n_loops), *zip(*points))
     levels = np.linspace(0.0, 1.0, n_levels)
-    decoded = model.decode(np.stack([interpolate(z_a, z_b, al, method=method) for al in levels]))
+    decoded = model.blend(np.stack([z_a, z_b]), np.stack([1 - levels, levels], 1), method=method, keep_hits=keep_hits)
     pos = alphas * (n_levels - 1)
     lo = np.minimum(np.floor(pos).astype(int), n_levels - 2)
     frac = pos - lo
@@ -210,7 +212,8 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     return out
 
 
-def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=32, seed=0, phase="random", bpm=None, bars=None):
+def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=32, seed=0, phase="random", bpm=None, bars=None,
+             keep_hits=None):
     """A path over the XY pad across several loops (the pad's ``sweep``).
 
     Parameters
@@ -225,6 +228,8 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     grid : int >= 2
         Points per side of the pad decoded in one batch; each frame blends the four nearest.
     bpm, bars : as for ``sweep`` (default corner a's fitted bars)
+    keep_hits : bool or None
+        As for ``sweep``.
 
     Returns
     -------
@@ -244,7 +249,7 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     x, y = np.interp(t, loop_at, xs), np.interp(t, loop_at, ys)
     g = np.linspace(0.0, 1.0, grid)
     gx, gy = np.meshgrid(g, g)  # row = y index, column = x index
-    decoded = model.decode(bilinear_weights(gx.ravel(), gy.ravel()).astype(np.float32) @ z)
+    decoded = model.blend(z, bilinear_weights(gx.ravel(), gy.ravel()), keep_hits=keep_hits)
     px, py = x * (grid - 1), y * (grid - 1)
     ix, iy = np.minimum(np.floor(px).astype(int), grid - 2), np.minimum(np.floor(py).astype(int), grid - 2)
     fx, fy = px - ix, py - iy

@@ -140,7 +140,7 @@ def train(
         from .modelfolder import check_settings
 
         check_settings(loops.settings, meta["settings"], where=model_dir)
-        if preset is not None and get_preset(preset) != meta["preset"]:
+        if preset is not None and not get_preset(preset).same_model(meta["preset"]):
             raise ParameterError(_other_preset_message(model_dir, meta["preset"], get_preset(preset)))
         # by name: a folder keeps the fields its recipe had when it began, defaults may change since
         if recipe is not None and get_recipe(recipe).name != meta["recipe"].name:

@@ -54,11 +54,17 @@ def test_quick_panel_latency_runs(tmp_path):
 def test_quick_sound_benchmark_runs(tmp_path):
     out = tmp_path / "sound.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "demo", "--presets", "tutorial@tutorial",
-                    "studio:linear_weight=0", "--morph-methods", "linear", "spherical", "--work", str(tmp_path / "w"), "--json", str(out))
+                    "studio:linear_weight=0", "--morph-methods", "linear", "spherical", "--hits", "model", "decoder",
+                    "--work", str(tmp_path / "w"), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert set(report) == {f"demo {run}{path}" for run in ("tutorial@tutorial", "studio:linear_weight=0") for path in ("", " ~spherical")}
+    assert set(report) == {f"demo {run}{path}{hits}" for run in ("tutorial@tutorial", "studio:linear_weight=0")
+                           for path in ("", " ~spherical") for hits in ("", " ~decoder hits")}
     assert report["demo tutorial@tutorial ~spherical"]["method"] == "spherical"
+    # the studio preset keeps its ends' hits in the middle, the tutorial's plays the decode as it is
+    assert report["demo studio:linear_weight=0"]["keep_hits"] is True
+    assert report["demo studio:linear_weight=0 ~decoder hits"]["keep_hits"] is False
+    assert report["demo tutorial@tutorial"]["keep_hits"] is False
     # one training per preset: the reconstruction figures are shared by both paths
     assert report["demo tutorial@tutorial ~spherical"]["audio_lsd_db"] == report["demo tutorial@tutorial"]["audio_lsd_db"]
     assert report["demo tutorial@tutorial"]["recipe"] == "tutorial"

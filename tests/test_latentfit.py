@@ -54,9 +54,21 @@ def test_bad_fit_settings_name_the_value(tiny_model, kwargs, match):
         fit_latents(tiny_model.vae, S, tiny_model.encode(S), **kwargs)
 
 
-def test_encode_refuses_a_bad_fit(tiny_model):
-    with pytest.raises(ParameterError, match="fit must be >= 0, got -3"):
-        tiny_model.encode(_unheard(tiny_model, 1), fit=-3)
+@pytest.mark.parametrize("kwargs, match", [({"fit": -3}, "fit must be >= 0, got -3"),
+                                           ({"fit": 5, "sample": True}, "fit=5 moves the posterior means")])
+def test_encode_refuses_a_bad_fit(tiny_model, kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        tiny_model.encode(_unheard(tiny_model, 1), **kwargs)
+
+
+def test_latents_for_fits_from_the_means_and_checks_the_names(tiny_model, tiny_loops):
+    S = np.concatenate([np.asarray(tiny_loops.S[:1]), _unheard(tiny_model, 2)])
+    names = [tiny_loops.names[0], "New 1", "New 2"]
+    np.testing.assert_allclose(tiny_model.latents_for(S, names, fit=7, batch_size=1)[1:], tiny_model.encode(S[1:], fit=7),
+                               rtol=1e-5, atol=1e-6)  # fitted in batches of one: the same as all at once
+    np.testing.assert_array_equal(tiny_model.latents_for(S, names, fit=0), tiny_model.encode(S))
+    with pytest.raises(ParameterError, match="names must name each of the 3 loops, got 2"):
+        tiny_model.latents_for(S, names[:2])
 
 
 def test_an_audio_file_the_model_has_not_heard_is_fitted(tiny_model, tmp_path):
@@ -87,3 +99,18 @@ def test_evaluate_reconstructs_loops_the_model_has_not_heard_from_fitted_latents
     assert "1 of the 3 loops are not among the model's own" in ev.summary() and ev.to_dict()["n_fitted"] == 1
     fitted = tiny_model.decode(tiny_model.encode(S_new, fit=FIT_STEPS))[0]
     np.testing.assert_allclose(ev.files[2]["mse"], float(np.mean((S_new[0].astype(np.float64) - fitted) ** 2)), rtol=1e-4)
+
+
+def test_a_loop_is_fitted_once_per_model(tiny_model, monkeypatch):
+    import morphlib.latentfit as latentfit
+
+    calls = []
+    real = latentfit.fit_latents
+    monkeypatch.setattr(latentfit, "fit_latents", lambda vae, S, z0, **kw: calls.append(len(S)) or real(vae, S, z0, **kw))
+    S = _unheard(tiny_model, 3) * 1.01  # content no other test has fitted
+    first = tiny_model.encode(S[:2], fit=11)
+    again = tiny_model.encode(S, fit=11)  # two of the three are known
+    np.testing.assert_array_equal(again[:2], first)
+    assert calls == [2, 1]
+    tiny_model.encode(S, fit=12)  # other steps: another fit
+    assert calls == [2, 1, 3]

@@ -283,7 +283,8 @@ class MorphPanel:
         self._rendered = state
         try:
             z, idx, weights, meta = self._blend(state)
-            S = self.model.decode(z)[0]
+            method = "linear" if state["mode"] == "xy" else state["method"]
+            S = self.model.blend(self.z[idx], weights[None], method=method)[0]  # with its ends' hits where the model keeps them
             morph = self._resynthesise(S, state, meta, draft=draft)
             self.image.value = self._picture(state, idx, S)
             self.latencies_ms.append(1000 * (time.perf_counter() - state["t"]))

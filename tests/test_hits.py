@@ -1,0 +1,172 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from morphlib.errors import ParameterError
+from morphlib.hits import MAX_GAIN_DB, band_edges, band_envelopes, keep_hits
+
+N_BINS, N_FRAMES = 64, 40
+
+
+def hits(frames, rows, *, level=1.0, floor=1e-3):
+    """A magnitude with a short hit at each of ``frames`` in the bins ``rows`` (a slice)."""
+    S = np.full((N_BINS, N_FRAMES), floor, np.float32)
+    for f in frames:
+        S[rows, f] = level
+        S[rows, f + 1] = level / 4  # a decay
+    return S
+
+
+def sharpness(S, edges):
+    """How far the loudest frame of each band stands above the band's median [shape=(n_bands,)]."""
+    env = band_envelopes(S, edges)
+    return np.max(env, axis=1) / np.median(env, axis=1)
+
+
+@pytest.mark.parametrize("n_bins, n_bands", [(1025, 8), (2049, 8), (64, 8), (5, 8), (16, 1)])
+def test_band_edges_cover_every_bin_once(n_bins, n_bands):
+    edges = band_edges(n_bins, n_bands)
+    assert edges[0] == 0 and edges[-1] == n_bins
+    assert np.all(np.diff(edges) > 0)
+    assert len(edges) - 1 <= n_bands
+
+
+def test_band_envelopes_are_the_rms_of_each_band():
+    S = np.random.default_rng(0).random((3, N_BINS, N_FRAMES)).astype(np.float32)
+    edges = band_edges(N_BINS, 4)
+    env = band_envelopes(S, edges)
+    assert env.shape == (3, len(edges) - 1, N_FRAMES)
+    lo, hi = edges[1], edges[2]
+    np.testing.assert_allclose(env[1, 1], np.sqrt(np.mean(S[1, lo:hi] ** 2, axis=0)), rtol=1e-6)
+
+
+def test_the_ends_come_back_unchanged():
+    a, b = hits([5, 25], slice(0, 8)), hits([15, 25], slice(40, 64))
+    out = keep_hits(np.stack([a, b]), np.stack([a, b]), [[1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(out, np.stack([a, b]), rtol=1e-5, atol=1e-9)
+
+
+def test_a_washed_out_middle_gets_the_ends_hits_back():
+    a, b = hits([5, 25], slice(0, N_BINS)), hits([15, 25], slice(0, N_BINS))
+    wash = np.full((N_BINS, N_FRAMES), 0.05, np.float32)  # what a blurry decoder makes of the middle
+    edges = band_edges(N_BINS)
+    kept = keep_hits(wash[None], np.stack([a, b]), [[0.5, 0.5]])[0]
+    assert np.all(sharpness(kept, edges) > 4 * sharpness(wash, edges))
+    # the hit both ends have (frame 25) stands out most; a hit of one end only is softer but still a hit
+    for env in band_envelopes(kept, edges):
+        assert env[25] > env[5] > np.median(env) and env[25] > env[15] > np.median(env)
+
+
+def test_the_level_of_each_band_follows_the_ends_blended_in_db():
+    rng = np.random.default_rng(1)
+    ends = rng.random((2, N_BINS, N_FRAMES)).astype(np.float32) + 0.1
+    blend = rng.random((1, N_BINS, N_FRAMES)).astype(np.float32) + 0.1
+    alpha = 0.3
+    edges = band_edges(N_BINS)
+    kept = keep_hits(blend, ends, [[1 - alpha, alpha]])[0]
+    target = np.exp((1 - alpha) * np.log(band_envelopes(ends[0], edges)) + alpha * np.log(band_envelopes(ends[1], edges)))
+    np.testing.assert_allclose(band_envelopes(kept, edges), target, rtol=1e-3)
+    # the blend's own spectral shape within a band is kept: one gain per band and frame
+    ratio = kept / blend[0]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        np.testing.assert_allclose(ratio[lo:hi], np.broadcast_to(ratio[lo], ratio[lo:hi].shape), rtol=1e-4)
+
+
+def test_the_change_in_level_is_limited():
+    ends = np.stack([hits([5], slice(0, 64), level=10.0, floor=1e-6)] * 2)
+    quiet = np.full((1, N_BINS, N_FRAMES), 1e-6, np.float32)
+    gain = keep_hits(quiet, ends, [[0.5, 0.5]]) / quiet
+    assert gain.max() == pytest.approx(10 ** (MAX_GAIN_DB / 20), rel=1e-4)
+    assert gain.min() >= 10 ** (-MAX_GAIN_DB / 20) * (1 - 1e-4)
+
+
+def test_four_ends_blend_with_the_pads_weights():
+    corners = np.stack([hits([4 * k + 2], slice(0, 64)) for k in range(4)])
+    wash = np.full((1, N_BINS, N_FRAMES), 0.1, np.float32)
+    kept = keep_hits(wash, corners, [[0.25, 0.25, 0.25, 0.25]])
+    assert kept.shape == (1, N_BINS, N_FRAMES) and np.all(np.isfinite(kept))
+
+
+@pytest.mark.parametrize("blends, ends, weights, message", [
+    ((2, N_BINS, N_FRAMES), (2, N_BINS, N_FRAMES), [[0.5, 0.5]], "weights must have shape"),
+    ((1, N_BINS, N_FRAMES), (2, N_BINS, N_FRAMES), [[0.7, 0.7]], "sum to 1"),
+    ((1, N_BINS, N_FRAMES), (2, N_BINS, N_FRAMES), [[1.5, -0.5]], ">= 0"),
+    ((1, N_BINS, N_FRAMES), (2, N_BINS, N_FRAMES - 1), [[0.5, 0.5]], "one shape"),
+    ((N_BINS, N_FRAMES), (2, N_BINS, N_FRAMES), [[0.5, 0.5]], "one shape"),
+])
+def test_bad_input_is_refused_naming_it(blends, ends, weights, message):
+    with pytest.raises(ParameterError, match=message):
+        keep_hits(np.ones(blends, np.float32), np.ones(ends, np.float32), weights)
+
+
+# --- in a model: every morph goes through MorphModel.blend ---------------------------
+
+
+def test_blend_without_hits_is_the_decode_of_the_blended_latents(tiny_model):
+    from morphlib.morphing import interpolate
+
+    z = np.random.default_rng(0).normal(size=(2, tiny_model.latent_dim)).astype(np.float32)
+    alphas = np.array([0.0, 0.3, 1.0])
+    for method in ("linear", "spherical"):
+        S = tiny_model.blend(z, np.stack([1 - alphas, alphas], 1), method=method, keep_hits=False)
+        expected = tiny_model.decode(np.stack([interpolate(z[0], z[1], a, method=method) for a in alphas]))
+        np.testing.assert_allclose(S, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_blend_with_hits_keeps_the_ends_and_reshapes_the_middle(tiny_model):
+    z = np.random.default_rng(2).normal(size=(2, tiny_model.latent_dim)).astype(np.float32) * 2
+    weights = [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    kept = tiny_model.blend(z, weights, keep_hits=True)
+    plain = tiny_model.blend(z, weights, keep_hits=False)
+    np.testing.assert_allclose(kept[[0, 2]], plain[[0, 2]], rtol=1e-4, atol=1e-6)
+    assert not np.allclose(kept[1], plain[1])
+    np.testing.assert_allclose(kept[1], keep_hits(plain[1:2], plain[[0, 2]], [[0.5, 0.5]])[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("weights, method, message", [
+    ([[0.5, 0.25, 0.25]], "linear", "one column per end"),
+    ([[0.5, 0.5]], "cubic", "method must be one of"),
+])
+def test_blend_refuses_bad_arguments(tiny_model, weights, method, message):
+    z = np.zeros((2, tiny_model.latent_dim), np.float32)
+    with pytest.raises(ParameterError, match=message):
+        tiny_model.blend(z, weights, method=method)
+
+
+def test_the_preset_decides_and_a_call_overrides(tiny_model):
+    from morphlib.config import get_preset
+    from morphlib.morphing import MorphModel, morph
+
+    assert get_preset("studio").keep_hits and get_preset("studio44").keep_hits
+    assert not get_preset("tutorial").keep_hits  # the tutorial's morph: the decode as it is
+    studio_like = MorphModel(tiny_model.vae, tiny_model.settings, preset=dataclasses.replace(get_preset("tiny"), keep_hits=True))
+    assert studio_like.keep_hits and not tiny_model.keep_hits
+    z = np.random.default_rng(3).normal(size=(2, tiny_model.latent_dim)).astype(np.float32) * 2
+    np.testing.assert_allclose(studio_like.blend(z, [[0.5, 0.5]]), tiny_model.blend(z, [[0.5, 0.5]], keep_hits=True), rtol=1e-6)
+    np.testing.assert_allclose(studio_like.blend(z, [[0.5, 0.5]], keep_hits=False), tiny_model.blend(z, [[0.5, 0.5]]), rtol=1e-6)
+
+
+def test_morph_and_sweep_take_keep_hits(tiny_model, tiny_loops):
+    from morphlib.morphing import morph
+    from morphlib.sweeps import sweep
+
+    on = morph(tiny_model, 0, 1, 0.5, loops=tiny_loops, keep_hits=True)
+    off = morph(tiny_model, 0, 1, 0.5, loops=tiny_loops, keep_hits=False)
+    assert not np.allclose(on.S, off.S)
+    ends_on = morph(tiny_model, 0, 1, [0.0, 1.0], loops=tiny_loops, keep_hits=True)
+    ends_off = morph(tiny_model, 0, 1, [0.0, 1.0], loops=tiny_loops, keep_hits=False)
+    for a, b in zip(ends_on, ends_off):
+        np.testing.assert_allclose(a.S, b.S, rtol=1e-4, atol=1e-6)
+    s_on = sweep(tiny_model, 0, 1, n_loops=1, n_levels=3, n_iter=1, loops=tiny_loops, keep_hits=True)
+    s_off = sweep(tiny_model, 0, 1, n_loops=1, n_levels=3, n_iter=1, loops=tiny_loops, keep_hits=False)
+    assert s_on.S.shape == s_off.S.shape and not np.allclose(s_on.S, s_off.S)
+
+
+def test_same_model_ignores_how_it_is_heard():
+    from morphlib.config import get_preset
+
+    studio = get_preset("studio")
+    assert studio.same_model(dataclasses.replace(studio, keep_hits=False))
+    assert not studio.same_model(dataclasses.replace(studio, hidden=64))
+    assert not studio.same_model("studio")
