@@ -9,7 +9,7 @@ Recorded drums (``gm_loops.py``) are split by kit: a model is trained with its d
 the loops of the other kits, then the held-out kits' loops are heard through it before
 any extra training (unseen kits: from the encoder, and from latents fitted to each loop as
 the panel and ``morph`` do for loops a model has not heard, ``morphlib/latentfit.py``), and again after ``add_loops`` has trained for
-``--seconds`` on the whole folder (35 % of every batch new loops, peak 6× the preset's rate), beside the same time of
+``--seconds`` on the whole folder (35 % of every batch new loops, peak 10× the preset's rate), beside the same time of
 plain training (each loop its share of the batches: what resuming on a bigger folder
 amounts to). Audible LSD of the new loops and of the old ones, each through the same
 Griffin-Lim. Also run by ``sound.py --add-kits``. Prints a table and one JSON object.

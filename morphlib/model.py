@@ -338,9 +338,10 @@ class VAE(keras.Model):
         z = self._sample(loc, scale) if training else loc
         return self.expand(self.decoder(z, training=training))
 
-    def _loss_terms(self, x, training):
-        """(loss, reconstruction error, KL); the reconstruction error is in the working domain."""
-        loc, scale = self.posterior_params(x, training=training)
+    def _loss_terms(self, x, training, posterior=None):
+        """(loss, reconstruction error, KL); the reconstruction error is in the working domain.
+        ``posterior``: ``(loc, scale)`` of ``x`` when known (a frozen encoder's), else encoded."""
+        loc, scale = self.posterior_params(x, training=training) if posterior is None else posterior
         z = self._sample(loc, scale) if training else loc
         y_hat = tf.cast(self.decoder(z, training=training), tf.float32)
         x = tf.cast(x, tf.float32)
@@ -386,6 +387,18 @@ class VAE(keras.Model):
             # Replicas' gradients are summed: each contributes its share of the global mean.
             share = loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
             scaled = self.optimizer.scale_loss(share)  # float16: a LossScaleOptimizer scales (and unscales)
+        grads = tape.gradient(scaled, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        return self._update(*terms)
+
+    def train_step_given_posterior(self, x, loc, scale):
+        """A training step whose posterior ``q(z | x)`` is given as ``(loc, scale)`` (from
+        ``posterior_params``) instead of encoded: for a frozen encoder, whose posterior does
+        not change, it saves the encoder's pass in every step. Updates the trainable weights
+        and the metrics as ``train_step`` does; returns the same dict."""
+        with tf.GradientTape() as tape:
+            terms = self._loss_terms(x, training=True, posterior=(loc, scale))
+            scaled = self.optimizer.scale_loss(terms[0])
         grads = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._update(*terms)

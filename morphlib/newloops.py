@@ -5,7 +5,7 @@ schedule would not do: a finished one-cycle run is at its floor (or asked for mo
 stretched from where it ended), every loop gets the same share of the steps, and the
 best model stays the one of the smaller set, whose loss the bigger set cannot beat.
 ``add_loops`` instead trains from the model's best weights for a set time (60 s by
-default) on a one-cycle schedule of its own (peak 6× the preset's learning rate), with a third of
+default) on a one-cycle schedule of its own (peak 10× the preset's learning rate), with a third of
 every batch drawn from the new loops and the rest from the loops the model knows (so that
 it learns the new ones without forgetting the old), and with the encoder frozen (so that the
 loops it knows keep their latents), and then writes the model, its latent map and the list of its loops.
@@ -31,10 +31,14 @@ DEFAULT_SECONDS = 60.0
 #: addition's cycle as a multiple of the preset's (None: the recipe's warm-restart peak).
 #: Measured by ``benchmarks/addloops.py`` (20 loops of 2 unseen kits added to a studio
 #: model of 54, 60 s on 2 cores; README): a higher peak was better for both the new and
-#: the old loops (0.3, 1, 3, 6, 12 tried), a larger share better for the new ones and
-#: worse for the old (0.27, 0.35, 0.5).
+#: the old loops (0.3, 1, 3, 6, 12 tried with the encoder trained; 1.5, 3, 6, 10 with it
+#: frozen, at 22 and 44.1 kHz), a larger share better for the new ones and worse for the
+#: old (0.25, 0.27, 0.35, 0.5).
 NEW_SHARE = 0.35
-PEAK = 6.0
+PEAK = 10.0
+#: The frozen encoder's posterior of every loop computed once, so that a step runs only the
+#: decoder (README, "New loops in a minute": more steps in the same minute).
+GIVEN_POSTERIOR = True
 
 
 def new_loop_names(loops, model_dir):
@@ -186,6 +190,7 @@ def _train_mixed(vae, loops, fresh, known, *, recipe, preset, seconds, seed, pro
         recipe = dataclasses.replace(recipe, restart_peak=PEAK)
     batch = recipe.batch_size_for(preset)
     n_new = batch if not known else max(1, int(round(batch * NEW_SHARE)))
+    step = _step_function(vae, loops)
     bar = _bar(seconds) if progress else None
     started, steps, step_s, logs = time.monotonic(), 0, 0.0, {}
     try:
@@ -193,11 +198,11 @@ def _train_mixed(vae, loops, fresh, known, *, recipe, preset, seconds, seed, pro
             elapsed = time.monotonic() - started
             if steps and elapsed + step_s > seconds:
                 break
-            idx = np.concatenate([rng.choice(fresh, n_new), rng.choice(known, batch - n_new) if known else []]).astype(int)
-            x = np.asarray(loops.S[np.sort(idx)] if not isinstance(loops.S, np.ndarray) else loops.S[idx], np.float32)
+            idx = np.sort(np.concatenate([rng.choice(fresh, n_new), rng.choice(known, batch - n_new) if known else []]).astype(int))
+            x = np.asarray(loops.S[idx], np.float32)
             vae.optimizer.learning_rate = recipe.learning_rate_at(preset, elapsed / seconds, restart=True)
             t = time.monotonic()
-            logs = vae.train_on_batch(x, return_dict=True)
+            logs = step(x, idx)
             step_s = time.monotonic() - t if steps else 0.0  # the first step also builds the graph
             steps += 1
             if bar is not None:
@@ -208,6 +213,27 @@ def _train_mixed(vae, loops, fresh, known, *, recipe, preset, seconds, seed, pro
             bar.close()
     return [{"loss": float(logs.get("loss", math.nan)), "mse": float(logs.get("mse", math.nan)),
              "kl": float(logs.get("kl", math.nan)), "seconds": round(time.monotonic() - started, 3), "steps": steps}]
+
+
+def _step_function(vae, loops, batch=32):
+    """``(x, indices) → logs``: one training step on a batch of ``loops``. With the encoder
+    frozen, its posterior of every loop is computed here once and each step runs only the
+    decoder (``VAE.train_step_given_posterior``); otherwise Keras' ``train_on_batch``."""
+    if not GIVEN_POSTERIOR or vae.encoder.trainable:
+        return lambda x, idx: vae.train_on_batch(x, return_dict=True)
+    import tensorflow as tf
+
+    parts = [vae.posterior_params(np.asarray(loops.S[i : i + batch], np.float32)) for i in range(0, len(loops), batch)]
+    loc = np.concatenate([np.asarray(p[0]) for p in parts])
+    scale = np.concatenate([np.asarray(p[1]) for p in parts])
+    vae.optimizer.build(vae.trainable_variables)  # its variables exist before the step is traced
+    train = tf.function(vae.train_step_given_posterior)
+
+    def step(x, idx):
+        vae.reset_metrics()  # logs of this step, as train_on_batch gives them
+        return train(tf.constant(x), tf.constant(loc[idx]), tf.constant(scale[idx]))
+
+    return step
 
 
 def _bar(seconds):

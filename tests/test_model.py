@@ -161,3 +161,33 @@ def test_the_mid_morph_term_trains_and_is_saved(tmp_path):
     assert vae.get_config()["mix_weight"] == 0.5 and VAE.from_config(vae.get_config()).mix_weight == 0.5
     plain = VAE(129, 16, hidden=8, seed=1, **{k: v for k, v in STUDIO_TINY.items() if k != "hidden"})
     assert [m.name for m in plain.metrics] == ["loss", "mse", "kl"]  # models without it keep their history columns
+
+
+@pytest.mark.parametrize("studio", [False, True])
+def test_a_step_given_the_posterior_is_the_step_that_encodes_it(studio):
+    """A frozen encoder's posterior, computed once, trains the decoder exactly as encoding
+    every batch does (newloops: the minute of adding runs only the decoder)."""
+    import tensorflow as tf
+
+    kwargs = {k: v for k, v in STUDIO_TINY.items() if k not in ("hidden", "latent_dim")} if studio else {}
+    x = np.random.default_rng(0).random((4, 129, 16), dtype=np.float32)
+    vaes = []
+    for _ in range(2):
+        keras.utils.set_random_seed(3)
+        vae = VAE(129, 16, latent_dim=4, hidden=8, seed=5, **kwargs)
+        vae.encoder.trainable = False
+        vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+        vae.optimizer.build(vae.trainable_variables)
+        vaes.append(vae)
+    before = [np.asarray(w) for w in vaes[0].decoder.weights]
+    step = tf.function(vaes[1].train_step_given_posterior)
+    for k in range(2):
+        encoded = vaes[0].train_on_batch(x, return_dict=True)
+        given = step(tf.constant(x), *vaes[1].posterior_params(x))
+        if k == 0:
+            assert float(given["loss"]) == pytest.approx(encoded["loss"], rel=1e-5)
+    for a, b, w0 in zip(vaes[0].decoder.weights, vaes[1].decoder.weights, before):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(np.asarray(a), w0) for a, w0 in zip(vaes[0].decoder.weights, before))  # it did train
+    for a, b in zip(vaes[0].encoder.weights, vaes[1].encoder.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
