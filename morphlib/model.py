@@ -380,25 +380,22 @@ class VAE(keras.Model):
         return results
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, (tuple, list)) else data
-        with tf.GradientTape() as tape:
-            terms = self._loss_terms(x, training=True)
-            loss = terms[0]
-            # Replicas' gradients are summed: each contributes its share of the global mean.
-            share = loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
-            scaled = self.optimizer.scale_loss(share)  # float16: a LossScaleOptimizer scales (and unscales)
-        grads = tape.gradient(scaled, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self._update(*terms)
+        return self._step(data[0] if isinstance(data, (tuple, list)) else data)
 
     def train_step_given_posterior(self, x, loc, scale):
         """A training step whose posterior ``q(z | x)`` is given as ``(loc, scale)`` (from
         ``posterior_params``) instead of encoded: for a frozen encoder, whose posterior does
         not change, it saves the encoder's pass in every step. Updates the trainable weights
         and the metrics as ``train_step`` does; returns the same dict."""
+        return self._step(x, posterior=(loc, scale))
+
+    def _step(self, x, posterior=None):
         with tf.GradientTape() as tape:
-            terms = self._loss_terms(x, training=True, posterior=(loc, scale))
-            scaled = self.optimizer.scale_loss(terms[0])
+            terms = self._loss_terms(x, training=True, posterior=posterior)
+            loss = terms[0]
+            # Replicas' gradients are summed: each contributes its share of the global mean.
+            share = loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
+            scaled = self.optimizer.scale_loss(share)  # float16: a LossScaleOptimizer scales (and unscales)
         grads = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._update(*terms)
