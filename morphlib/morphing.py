@@ -54,6 +54,32 @@ def interpolate(z_a, z_b, alpha, *, method="linear"):
     return (direction * ((1 - a) * n_a + a * n_b)).astype(np.float32)
 
 
+def blend_latents(z_ends, weights, *, method="linear"):
+    """The latent vectors of blends of the ends: what ``MorphModel.blend`` decodes.
+
+    Parameters
+    ----------
+    z_ends : np.ndarray [shape=(k, latent_dim)]
+    weights : np.ndarray [shape=(m, k)]
+        Each blend's weights of the ends (``[1 - α, α]`` for two).
+    method : {"linear", "spherical"}
+        The path between two ends (``interpolate``); more ends blend linearly.
+
+    Returns
+    -------
+    z : np.ndarray [shape=(m, latent_dim), dtype=float32]
+    """
+    z_ends = np.atleast_2d(np.asarray(z_ends, np.float32))
+    weights = np.atleast_2d(np.asarray(weights, np.float64))
+    if weights.ndim != 2 or weights.shape[1] != len(z_ends):
+        raise ParameterError(f"weights must have one column per end ({len(z_ends)}), got shape {weights.shape}")
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "spherical" and len(z_ends) == 2:
+        return np.stack([interpolate(z_ends[0], z_ends[1], w[1], method=method) for w in weights]).astype(np.float32)
+    return (weights @ z_ends).astype(np.float32)
+
+
 class MorphModel:
     """A trained VAE with the analysis settings it was trained on.
 
@@ -277,15 +303,7 @@ class MorphModel:
         """
         z_ends = np.atleast_2d(np.asarray(z_ends, np.float32))
         weights = np.atleast_2d(np.asarray(weights, np.float64))
-        if weights.shape[1] != len(z_ends):
-            raise ParameterError(f"weights must have one column per end ({len(z_ends)}), got shape {weights.shape}")
-        if method == "spherical" and len(z_ends) == 2:
-            z = np.stack([interpolate(z_ends[0], z_ends[1], w[1], method=method) for w in weights])
-        elif method in METHODS:
-            z = (weights @ z_ends).astype(np.float32)
-        else:
-            raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
-        S = self.decode(z)
+        S = self.decode(blend_latents(z_ends, weights, method=method))
         if not (self.keep_hits if keep_hits is None else keep_hits):
             return S
         from .hits import keep_hits as follow_ends

@@ -82,10 +82,19 @@ def test_the_change_in_level_is_limited():
 
 
 def test_four_ends_blend_with_the_pads_weights():
-    corners = np.stack([hits([4 * k + 2], slice(0, 64)) for k in range(4)])
+    """Each corner's hit stands out by its weight: at its frame every band is the weighted
+    geometric mean of that corner's hit and the other corners' floor."""
+    level, floor = 0.5, 0.05  # within ±MAX_GAIN_DB of the wash, so nothing is clipped
+    corners = np.stack([hits([4 * k + 2], slice(0, N_BINS), level=level, floor=floor) for k in range(4)])
     wash = np.full((1, N_BINS, N_FRAMES), 0.1, np.float32)
-    kept = keep_hits(wash, corners, [[0.25, 0.25, 0.25, 0.25]])
-    assert kept.shape == (1, N_BINS, N_FRAMES) and np.all(np.isfinite(kept))
+    weights = np.array([0.4, 0.3, 0.2, 0.1])
+    kept = keep_hits(wash, corners, weights[None])[0]
+    assert kept.shape == (N_BINS, N_FRAMES) and np.all(np.isfinite(kept))
+    env = band_envelopes(kept, band_edges(N_BINS))
+    heights = env[:, [4 * k + 2 for k in range(4)]]  # (bands, corners)
+    np.testing.assert_allclose(heights, np.broadcast_to(level ** weights * floor ** (1 - weights), heights.shape), rtol=1e-4)
+    assert np.all(np.diff(heights, axis=1) < 0)  # the heavier the corner, the louder its hit
+    np.testing.assert_allclose(env[:, 30], floor, rtol=1e-4)  # no corner hits there: the floor, whatever the weights
 
 
 @pytest.mark.parametrize("blends, ends, weights, message", [

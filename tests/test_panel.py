@@ -74,6 +74,8 @@ def test_a_new_panel_shows_and_plays_the_middle_morph(page, panel):
         ("a", "Loop D", True, True),
         # Griffin-Lim iterations change the sound, not the spectrograms drawn.
         ("n_iter", 5, True, False),
+        # The ends' hits given to the middle (the tiny preset does not keep them: on is a change).
+        ("keep_hits", True, True, True),
         # Setting a control to the value it has is not a change.
         ("alpha", 0.5, False, False),
     ],

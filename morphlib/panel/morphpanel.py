@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from ..audio import safe_filename, unique_path, write_wav
-from ..morphing import METHODS, Morph, bilinear_weights, closest, interpolate
+from ..morphing import METHODS, Morph, bilinear_weights, blend_latents, closest
 from ..spectral import phase_of
 from . import delivery
 
@@ -129,6 +129,9 @@ class MorphPanel:
                                            value="previous" if warm else "random",
                                            tooltip="where Griffin-Lim starts: random (the tutorial's), phase-gradient "
                                                    "integration of the magnitude, or the phase of the morph before")
+        self.keep_hits = w.ToggleButton(value=bool(self.model.keep_hits), description="keep hits", icon="bolt",
+                                        tooltip="give the morph its ends' hits, band by band (on: the preset's choice "
+                                                "where it keeps them; off: the decode of the blend as it is)")
         self.compare = w.ToggleButton(value=False, description="compare with crossfade", icon="balance-scale",
                                       tooltip="also hear and see the naive crossfade of the spectrograms (slower)")
         self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
@@ -154,11 +157,11 @@ class MorphPanel:
         return w.VBox([
             self.mode, w.HBox([self.a, self.b, self.c, self.d]), self._ab_box, self._xy_box,
             w.HBox([w.VBox(map_box), w.VBox([self.image])]), self.player.widget, self.neighbours,
-            w.HBox([self.n_iter, self.phase_start, self.compare]), self.compare_out, w.HBox([self.save_button, self.save_bpm, self.status]),
+            w.HBox([self.n_iter, self.phase_start, self.keep_hits, self.compare]), self.compare_out, w.HBox([self.save_button, self.save_bpm, self.status]),
         ])
 
     def _connect(self):
-        controls = (self.a, self.b, self.c, self.d, self.alpha, self.method, self.n_iter, self.compare, self.phase_start)
+        controls = (self.a, self.b, self.c, self.d, self.alpha, self.method, self.n_iter, self.compare, self.phase_start, self.keep_hits)
         for control in (*controls, *self._pad_sliders):
             control.observe(self._on_change, names="value")
         if not isinstance(self.pad, tuple):
@@ -218,7 +221,7 @@ class MorphPanel:
         return {
             "mode": self.mode.value, "corners": tuple(self._corner_indices()), "alpha": float(self.alpha.value),
             "xy": self.xy, "method": self.method.value, "n_iter": int(self.n_iter.value), "compare": bool(self.compare.value),
-            "phase_start": self.phase_start.value,
+            "phase_start": self.phase_start.value, "keep_hits": bool(self.keep_hits.value),
             "t": time.perf_counter(),
         }
 
@@ -257,12 +260,12 @@ class MorphPanel:
         i, j, k, m = state["corners"]
         if state["mode"] == "xy":
             idx, weights = [i, j, k, m], bilinear_weights(*state["xy"])
-            z = weights.astype(np.float32) @ self.z[idx]
+            z = blend_latents(self.z[idx], weights[None])[0]
             names = tuple(self.loops.names[q] for q in idx)
             meta = dict(a=names[0], b=names[1], alpha=state["xy"][0], method="xy", corners=names, xy=tuple(state["xy"]))
             return z, idx, weights, meta
         al = state["alpha"]
-        z = interpolate(self.z[i], self.z[j], al, method=state["method"])
+        z = blend_latents(self.z[[i, j]], [[1 - al, al]], method=state["method"])[0]
         meta = dict(a=self.loops.names[i], b=self.loops.names[j], alpha=al, method=state["method"])
         return z, [i, j], np.array([1 - al, al]), meta
 
@@ -284,7 +287,7 @@ class MorphPanel:
         try:
             z, idx, weights, meta = self._blend(state)
             method = "linear" if state["mode"] == "xy" else state["method"]
-            S = self.model.blend(self.z[idx], weights[None], method=method)[0]  # with its ends' hits where the model keeps them
+            S = self.model.blend(self.z[idx], weights[None], method=method, keep_hits=state["keep_hits"])[0]
             morph = self._resynthesise(S, state, meta, draft=draft)
             self.image.value = self._picture(state, idx, S)
             self.latencies_ms.append(1000 * (time.perf_counter() - state["t"]))
@@ -353,8 +356,8 @@ class MorphPanel:
             path = np.stack([corners[0], corners[1], corners[3], corners[2], corners[0]])
             marks = dict(zip(CORNERS, idx))
         else:
-            ends = (self.z[idx[0]], self.z[idx[1]])
-            path = np.stack([interpolate(*ends, t, method=state["method"]) for t in np.linspace(0, 1, 9)])
+            t = np.linspace(0, 1, 9)
+            path = blend_latents(self.z[idx], np.stack([1 - t, t], 1), method=state["method"])
             marks = {"A": idx[0], "B": idx[1]}
         self.map.show(marks=marks, path_z=path, current_z=z)
 
