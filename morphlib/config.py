@@ -229,6 +229,9 @@ class Preset:
         (``morphlib.hits``), so that mid-morphs keep their hits; False: the decode of the
         blended latent as it is (the tutorial's morph). Not part of the model: it decides
         how a trained model is heard, and ``keep_hits=`` of a morph overrides it.
+    frequency_decoder : {"dense", "conv"}
+        How the decoder makes each frame's spectrum: one dense layer per frame (the
+        tutorial's), or a coarse spectrum refined by convolutions along frequency.
     """
 
     name: str
@@ -252,6 +255,7 @@ class Preset:
     augment_mix: float = 0.0
     weight_decay: float = 0.0
     keep_hits: bool = False
+    frequency_decoder: str = "dense"
 
     def same_model(self, other):
         """Whether ``other`` trains the same model: equal but for how it is heard (``keep_hits``)."""
@@ -260,6 +264,8 @@ class Preset:
     def __post_init__(self):
         if self.detail_moments not in ("full", "factored"):
             raise ParameterError(f"detail_moments must be 'full' or 'factored', got {self.detail_moments!r}")
+        if self.frequency_decoder not in ("dense", "conv"):
+            raise ParameterError(f"frequency_decoder must be 'dense' or 'conv', got {self.frequency_decoder!r}")
         if not self.weight_decay >= 0:
             raise ParameterError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         check_augmentation(self.augment_gain_db, self.augment_shift, self.augment_mix, what=f"preset {self.name!r}: augment_")

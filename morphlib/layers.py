@@ -99,6 +99,65 @@ class SharedBias(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="morphlib")
+class FrequencyConvSynthesis(keras.layers.Layer):
+    """Each frame's spectrum from its code by convolutions along frequency.
+
+    The tutorial's decoder maps each frame's code to its spectrum with one dense layer: a
+    free pattern per bin and code unit. Here the code gives a coarse spectrum of
+    ``channels`` features every ``2 ** stages`` bins, which ``stages`` rounds of doubling
+    (nearest neighbour) and a ``kernel_size``-bin convolution refine to full resolution;
+    the same small kernels serve every bin, so the decoder's shapes are local along
+    frequency and shared, which is what a loop of a kit it never heard might need.
+
+    Parameters
+    ----------
+    n_bins : int > 0
+        Bins of the output.
+    channels : int > 0
+        Features per coarse bin and per refining convolution.
+    stages : int > 0
+        Doublings from the coarse spectrum (``ceil(n_bins / 2 ** stages)`` bins) to the output.
+    kernel_size : int > 0
+        Bins each convolution spans.
+
+    Input ``[shape=(batch, n_frames, hidden)]``; output ``[shape=(batch, n_frames, n_bins)]``,
+    without bias (the decoder adds its ``SharedBias``).
+    """
+
+    def __init__(self, n_bins, *, channels=8, stages=3, kernel_size=5, **kwargs):
+        super().__init__(**kwargs)
+        self.n_bins = check_int("n_bins", n_bins, low=1)
+        self.channels = check_int("channels", channels, low=1)
+        self.stages = check_int("stages", stages, low=1, high=10)
+        self.kernel_size = check_int("kernel_size", kernel_size, low=1)
+        self.n_coarse = -(-self.n_bins // 2 ** self.stages)
+
+    def build(self, input_shape):
+        c, k = self.channels, self.kernel_size
+        self.projection = self.add_weight(name="projection", shape=(input_shape[-1], self.n_coarse * c), initializer="glorot_uniform")
+        self.kernels = [self.add_weight(name=f"kernel_{i}", shape=(k, c, c if i < self.stages - 1 else 1), initializer="glorot_uniform")
+                        for i in range(self.stages)]
+        self.biases = [self.add_weight(name=f"bias_{i}", shape=(c,), initializer="zeros") for i in range(self.stages - 1)]
+
+    def call(self, x):
+        ops = keras.ops
+        batch, frames = ops.shape(x)[0], ops.shape(x)[1]
+        y = ops.reshape(ops.matmul(x, self.projection), (-1, self.n_coarse, self.channels))
+        for i, kernel in enumerate(self.kernels):
+            y = ops.conv(ops.repeat(y, 2, axis=1), kernel, padding="same")
+            if i < self.stages - 1:
+                y = ops.relu(y + self.biases[i])
+        return ops.reshape(y[:, : self.n_bins, 0], (batch, frames, self.n_bins))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.n_bins)
+
+    def get_config(self):
+        return {**super().get_config(), "n_bins": self.n_bins, "channels": self.channels, "stages": self.stages,
+                "kernel_size": self.kernel_size}
+
+
+@keras.saving.register_keras_serializable(package="morphlib")
 class DetailBank(keras.layers.Layer):
     """``slots`` learned spectrogram-sized patterns, mixed by the input weights.
 

@@ -16,7 +16,7 @@ from .backend import keras_tf_tfp
 from .config import check_int
 from .devices import in_multi_worker_mode
 from .errors import ArchitectureError
-from .layers import DetailBank, PatchConv1D, PatchConv1DTranspose, SharedBias
+from .layers import DetailBank, FrequencyConvSynthesis, PatchConv1D, PatchConv1DTranspose, SharedBias
 
 keras, tf, tfd = keras_tf_tfp()
 
@@ -55,6 +55,7 @@ def check_strides(n_frames, strides):
 POSTERIORS = ("full", "diag")
 COMPRESSIONS = ("none", "log")
 OUTPUTS = ("relu", "softplus")
+FREQUENCY_DECODERS = ("dense", "conv")
 
 
 def n_posterior_params(latent_dim, posterior="full"):
@@ -99,7 +100,8 @@ def build_encoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     return keras.Model(inputs, outputs, name="encoder")
 
 
-def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, output="relu", detail_slots=0, dtype=None):
+def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, output="relu", detail_slots=0, frequency="dense",
+                  dtype=None):
     """The decoder: latent vector → non-negative |STFT| (or its compressed form), mirroring the encoder.
 
     Parameters
@@ -112,6 +114,9 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     detail_slots : int >= 0
         Patterns in a ``DetailBank`` added before the output (0: none, the tutorial's).
         Their mixing weights come from ``z`` through one hidden layer.
+    frequency : {"dense", "conv"}
+        How each frame's spectrum comes from its code: one dense layer (the tutorial's), or
+        a coarse spectrum refined by convolutions along frequency (``FrequencyConvSynthesis``).
 
     Returns
     -------
@@ -125,7 +130,10 @@ def build_decoder(n_bins, n_frames, *, latent_dim=16, hidden=256, strides=None, 
     x = L.Reshape((1, hidden), name="one_step", dtype=dtype)(x)
     x = PatchConv1DTranspose(hidden, s2, strides=s2, activation="relu", name="time_upsample_2", dtype=dtype)(x)
     x = PatchConv1DTranspose(hidden, s1, strides=s1, activation="relu", name="time_upsample_1", dtype=dtype)(x)
-    x = L.Dense(n_bins, use_bias=False, name="frequency_synthesis", dtype=dtype)(x)
+    if _choice("frequency", frequency, FREQUENCY_DECODERS) == "conv":
+        x = FrequencyConvSynthesis(n_bins, name="frequency_synthesis", dtype=dtype)(x)
+    else:
+        x = L.Dense(n_bins, use_bias=False, name="frequency_synthesis", dtype=dtype)(x)
     if detail_slots:
         w = L.Dense(hidden, activation="relu", name="detail_hidden", dtype=dtype)(z)
         w = L.Dense(detail_slots, name="detail_weights", dtype=dtype)(w)
@@ -185,6 +193,9 @@ class VAE(keras.Model):
         decode of the blend must keep the peakiness of its ends' spectral flux (how
         sharply hits stand out), in the working domain: ``max(0, target - peakiness)²``
         with the target the ends' peakiness blended at α (0: off, the tutorial's loss).
+    frequency_decoder : {"dense", "conv"}
+        How the decoder makes each frame's spectrum from its code (see ``build_decoder``;
+        "dense" is the tutorial's).
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
         The layers' arithmetic in training. Not part of ``get_config``: how a model was
         trained does not change what it is, and a saved model computes in float32.
@@ -192,7 +203,7 @@ class VAE(keras.Model):
 
     def __init__(self, n_bins=1025, n_frames=148, *, latent_dim=16, hidden=256, strides=None, beta=0.001, seed=None,
                  posterior="full", compression="none", floor=1.0, output_activation="relu", linear_weight=0.0, detail_slots=0,
-                 mix_weight=0.0, precision="float32", **kwargs):
+                 mix_weight=0.0, frequency_decoder="dense", precision="float32", **kwargs):
         super().__init__(**kwargs)
         self.n_bins = check_int("n_bins", n_bins, low=2)
         self.n_frames = check_int("n_frames", n_frames, low=1)
@@ -215,11 +226,13 @@ class VAE(keras.Model):
         if not float(mix_weight) >= 0:
             raise ArchitectureError(f"mix_weight must be >= 0, got {mix_weight!r}")
         self.mix_weight = float(mix_weight)
+        self.frequency_decoder = _choice("frequency_decoder", frequency_decoder, FREQUENCY_DECODERS)
         self.precision = precision
         dtype = None if precision == "float32" else precision
         shape = dict(latent_dim=self.latent_dim, hidden=self.hidden, strides=self.time_strides, dtype=dtype)
         self.encoder = build_encoder(self.n_bins, self.n_frames, posterior=self.posterior_kind, **shape)
-        self.decoder = build_decoder(self.n_bins, self.n_frames, output=self.output_activation, detail_slots=self.detail_slots, **shape)
+        self.decoder = build_decoder(self.n_bins, self.n_frames, output=self.output_activation, detail_slots=self.detail_slots,
+                                     frequency=self.frequency_decoder, **shape)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.mse_tracker = keras.metrics.Mean(name="mse")
@@ -244,6 +257,7 @@ class VAE(keras.Model):
             linear_weight=self.linear_weight,
             detail_slots=self.detail_slots,
             mix_weight=self.mix_weight,
+            frequency_decoder=self.frequency_decoder,
         )
         return config
 
@@ -491,6 +505,7 @@ def build_vae(settings, preset, *, seed=None, precision="float32"):
         linear_weight=preset.linear_weight,
         detail_slots=preset.detail_slots,
         mix_weight=preset.mix_weight,
+        frequency_decoder=preset.frequency_decoder,
         precision=precision,
         name="vae",
     )

@@ -57,6 +57,7 @@ def test_presets():
     ({"augment_gain_db": -3.0}, "augment_gain_db .* got -3.0"),
     ({"augment_shift": 1.5}, "augment_shift .* 1.5"),
     ({"augment_mix": 2.0}, "augment_mix .* 2.0"),
+    ({"frequency_decoder": "wavelet"}, "frequency_decoder must be 'dense' or 'conv', got 'wavelet'"),
 ])
 def test_bad_regularisation_names_the_value(fields, match):
     from morphlib.config import Preset

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.layers import DetailBank, SharedBias
+from morphlib.layers import DetailBank, FrequencyConvSynthesis, SharedBias
 from morphlib.model import build_decoder, keras
 
 
@@ -136,3 +136,36 @@ def test_a_model_with_patch_convolutions_survives_a_keras_file(tmp_path):
     data = np.random.default_rng(0).standard_normal((2, 8, 3)).astype(np.float32)
     assert [type(layer).__name__ for layer in again.layers[1:]] == ["PatchConv1D", "PatchConv1DTranspose"]
     np.testing.assert_allclose(np.asarray(again(data)), np.asarray(model(data)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_bins, stages", [(1025, 3), (2049, 3), (7, 2), (8, 3), (1, 1)])
+def test_frequency_convolutions_give_every_bin_from_shared_kernels(n_bins, stages):
+    layer = FrequencyConvSynthesis(n_bins, channels=4, stages=stages, kernel_size=3)
+    x = np.random.default_rng(1).normal(size=(2, 5, 6)).astype(np.float32)
+    out = np.asarray(layer(x))
+    assert out.shape == (2, 5, n_bins) and np.all(np.isfinite(out))
+    assert layer.n_coarse * 2 ** stages >= n_bins > (layer.n_coarse - 1) * 2 ** stages
+    # one kernel for every bin: a coarse spectrum the same at every bin gives the same value
+    # at every bin away from the edges, whatever the bin count
+    layer.projection.assign(np.tile(np.random.default_rng(2).normal(size=(6, 1, 4)), (1, layer.n_coarse, 1)).reshape(6, -1))
+    flat = np.asarray(layer(x))
+    inner = flat[..., 2 ** stages * 2 : -(2 ** stages * 2) - (layer.n_coarse * 2 ** stages - n_bins)]
+    if inner.shape[-1]:
+        np.testing.assert_allclose(inner, np.broadcast_to(inner[..., :1], inner.shape), rtol=1e-5, atol=1e-6)
+
+
+def test_frequency_convolutions_survive_a_keras_file(tmp_path):
+    z = keras.Input((3, 6))
+    model = keras.Model(z, FrequencyConvSynthesis(100, channels=3, name="freq")(z))
+    model.save(tmp_path / "f.keras")
+    loaded = keras.saving.load_model(tmp_path / "f.keras")
+    x = np.random.default_rng(3).normal(size=(2, 3, 6)).astype(np.float32)
+    np.testing.assert_allclose(loaded(x), model(x), rtol=1e-6)
+    assert loaded.get_layer("freq").get_config()["channels"] == 3
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(n_bins=0), "n_bins must be"), (dict(n_bins=9, stages=0), "stages must be"),
+                                           (dict(n_bins=9, channels=1.5), "channels must be")])
+def test_bad_frequency_convolutions(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        FrequencyConvSynthesis(**kwargs)

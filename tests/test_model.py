@@ -92,6 +92,24 @@ def test_studio_options_keep_the_interface_and_never_decode_holes(tmp_path):
     np.testing.assert_allclose(loaded.decode(loaded.encode(x)), vae.decode(vae.encode(x)), rtol=1e-4)
 
 
+def test_a_convolutional_frequency_decoder_trains_and_is_saved(tmp_path):
+    vae = VAE(129, 16, seed=3, name="vae", frequency_decoder="conv", **STUDIO_TINY)
+    dense = VAE(129, 16, seed=3, name="vae", **STUDIO_TINY)
+    assert type(vae.decoder.get_layer("frequency_synthesis")).__name__ == "FrequencyConvSynthesis"
+    assert vae.decoder.count_params() != dense.decoder.count_params()
+    x = np.random.default_rng(4).random((2, 129, 16), dtype=np.float32) * 50
+    vae.compile(optimizer=keras.optimizers.Adam())
+    before = np.asarray(vae.decode(vae.encode(x)))
+    assert np.isfinite(vae.train_on_batch(x, return_dict=True)["loss"])
+    assert not np.allclose(vae.decode(vae.encode(x)), before)
+    assert vae.get_config()["frequency_decoder"] == "conv"
+    path = str(tmp_path / "conv.keras")
+    vae.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.frequency_decoder == "conv"
+    np.testing.assert_allclose(loaded.decode(loaded.encode(x)), vae.decode(vae.encode(x)), rtol=1e-4)
+
+
 def test_the_log_loss_hears_quiet_bins():
     """A quiet bin 40 dB down, decoded as silence, costs the linear loss nearly nothing and
     the log loss a lot: what makes hats and decays worth keeping."""
@@ -115,7 +133,7 @@ def test_the_log_loss_hears_quiet_bins():
     [({"compression": "mp3"}, "compression must be one of"), ({"output_activation": "tanh"}, "output_activation must be one of"),
      ({"posterior": "student"}, "posterior must be one of"), ({"floor": 0}, "floor must be > 0"), ({"linear_weight": -1}, "linear_weight"),
      ({"detail_slots": -1}, "detail_slots must be"), ({"detail_slots": 2.5}, "detail_slots must be"),
-     ({"mix_weight": -0.1}, "mix_weight must be >= 0")],
+     ({"mix_weight": -0.1}, "mix_weight must be >= 0"), ({"frequency_decoder": "fft"}, "frequency_decoder must be one of")],
 )
 def test_bad_studio_options(kwargs, match):
     with pytest.raises(ParameterError, match=match):
