@@ -102,6 +102,10 @@ class MorphModel:
         self.history = list(history)
         #: Whether morphs take their hits from the ends (``morphlib.hits``); the preset's choice.
         self.keep_hits = bool(getattr(preset, "keep_hits", False))
+        #: Names of the loops the model was trained on (from its folder), or None when it has
+        #: no folder to say (then every loop counts as its own). Read now, with the weights:
+        #: ``add_loops`` later rewrites the folder, and this object stays the model it loaded.
+        self.known_names = _known_names(model_dir)
         self._ends = {}
         self._fitted = {}
 
@@ -203,20 +207,6 @@ class MorphModel:
         from .latentfit import latent_gradient
 
         return latent_gradient(self.vae)
-
-    @functools.cached_property
-    def known_names(self):
-        """Names of the loops the model was trained on (from its folder), or None when it has
-        no folder to say (then every loop counts as its own)."""
-        from .errors import ModelFolderError
-        from .modelfolder import read_meta
-
-        if self.model_dir is None:
-            return None
-        try:
-            return frozenset(read_meta(self.model_dir)["data"]["names"])
-        except (ModelFolderError, KeyError, OSError):
-            return None
 
     def has_heard(self, name):
         """Whether the loop called ``name`` is one the model was trained on (True when unknown)."""
@@ -391,6 +381,18 @@ class MorphModel:
         ``init``: ``"random"`` (None), ``"pghi"`` or a starting phase (see ``spectral.griffin_lim``).
         """
         return prevent_clipping(griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init))
+
+
+def _known_names(model_dir):
+    from .errors import ModelFolderError
+    from .modelfolder import read_meta
+
+    if model_dir is None:
+        return None
+    try:
+        return frozenset(read_meta(model_dir)["data"]["names"])
+    except (ModelFolderError, KeyError, OSError):
+        return None
 
 
 def closest(Z, z, k):

@@ -44,7 +44,10 @@ def test_add_loops_brings_new_loops_in_and_keeps_the_model_before(trained, tmp_p
     folder = _folder_with_new_loops(tmp_path, tiny_folder)
     before_weights = load_model(trained).vae.get_weights()
     old_history = read_state(trained)["history"]
+    handle = load_model(trained)
     model = add_loops(folder, trained, seconds=1.5, progress=False)
+    # a model loaded before stays the model it was: its weights and the loops it heard
+    assert not handle.has_heard("New 0") and model.has_heard("New 0")
     out = capsys.readouterr().out
     assert "adding 2 new loops" in out and "New 0" in out and "35% of every batch new loops" in out
     assert model.added == ["New 0", "New 1"]
