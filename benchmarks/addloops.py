@@ -18,6 +18,7 @@ Griffin-Lim. Also run by ``sound.py --add-kits``. Prints a table and one JSON ob
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,6 +31,11 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 HELD_KITS = ("32", "40")
+
+
+def slug(name):
+    """A preset's name (``studio44:latent_dim=64``) as a folder name."""
+    return re.sub(r"[^A-Za-z0-9.=-]+", "_", str(name))
 
 
 def split_by_kit(folder, work, held=HELD_KITS):
@@ -71,18 +77,19 @@ def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=No
     from morphlib.training import train
 
     settings = settings or settings_for(preset, fit="crop")
+    name = getattr(preset, "name", preset)
     old_dir, held = split_by_kit(folder, work)
     cache = os.path.join(work, "cache")
     old = load_folder(old_dir, settings, progress=False, cache=cache)
     everything = load_folder(folder, settings, progress=False, cache=cache)
-    model_dir = os.path.join(work, f"model-{preset}-{int(time.time())}")
+    model_dir = os.path.join(work, f"model-{slug(name)}-{int(time.time())}")
     t = time.perf_counter()
     train(old, model_dir, preset=preset, epochs=epochs, progress=False, verbose=False)
     train_s = time.perf_counter() - t
     plain_dir = model_dir + "-plain"
     shutil.copytree(model_dir, plain_dir)
     trained = load_model(model_dir)
-    row = {"preset": str(preset), "old_loops": len(old), "new_loops": len(held), "train_seconds": train_s, "add_seconds": seconds,
+    row = {"preset": name, "old_loops": len(old), "new_loops": len(held), "train_seconds": train_s, "add_seconds": seconds,
            "old_before": audible(trained, everything, old.names, every), "new_before": audible(trained, everything, held, every),
            "new_fitted": audible(trained, everything, held, every, fit=FIT_STEPS)}
     added = newloops.add_loops(everything, model_dir, seconds=seconds, progress=False, verbose=False)
@@ -105,6 +112,10 @@ LEVERS = {
     "augmented: 30 % kit mixing": dict(augment_mix=0.3),
     "weight decay 0.05": dict(weight_decay=0.05),
     "wider (hidden 256)": dict(hidden=256),
+    "convolutional frequency decoder": dict(frequency_decoder="conv"),
+    "32 latent dimensions": dict(latent_dim=32),
+    "64 latent dimensions": dict(latent_dim=64),
+    "32 latent dimensions, 30 % kit mixing": dict(latent_dim=32, augment_mix=0.3),
 }
 
 
@@ -119,6 +130,7 @@ def levers(folder, preset, work, *, epochs=None, every=2, settings=None, which=N
     from morphlib.training import train
 
     settings = settings or settings_for(preset, fit="crop")
+    name = getattr(preset, "name", preset)
     old_dir, held = split_by_kit(folder, work)
     cache = os.path.join(work, "cache")
     old = load_folder(old_dir, settings, progress=False, cache=cache)
@@ -127,10 +139,10 @@ def levers(folder, preset, work, *, epochs=None, every=2, settings=None, which=N
     for k, (name, fields) in enumerate(LEVERS.items()):
         if which is not None and name not in which:
             continue
-        varied = dataclasses.replace(get_preset(preset), name=f"{preset}-lever{k}", **fields)
+        varied = dataclasses.replace(get_preset(preset), name=f"{name}-lever{k}", **fields)
         t = time.perf_counter()
-        model = train(old, os.path.join(work, f"lever{k}-{preset}-{int(time.time())}"), preset=varied, epochs=epochs, progress=False, verbose=False)
-        rows.append({"preset": str(preset), "lever": name, "fields": fields, "train_seconds": time.perf_counter() - t,
+        model = train(old, os.path.join(work, f"lever{k}-{slug(name)}-{int(time.time())}"), preset=varied, epochs=epochs, progress=False, verbose=False)
+        rows.append({"preset": name, "lever": name, "fields": fields, "train_seconds": time.perf_counter() - t,
                      "old": audible(model, everything, old.names, every), "unseen": audible(model, everything, held, every),
                      "unseen_fitted": audible(model, everything, held, every, fit=FIT_STEPS)})
         print(f"  {name}: trained in {rows[-1]['train_seconds']:.0f} s", flush=True)
@@ -165,32 +177,36 @@ def print_rows(rows):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--presets", nargs="+", default=["studio"])
+    p.add_argument("--presets", nargs="+", default=["studio"], help="presets, or variants: studio44:latent_dim=64")
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--epochs", type=int, help="training epochs (default: each preset's)")
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--quick", action="store_true", help="a few loops, tiny settings, 2 epochs, 3 s")
     p.add_argument("--levers", nargs="*", metavar="LEVER",
-                   help="also train a model with each lever for unseen kits (augmentation, weight decay, a wider decoder; "
+                   help="also train a model with each lever for unseen kits (augmentation, weight decay, a wider or convolutional decoder, more latent dimensions; "
                         "all without names; each a full training) and hear the held-out kits through it")
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
+    from common import variant
     from gm_loops import gm_loops
-    from morphlib.config import AnalysisSettings
+    from morphlib.config import AnalysisSettings, get_preset, settings_for
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-addloops-")
     folder = os.path.join(work, "gm")
     gm_loops(folder, n=12 if args.quick else args.loops)
     quick = dict(settings=AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16), epochs=2, seconds=3.0) if args.quick else {}
-    rows = [run(folder, preset, work, **{"seconds": args.seconds, "epochs": args.epochs, **quick}) for preset in args.presets]
+    presets = [variant(text, get_preset) for text in args.presets]  # PRESET or PRESET:field=value,...
+    at = {p.name: settings_for(p.name.split(":")[0], fit="crop") for p in presets}
+    rows = [run(folder, preset, work, **{"seconds": args.seconds, "epochs": args.epochs, "settings": at[preset.name], **quick})
+            for preset in presets]
     print_rows(rows)
     if args.levers is not None:
         unknown = [n for n in args.levers if n not in LEVERS]
         if unknown:
             p.error(f"unknown lever {unknown[0]!r}; choose from {list(LEVERS)}")
-        tried = [r for preset in args.presets for r in levers(folder, preset, work, epochs=args.epochs or quick.get("epochs"),
-                                                             settings=quick.get("settings"), which=args.levers or None)]
+        tried = [r for preset in presets for r in levers(folder, preset, work, epochs=args.epochs or quick.get("epochs"),
+                                                        settings=quick.get("settings", at[preset.name]), which=args.levers or None)]
         print_levers(tried)
         rows = rows + tried
     print(json.dumps(rows))

@@ -172,6 +172,13 @@ def test_demo_trains_on_a_budget(tmp_path):
     assert json.loads((out / "evaluation.json").read_text())["n_files"] == 16
     again = _run("demo", "--out", str(out), "--fast", "--max-minutes", "0.1")  # the same budget: done, morphs written again
     assert again.returncode == 0 and "already trained for 6 s on the clock" in again.stdout
+    # a demo made by an earlier version, whose preset of that name was defined otherwise, plays as it was made
+    meta_path = out / "model" / "morphlib.json"
+    meta = json.loads(meta_path.read_text())
+    meta["preset"]["learning_rate"] *= 2
+    meta_path.write_text(json.dumps(meta))
+    older = _run("demo", "--out", str(out), "--fast", "--max-minutes", "0.1")
+    assert older.returncode == 0 and "already trained for 6 s on the clock" in older.stdout, older.stderr[-2000:]
 
 
 def test_train_on_a_folder_with_new_loops_adds_them(tmp_path):
