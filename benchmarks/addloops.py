@@ -12,7 +12,7 @@ the panel and ``morph`` do for loops a model has not heard, ``morphlib/latentfit
 ``--seconds`` on the whole folder (35 % of every batch new loops, peak 10× the preset's rate), beside the same time of
 plain training (each loop its share of the batches: what resuming on a bigger folder
 amounts to). Audible LSD of the new loops and of the old ones, each through the same
-Griffin-Lim. Also run by ``sound.py --add-kits``. Prints a table and one JSON object.
+Griffin-Lim. Also run by ``sound.py --add-kits``, beside the sound of the same presets. Prints a table and one JSON object.
 """
 
 import argparse
@@ -130,7 +130,7 @@ def levers(folder, preset, work, *, epochs=None, every=2, settings=None, which=N
     from morphlib.training import train
 
     settings = settings or settings_for(preset, fit="crop")
-    name = getattr(preset, "name", preset)
+    preset_name = getattr(preset, "name", preset)
     old_dir, held = split_by_kit(folder, work)
     cache = os.path.join(work, "cache")
     old = load_folder(old_dir, settings, progress=False, cache=cache)
@@ -139,10 +139,10 @@ def levers(folder, preset, work, *, epochs=None, every=2, settings=None, which=N
     for k, (name, fields) in enumerate(LEVERS.items()):
         if which is not None and name not in which:
             continue
-        varied = dataclasses.replace(get_preset(preset), name=f"{name}-lever{k}", **fields)
+        varied = dataclasses.replace(get_preset(preset), name=f"{preset_name}-lever{k}", **fields)
         t = time.perf_counter()
-        model = train(old, os.path.join(work, f"lever{k}-{slug(name)}-{int(time.time())}"), preset=varied, epochs=epochs, progress=False, verbose=False)
-        rows.append({"preset": name, "lever": name, "fields": fields, "train_seconds": time.perf_counter() - t,
+        model = train(old, os.path.join(work, f"lever{k}-{slug(preset_name)}-{int(time.time())}"), preset=varied, epochs=epochs, progress=False, verbose=False)
+        rows.append({"preset": preset_name, "lever": name, "fields": fields, "train_seconds": time.perf_counter() - t,
                      "old": audible(model, everything, old.names, every), "unseen": audible(model, everything, held, every),
                      "unseen_fitted": audible(model, everything, held, every, fit=FIT_STEPS)})
         print(f"  {name}: trained in {rows[-1]['train_seconds']:.0f} s", flush=True)

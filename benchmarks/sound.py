@@ -13,7 +13,8 @@ and ``evaluate_morphs`` on 20 pairs (the same pairs for every preset): mid-morph
 at α = 0.25, 0.5, 0.75 relative to the ends, the share of both ends' hits the middle
 layers, smoothness and intermediateness, each for the naive crossfade of the same decoded
 ends too, and ``morph_steadiness``. A preset may be given as ``NAME:field=value,...`` to
-try a variant. Prints a table and one JSON object, and checks every run against the
+try a variant. ``--add-kits`` adds, for each preset, loops of kits it never heard and a
+minute of ``add_loops`` (``addloops.py``). Prints a table and one JSON object, and checks every run against the
 tutorial preset (the sound targets) and the studio preset (the mid-morph targets) of the
 same corpus.
 """
@@ -142,6 +143,9 @@ def main(argv=None):
     p.add_argument("--hits", nargs="+", choices=tuple(HITS), default=["model"],
                    help="how the middle of each morph is heard: as the model plays it (its preset's keep_hits), with the "
                         "ends' hits kept, or the decoder's own; a row for each")
+    p.add_argument("--add-kits", action="store_true",
+                   help="also, on the recorded drums, each preset's loops of kits it never heard and a minute of add_loops "
+                        "(benchmarks/addloops.py: kits 32 and 40 held out, a model of the others trained from scratch)")
     p.add_argument("--quick", action="store_true", help="6 loops, 2 epochs, small analysis settings")
     p.add_argument("--work")
     p.add_argument("--json")
@@ -174,10 +178,25 @@ def main(argv=None):
                 results[key + ("" if method == "linear" else f" ~{method}") + ("" if hits == "model" else f" ~{hits} hits")] = row
                 print(json.dumps(row), file=sys.stderr)
     print_table(results)
+    if args.add_kits and "gm" in args.corpus:
+        results.update(add_kits(os.path.join(work, "gm"), runs, work, settings=settings if args.quick else None,
+                                epochs=2 if args.quick else args.epochs, seconds=3.0 if args.quick else 60.0))
     print(json.dumps(results))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
+
+
+def add_kits(folder, runs, work, *, settings=None, epochs=None, seconds=60.0):
+    """``addloops.run`` for each preset on the recorded drums: unseen kits, then added; its table."""
+    import addloops
+    from morphlib.config import settings_for
+
+    rows = [addloops.run(folder, preset, work, seconds=seconds, epochs=epochs,
+                         settings=settings or settings_for(preset.name.split(":")[0], fit="crop"))
+            for preset, _ in runs]
+    addloops.print_rows(rows)
+    return {f"gm {row['preset']} (kits added)": row for row in rows}
 
 
 def print_table(results):

@@ -176,7 +176,7 @@ def test_quick_bank_step_benchmark_runs(tmp_path):
 def test_quick_addloops_benchmark_runs(tmp_path):
     out = tmp_path / "add.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out),
-                    "--levers", "as it is", "weight decay 0.05")
+                    "--presets", "studio:latent_dim=8", "--levers", "as it is", "weight decay 0.05")
     if "needs FluidSynth" in result.stdout + result.stderr:
         pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -186,3 +186,18 @@ def test_quick_addloops_benchmark_runs(tmp_path):
     assert "(new loops in 3 s)" in result.stdout and "fitted latents" in result.stdout
     tried = json.loads(out.read_text())[1:]
     assert [r["lever"] for r in tried] == ["as it is", "weight decay 0.05"] and all(r["unseen_fitted"] > 0 for r in tried)
+    assert row["preset"] == "studio:latent_dim=8" and all(r["preset"] == "studio:latent_dim=8" for r in tried)  # a variant
+
+
+def test_the_sound_benchmark_adds_unseen_kits_in_the_same_run(tmp_path):
+    out = tmp_path / "sound.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "gm", "--presets", "studio", "--add-kits",
+                    "--work", str(tmp_path / "w"), "--json", str(out))
+    if "needs FluidSynth" in result.stdout + result.stderr:
+        pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert set(report) == {"gm studio", "gm studio (kits added)"}
+    added = report["gm studio (kits added)"]
+    assert added["new_loops"] >= 1 and all(0 < added[k] < 100 for k in ("new_before", "new_fitted", "new_after", "old_after"))
+    assert "(new loops in 3 s)" in result.stdout
