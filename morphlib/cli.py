@@ -365,6 +365,7 @@ def cmd_demo(args):
     from .dataset import load_folder
     from .evaluation import evaluate
     from .files import atomic_write_text
+    from .modelfolder import META
     from .morphing import crossfade, morph
     from .plots import plot_strip
     from .synth import synth_drums
@@ -380,7 +381,7 @@ def cmd_demo(args):
     schedule = _schedule(args)
     if args.epochs is None and schedule["max_minutes"] is None:  # a newcomer waits this long on any CPU
         schedule["max_minutes"] = DEMO_MINUTES_FAST if fast else DEMO_MINUTES
-    if args.preset is None and os.path.exists(os.path.join(model_dir, "morphlib.json")):
+    if args.preset is None and os.path.exists(os.path.join(model_dir, META)):
         preset = None  # a demo made before: resumed as it was made, even where a later version redefined the preset
     model = train(loops, model_dir, epochs=args.epochs, preset=preset, seed=args.seed, **schedule)
     if getattr(model, "interrupted", False) or getattr(model, "timed_out", False) or getattr(model, "unreachable", False):

@@ -174,6 +174,10 @@ def check_augmentation(gain_db, shift, mix, *, what=""):
                              f"{what.rsplit(' ', 1)[-1]}mix in [0, 1], got {gain_db!r}, {shift!r}, {mix!r}")
 
 
+#: How a decoder can make each frame's spectrum from its code (``model.build_decoder``).
+FREQUENCY_DECODERS = ("dense", "conv")
+
+
 @dataclasses.dataclass(frozen=True)
 class Preset:
     """Model size and training schedule.
@@ -264,7 +268,7 @@ class Preset:
     def __post_init__(self):
         if self.detail_moments not in ("full", "factored"):
             raise ParameterError(f"detail_moments must be 'full' or 'factored', got {self.detail_moments!r}")
-        if self.frequency_decoder not in ("dense", "conv"):
+        if self.frequency_decoder not in FREQUENCY_DECODERS:
             raise ParameterError(f"frequency_decoder must be 'dense' or 'conv', got {self.frequency_decoder!r}")
         if not self.weight_decay >= 0:
             raise ParameterError(f"weight_decay must be >= 0, got {self.weight_decay!r}")

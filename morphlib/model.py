@@ -13,7 +13,7 @@ as matrix products (``layers.PatchConv1D``), with Keras' weight shapes.
 import math
 
 from .backend import keras_tf_tfp
-from .config import check_int
+from .config import FREQUENCY_DECODERS, check_int
 from .devices import in_multi_worker_mode
 from .errors import ArchitectureError
 from .layers import DetailBank, FrequencyConvSynthesis, PatchConv1D, PatchConv1DTranspose, SharedBias
@@ -55,7 +55,6 @@ def check_strides(n_frames, strides):
 POSTERIORS = ("full", "diag")
 COMPRESSIONS = ("none", "log")
 OUTPUTS = ("relu", "softplus")
-FREQUENCY_DECODERS = ("dense", "conv")
 
 
 def n_posterior_params(latent_dim, posterior="full"):
