@@ -9,7 +9,7 @@ Recorded drums (``gm_loops.py``) are split by kit: a model is trained with its d
 the loops of the other kits, then the held-out kits' loops are heard through it before
 any extra training (unseen kits: from the encoder, and from latents fitted to each loop as
 the panel and ``morph`` do for loops a model has not heard, ``morphlib/latentfit.py``), and again after ``add_loops`` has trained for
-``--seconds`` on the whole folder (35 % of every batch new loops, peak 10× the preset's rate), beside the same time of
+``--seconds`` on the whole folder (45 % of every batch new loops at the start, 25 % at the end, peak 10× the preset's rate), beside the same time of
 plain training (each loop its share of the batches: what resuming on a bigger folder
 amounts to). Audible LSD of the new loops and of the old ones, each through the same
 Griffin-Lim. Also run by ``sound.py --add-kits``, beside the sound of the same presets. Prints a table and one JSON object.
@@ -163,7 +163,7 @@ def print_rows(rows):
         print(f"{r['preset']:12s} {r['old_loops']:>8d}/{r['new_loops']:<5d} {r['new_before']:>12.2f} {r['new_fitted']:>7.2f} "
               f"{r['new_after']:>11.2f} {r['new_plain']:>11.2f} {r['old_before']:>11.2f} {r['old_after']:>10.2f} {r['old_plain']:>10.2f}")
     print("audible LSD in dB; 'unseen': from the encoder, 'fitted': from latents fitted to each loop (latentfit, what the "
-          "panel and morph use for loops a model has not heard); 'added': after add_loops (35 % of every batch new loops); "
+          "panel and morph use for loops a model has not heard); 'added': after add_loops (45 % -> 25 % of every batch new loops); "
           "'plain': the same time, every loop its share. Targets: new added <= 3 dB, old added <= old before + 0.3 dB, "
           "unseen kits <= 7 dB")
     for r in rows:

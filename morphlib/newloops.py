@@ -5,9 +5,10 @@ schedule would not do: a finished one-cycle run is at its floor (or asked for mo
 stretched from where it ended), every loop gets the same share of the steps, and the
 best model stays the one of the smaller set, whose loss the bigger set cannot beat.
 ``add_loops`` instead trains from the model's best weights for a set time (60 s by
-default) on a one-cycle schedule of its own (peak 10× the preset's learning rate), with a third of
-every batch drawn from the new loops and the rest from the loops the model knows (so that
-it learns the new ones without forgetting the old), and with the encoder frozen (so that the
+default) on a one-cycle schedule of its own (peak 10× the preset's learning rate), with part of
+every batch drawn from the new loops (45 % at the start, 25 % at the end) and the rest from
+the loops the model knows (so that it learns the new ones without forgetting the old: the
+cycle's last, quiet steps mend the old loops), and with the encoder frozen (so that the
 loops it knows keep their latents), and then writes the model, its latent map and the list of its loops.
 The folder's earlier model is kept beside it (``before-add-N/``), and an interrupted add
 leaves the folder as it was.
@@ -27,14 +28,17 @@ from .progress import format_duration
 
 #: Seconds of training that bring new loops up to the others' quality (README, "New loops in a minute").
 DEFAULT_SECONDS = 60.0
-#: Share of every batch drawn from the new loops, and the peak learning rate of the
-#: addition's cycle as a multiple of the preset's (None: the recipe's warm-restart peak).
-#: Measured by ``benchmarks/addloops.py`` (20 loops of 2 unseen kits added to a studio
-#: model of 54, 60 s on 2 cores; README): a higher peak was better for both the new and
-#: the old loops (0.3, 1, 3, 6, 12 tried with the encoder trained; 1.5, 3, 6, 10 with it
-#: frozen, at 22 and 44.1 kHz), a larger share better for the new ones and worse for the
-#: old (0.25, 0.27, 0.35, 0.5).
-NEW_SHARE = 0.35
+#: Share of every batch drawn from the new loops at the addition's first step and at its
+#: last (straight in between), and the peak learning rate of the addition's cycle as a
+#: multiple of the preset's (None: the recipe's warm-restart peak). Measured by
+#: ``benchmarks/addloops.py`` (20 loops of 2 unseen kits added to a studio model of 54,
+#: 60 s on 2 cores; README): a higher peak was better for both the new and the old loops
+#: (0.3, 1, 3, 6, 12 tried with the encoder trained; 1.5, 3, 6, 10 with it frozen, at 22
+#: and 44.1 kHz; 15 and 20 worse at 44.1), a larger share better for the new ones and
+#: worse for the old (0.25, 0.27, 0.35, 0.5). A share that falls over the cycle does
+#: better than any constant one at 44.1 kHz, where a minute is half as many steps: the old
+#: loops lost +0.16 to +0.22 dB where a constant 35 % lost +0.21 to +0.39 dB.
+NEW_SHARE = (0.45, 0.25)
 PEAK = 10.0
 #: The frozen encoder's posterior of every loop computed once, so that a step runs only the
 #: decoder (README, "New loops in a minute": more steps in the same minute).
@@ -111,7 +115,7 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
     known = [i for i, n in enumerate(loops.names) if n not in set(new)]
     fresh = [loops.names.index(n) for n in new]
     say(f"adding {len(new)} new loop{'s' * (len(new) != 1)} to {model_dir} ({_few(new)}): "
-        f"{format_duration(seconds)} from its model on a short cycle of its own, {NEW_SHARE:.0%} of every batch new loops"
+        f"{format_duration(seconds)} from its model on a short cycle of its own, {_share_text()} of every batch new loops"
         + ("" if known else "; none of its old loops is here to replay, so it may drift from them"))
     vae, recipe, precision = _trainable_copy(model_dir, meta, seed)
     try:
@@ -129,6 +133,31 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
     say(f"added {len(new)} loops in {format_duration(last['seconds'])} ({last['steps']} steps); "
         f"the model before is in {before}")
     return model
+
+
+def new_in_batch(batch, fraction):
+    """How many of a batch of ``batch`` loops are new ones, ``fraction`` in [0, 1] of the way
+    through the addition: ``NEW_SHARE`` from its first value to its second, at least one
+    new loop and one old one (a batch of one: the new loop).
+
+    Parameters
+    ----------
+    batch : int > 0
+    fraction : float in [0, 1]
+
+    Returns
+    -------
+    n_new : int in [1, batch]
+    """
+    first, last = (NEW_SHARE, NEW_SHARE) if np.isscalar(NEW_SHARE) else NEW_SHARE
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    share = first + (last - first) * fraction
+    return int(min(max(1, round(batch * share)), max(1, batch - 1)))
+
+
+def _share_text():
+    first, last = (NEW_SHARE, NEW_SHARE) if np.isscalar(NEW_SHARE) else NEW_SHARE
+    return f"{first:.0%}" if first == last else f"{first:.0%} → {last:.0%}"
 
 
 def _check_seconds(seconds):
@@ -189,7 +218,6 @@ def _train_mixed(vae, loops, fresh, known, *, recipe, preset, seconds, seed, pro
     if PEAK is not None and recipe.schedule != "constant":
         recipe = dataclasses.replace(recipe, restart_peak=PEAK)
     batch = recipe.batch_size_for(preset)
-    n_new = batch if not known else max(1, int(round(batch * NEW_SHARE)))
     step = _step_function(vae, loops)
     bar = _bar(seconds) if progress else None
     started, steps, step_s, logs = time.monotonic(), 0, 0.0, {}
@@ -198,6 +226,7 @@ def _train_mixed(vae, loops, fresh, known, *, recipe, preset, seconds, seed, pro
             elapsed = time.monotonic() - started
             if steps and elapsed + step_s > seconds:
                 break
+            n_new = batch if not known else new_in_batch(batch, elapsed / seconds)
             idx = np.sort(np.concatenate([rng.choice(fresh, n_new), rng.choice(known, batch - n_new) if known else []]).astype(int))
             x = np.asarray(loops.S[idx], np.float32)
             vae.optimizer.learning_rate = recipe.learning_rate_at(preset, elapsed / seconds, restart=True)

@@ -49,7 +49,7 @@ def test_add_loops_brings_new_loops_in_and_keeps_the_model_before(trained, tmp_p
     # a model loaded before stays the model it was: its weights and the loops it heard
     assert not handle.has_heard("New 0") and model.has_heard("New 0")
     out = capsys.readouterr().out
-    assert "adding 2 new loops" in out and "New 0" in out and "35% of every batch new loops" in out
+    assert "adding 2 new loops" in out and "New 0" in out and "45% → 25% of every batch new loops" in out
     assert model.added == ["New 0", "New 1"]
     # the earlier model is kept whole, a model folder of its own
     assert os.path.basename(model.before) == "before-add-1"
@@ -137,3 +137,22 @@ def test_interrupted_add_leaves_the_folder_as_it_was(trained, tmp_path, tiny_fol
         add_loops(_folder_with_new_loops(tmp_path, tiny_folder), trained, seconds=1, progress=False)
     assert sorted(os.listdir(trained)) == listing
     assert json.load(open(os.path.join(trained, "morphlib.json"))) == meta
+
+
+@pytest.mark.parametrize("share, batch, fraction, expected", [
+    ((0.45, 0.25), 16, 0.0, 7),     # 45 % of 16 at the first step
+    ((0.45, 0.25), 16, 1.0, 4),     # 25 % at the last
+    ((0.45, 0.25), 16, 0.5, 6),     # 35 % half way
+    ((0.45, 0.25), 16, 2.0, 4),     # past the end: the last share
+    ((0.45, 0.25), 16, -1.0, 7),    # before the start: the first
+    (0.35, 16, 0.7, 6),             # one share throughout
+    ((0.45, 0.25), 2, 0.0, 1),      # at least one old loop in a batch of two
+    ((0.0, 0.0), 16, 0.5, 1),       # at least one new loop
+    ((1.0, 1.0), 16, 0.5, 15),      # and one old
+    ((0.45, 0.25), 1, 0.5, 1),      # a batch of one: the new loop
+])
+def test_new_loops_share_of_a_batch_falls_over_the_addition(share, batch, fraction, expected, monkeypatch):
+    import morphlib.newloops as newloops
+
+    monkeypatch.setattr(newloops, "NEW_SHARE", share)
+    assert newloops.new_in_batch(batch, fraction) == expected
