@@ -57,33 +57,6 @@ class FusedAdam(keras.optimizers.Adam):
                 kept.append(self.add_variable(shape, initializer="zeros", dtype=v.dtype,
                                               name=f"{v.path.replace('/', '_')}_{name}"))
 
-    def _backend_apply_gradients(self, grads, trainable_variables):
-        # Which gradients the factored update clips itself, inside its fused step (one pass
-        # over a bank fewer than Keras' clipping; a strategy's replicas clip as Keras does).
-        strategy = tf.distribute.has_strategy()
-        self._clipped_inside = None if strategy else [self._clips_inside(v) for v in trainable_variables]
-        try:
-            return super()._backend_apply_gradients(grads, trainable_variables)
-        finally:
-            self._clipped_inside = None
-
-    def _clip_gradients(self, grads):
-        inside = getattr(self, "_clipped_inside", None)
-        if not (self.clipnorm and inside and len(inside) == len(grads)):  # a strategy's replicas: Keras' clipping
-            return super()._clip_gradients(grads)
-        # Keras clips each gradient with a handful of ops; for a model's dozen small
-        # variables that cost 15 ms a step on 2 cores (studio44), fused by XLA almost nothing.
-        at = [k for k, (g, skip) in enumerate(zip(grads, inside)) if g is not None and not skip]
-        clipped = list(grads)
-        if at:
-            for k, c in zip(at, _clip_each(tuple(grads[k] for k in at), tf.constant(self.clipnorm, tf.float32))):
-                clipped[k] = c
-        return clipped
-
-    def _clips_inside(self, variable):
-        return (bool(self.clipnorm) and self._get_variable_index(variable) in getattr(self, "_factored_at", ())
-                and not tf.distribute.has_strategy())
-
     def update_step(self, gradient, variable, learning_rate):
         if self._get_variable_index(variable) in getattr(self, "_factored_at", ()):
             return self._factored_step(gradient, variable, learning_rate)
@@ -106,11 +79,10 @@ class FusedAdam(keras.optimizers.Adam):
         index = self._get_variable_index(variable)
         row, col = self._momentums[index], self._velocities[index]
         dtype = variable.dtype
-        clipnorm = self.clipnorm if self._clips_inside(variable) else 0.0
         w, r, c = _factored_update(  # tensors, not variables: a trace must not hold on to one model's variables
             tf.cast(gradient, dtype), tf.convert_to_tensor(variable), tf.convert_to_tensor(row), tf.convert_to_tensor(col),
             tf.cast(learning_rate, dtype), tf.cast(self.beta_2, dtype), tf.cast(self.iterations + 1, dtype),
-            tf.cast(self.epsilon, dtype), tf.cast(clipnorm, dtype),
+            tf.cast(self.epsilon, dtype),
         )
         self.assign(row, r)
         self.assign(col, c)
@@ -124,34 +96,16 @@ class FusedAdam(keras.optimizers.Adam):
 
 
 @tf.function(jit_compile=True)
-def _factored_update(g, w, row, col, lr, beta_2, step, epsilon, clipnorm):
+def _factored_update(g, w, row, col, lr, beta_2, step, epsilon):
     """Adafactor's step without momentum, fused by XLA: the second moment is never made
-    whole, each weight's step is its gradient times a row's and a column's factor. A
-    ``clipnorm`` > 0 first clips the gradient to that norm, as Keras' ``clipnorm`` does."""
-    g2 = tf.square(g)
-    row_g2, col_g2 = tf.reduce_mean(g2, axis=1, keepdims=True), tf.reduce_mean(g2, axis=0, keepdims=True)
-    # The norm from the rows' means, and the clipped gradient's means from the raw ones
-    # scaled: no pass over the bank beyond the unclipped step's two.
-    norm = tf.sqrt(tf.reduce_sum(row_g2) * tf.cast(tf.shape(g)[1], g.dtype))
-    clip = tf.where((clipnorm > 0) & (norm > clipnorm), clipnorm / tf.maximum(norm, 1e-30), tf.ones_like(norm))
-    row = beta_2 * row + (1 - beta_2) * (tf.square(clip) * row_g2 + 1e-30)
-    col = beta_2 * col + (1 - beta_2) * (tf.square(clip) * col_g2 + 1e-30)
-    g = g * clip
+    whole, each weight's step is its gradient times a row's and a column's factor."""
+    g2 = tf.square(g) + 1e-30
+    row = beta_2 * row + (1 - beta_2) * tf.reduce_mean(g2, axis=1, keepdims=True)
+    col = beta_2 * col + (1 - beta_2) * tf.reduce_mean(g2, axis=0, keepdims=True)
     scale = tf.sqrt(tf.reduce_mean(row) * (1 - tf.pow(beta_2, step)))  # v = row col / mean(row), bias-corrected
     a = lr * scale * tf.math.rsqrt(row + epsilon ** 2)
     b = tf.math.rsqrt(col + epsilon ** 2)
     return w - a * g * b, row, col
-
-
-@tf.function(jit_compile=True)
-def _clip_each(grads, clipnorm):
-    """Each gradient scaled to a norm of at most ``clipnorm``, as Keras' ``clipnorm`` does."""
-    out = []
-    for g in grads:
-        norm = tf.sqrt(tf.reduce_sum(tf.square(tf.cast(g, tf.float32))))
-        scale = tf.where(norm > clipnorm, clipnorm / tf.maximum(norm, 1e-30), 1.0)
-        out.append(g * tf.cast(scale, g.dtype))
-    return out
 
 
 def _handle(variable):
