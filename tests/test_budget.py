@@ -63,7 +63,9 @@ def test_a_budget_ends_the_cycle_at_its_floor_when_the_time_is_up(tiny_loops, tm
     assert 2.5 < took < 3 + 10  # the budget, plus building the model and the last write
     lrs = [r["lr"] for r in model.history]
     peak = TINY_PRESET.learning_rate * ONECYCLE.peak
-    assert max(lrs) > 0.9 * peak and lrs[-1] < 0.02 * peak  # it rose, then ended near its floor
+    # It rose towards its peak, then ended near its floor. An epoch's rate is the one at its
+    # start, and a slow first epoch (it builds the graph) can step past the peak itself.
+    assert lrs[0] < 0.5 * max(lrs) and max(lrs) > 0.5 * peak and lrs[-1] < 0.02 * peak
     assert not model.timed_out and model.clock["used_s"] == read_state(model_dir)["clock"]["used_s"] == 3.0
     # The same budget again: done, nothing trained.
     again = train(tiny_loops, model_dir, max_minutes=0.05, progress=False)
