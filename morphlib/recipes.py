@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import math
 
-from .config import check_int
+from .config import INITS, check_int
 from .errors import ParameterError
 
 SCHEDULES = ("constant", "onecycle")
@@ -53,6 +53,10 @@ class Recipe:
         or 0.3 (README, "On the clock").
     restart_warmup : float in [0, 1)
         Fraction of a warm restart spent rising.
+    init : {"glorot", "he"}
+        How a new model's ReLU layers' kernels start (``morphlib.model.RELU_INITS``):
+        Keras' Glorot-uniform (the tutorial's) or He-uniform. A resumed run keeps its
+        weights.
     """
 
     name: str
@@ -65,12 +69,15 @@ class Recipe:
     precision: str = "float32"
     restart_peak: float = 3.0
     restart_warmup: float = 0.1
+    init: str = "glorot"
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
             raise ParameterError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise ParameterError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.init not in INITS:
+            raise ParameterError(f"init must be one of {INITS}, got {self.init!r}")
         if not (self.peak > 0 and self.epochs > 0 and 0 <= self.warmup < 1 and self.restart_peak > 0 and 0 <= self.restart_warmup < 1):
             raise ParameterError(f"recipe {self.name!r}: peak, restart_peak and epochs must be > 0, warmup and restart_warmup in [0, 1)")
         if self.batch_size is not None:
@@ -119,7 +126,7 @@ RECIPES = {
     # Better than the tutorial's quality, sooner (benchmarks/bench.py): 3x the rate at the
     # peak after a warm-up of 40 % of the epochs, full batches, mixed precision. (5x the
     # rate and a 30 % warm-up was faster on recorded drums but collapsed on the demo loops.)
-    "onecycle": Recipe("onecycle", schedule="onecycle", peak=3.0, warmup=0.4, epochs=1.0, full_batches=True, precision="auto"),
+    "onecycle": Recipe("onecycle", schedule="onecycle", peak=3.0, warmup=0.4, epochs=1.0, full_batches=True, precision="auto", init="he"),
 }
 
 #: What ``train`` uses when no recipe is named and the folder has none: ``onecycle`` reaches

@@ -169,7 +169,7 @@ def train(
         raise ParameterError("max_minutes cannot stop several workers at the same epoch; use it with one machine")
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        vae = build_vae(loops.settings, preset, seed=seed, precision=precision)
+        vae = build_vae(loops.settings, preset, seed=seed, precision=precision, init=preset.init_for(recipe))
         vae.compile(optimizer=make_optimizer(preset, precision))
     with strategy.scope():  # the optimizer's variables are made here on resume
         history, start, state = _restore(model_dir, vae, say)

@@ -71,6 +71,24 @@ def test_config_roundtrip_and_keras_file(tmp_path):
     np.testing.assert_allclose(loaded.encode(x), vae.encode(x))
 
 
+@pytest.mark.parametrize("init, gain", [("glorot", None), ("he", 2.0)])
+def test_relu_kernels_start_as_the_init_says(init, gain):
+    """He-uniform: variance 2 / fan_in; Glorot-uniform: 2 / (fan_in + fan_out). The
+    posterior's and the spectrum's linear layers keep Glorot either way."""
+    keras.utils.set_random_seed(0)
+    vae = VAE(257, 16, latent_dim=4, hidden=64, strides=(4, 4), detail_slots=2, init=init)
+    layers = {l.name: l for m in (vae.encoder, vae.decoder) for l in m.layers}
+    for name in ("frequency_projection", "time_conv_1", "time_conv_2", "expand", "time_upsample_2", "time_upsample_1", "detail_hidden",
+                 "posterior_params", "frequency_synthesis"):
+        kernel = np.asarray(layers[name].kernel)
+        receptive = int(np.prod(kernel.shape[:-2]))
+        fan_in, fan_out = kernel.shape[-2] * receptive, kernel.shape[-1] * receptive
+        relu = name not in ("posterior_params", "frequency_synthesis")
+        expected = gain / fan_in if relu and gain else 2.0 / (fan_in + fan_out)
+        assert np.var(kernel) == pytest.approx(expected, rel=0.15), name
+    assert vae.get_config()["init"] == init and VAE.from_config(vae.get_config()).init == init
+
+
 STUDIO_TINY = dict(latent_dim=4, hidden=8, compression="log", output_activation="softplus", linear_weight=1.0, posterior="diag", detail_slots=3)
 
 
@@ -133,7 +151,8 @@ def test_the_log_loss_hears_quiet_bins():
     [({"compression": "mp3"}, "compression must be one of"), ({"output_activation": "tanh"}, "output_activation must be one of"),
      ({"posterior": "student"}, "posterior must be one of"), ({"floor": 0}, "floor must be > 0"), ({"linear_weight": -1}, "linear_weight"),
      ({"detail_slots": -1}, "detail_slots must be"), ({"detail_slots": 2.5}, "detail_slots must be"),
-     ({"mix_weight": -0.1}, "mix_weight must be >= 0"), ({"frequency_decoder": "fft"}, "frequency_decoder must be one of")],
+     ({"mix_weight": -0.1}, "mix_weight must be >= 0"), ({"frequency_decoder": "fft"}, "frequency_decoder must be one of"),
+     ({"init": "orthogonal"}, "init must be one of .*'orthogonal'")],
 )
 def test_bad_studio_options(kwargs, match):
     with pytest.raises(ParameterError, match=match):

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 
@@ -6,6 +7,7 @@ import pytest
 
 from morphlib.config import get_preset
 from morphlib.errors import ParameterError
+from morphlib.modelfolder import META
 from morphlib.recipes import RECIPES, Recipe, get_recipe, pick_precision, recipe_from_dict
 from morphlib.training import train
 
@@ -36,6 +38,7 @@ def test_one_cycle_rises_to_its_peak_then_falls_to_almost_nothing():
     ({"peak": 0}, "peak and epochs must be > 0"),
     ({"warmup": 1.0}, "warmup in"),
     ({"batch_size": 0}, "batch_size must be >= 1"),
+    ({"init": "lecun"}, "init must be one of .*'lecun'"),
 ])
 def test_bad_recipes_name_the_field(kwargs, match):
     with pytest.raises(ParameterError, match=match):
@@ -48,6 +51,29 @@ def test_lookups():
         get_recipe("turbo")
     assert recipe_from_dict(None) == RECIPES["tutorial"]  # folders from before recipes
     assert recipe_from_dict(RECIPES["onecycle"].to_dict()) == RECIPES["onecycle"]
+    before_init = {k: v for k, v in RECIPES["onecycle"].to_dict().items() if k != "init"}  # a folder from before ``init``
+    assert recipe_from_dict(before_init).init == "glorot"
+
+
+@pytest.mark.parametrize("recipe, preset_init, init", [("tutorial", None, "glorot"), ("onecycle", None, "he"), ("onecycle", "glorot", "glorot")])
+def test_a_new_model_starts_as_its_preset_or_recipe_says(tiny_loops, tmp_path, recipe, preset_init, init):
+    """The tutorial recipe keeps Keras' Glorot (the tutorial's code); onecycle starts the
+    ReLU layers He-uniform unless the preset pins its start (the studio presets); the
+    saved model's config records it, and a folder resumes whatever the preset's init."""
+    preset = dataclasses.replace(get_preset("tiny"), init=preset_init)
+    model = train(tiny_loops, tmp_path, epochs=1, preset=preset, recipe=recipe, progress=False, verbose=False)
+    with open(os.path.join(tmp_path, META)) as f:
+        assert json.load(f)["model"]["init"] == init
+    assert model.vae.init == init
+    again = train(tiny_loops, tmp_path, epochs=2, preset=dataclasses.replace(preset, init="he" if init == "glorot" else "glorot"),
+                  progress=False, verbose=False)
+    assert len(again.history) == 2 and again.vae.init == init
+
+
+def test_the_studio_presets_keep_their_glorot_start():
+    assert [get_preset(name).init_for(RECIPES["onecycle"]) for name in ("studio", "studio44", "tutorial")] == ["glorot", "glorot", "he"]
+    with pytest.raises(ParameterError, match="init must be None or one of \\('glorot', 'he'\\), got 'xavier'"):
+        dataclasses.replace(get_preset("studio"), init="xavier")
 
 
 def test_precision():
