@@ -85,6 +85,7 @@ epochs = None if sys.argv[3] == "default" else int(sys.argv[3])
 EVERY = int(sys.argv[7])  # epochs between cosine measurements (outside the timed part)
 max_minutes = None if sys.argv[8] == "none" else float(sys.argv[8])
 precision = None if sys.argv[9] == "recipe" else sys.argv[9]
+seed = int(sys.argv[10]) if len(sys.argv) > 10 else 0
 
 class Clock(keras_callback_base()):
     def on_train_begin(self, logs=None):
@@ -111,7 +112,7 @@ from common import variant
 from morphlib.recipes import get_recipe
 # the cosine is measured outside the clock's time too: the budget pauses while it is measured
 train(loops, sys.argv[2], epochs=epochs, preset="tutorial", recipe=variant(sys.argv[5], get_recipe), precision=precision,
-      max_minutes=max_minutes, progress=False, verbose=False, callbacks=[clock])
+      max_minutes=max_minutes, seed=seed, progress=False, verbose=False, callbacks=[clock])
 print(json.dumps({"epoch_seconds": clock.seconds, "curve": clock.curve, "cosine_mean": clock.curve[-1][1],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "training_set_mb": loops.S.nbytes / 2**20}))
@@ -285,7 +286,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="8 loops, 2 epochs: only checks that everything runs")
     p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["gm", "demo"])
-    p.add_argument("--recipes", nargs="+", default=list(RECIPES), help="names, or NAME:field=value,... to try a variant")
+    p.add_argument("--recipes", nargs="*", default=list(RECIPES), help="names, or NAME:field=value,... to try a variant (none: only the budgets)")
     p.add_argument("--epochs", type=int, help="for every recipe (default: each recipe's own)")
     p.add_argument("--budgets", nargs="*", type=float, default=[0.2, 0.1],
                    help="fractions of the tutorial code's training time given to the default recipe as max_minutes (0.2 0.1)")

@@ -201,3 +201,23 @@ def test_the_sound_benchmark_adds_unseen_kits_in_the_same_run(tmp_path):
     added = report["gm studio (kits added)"]
     assert added["new_loops"] >= 1 and all(0 < added[k] < 100 for k in ("new_before", "new_fitted", "new_after", "old_after"))
     assert "(new loops in 3 s)" in result.stdout
+
+
+def test_quick_plateau_benchmark_runs(tmp_path):
+    out = tmp_path / "plateau.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "plateau.py"), "--quick", "--corpus", "demo", "--seeds", "3",
+                    "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads(out.read_text())
+    assert [(r["init"], r["seed"]) for r in rows] == [("glorot", 3), ("he", 3)]
+    for r in rows:
+        assert [e for e, _ in r["curve"]] == [1, 2, 3, 4] and 0 < r["cosine_mean"] <= 1 and r["cosine_mean"] == r["curve"][-1][1]
+    assert "above 0.80 at" in result.stdout
+
+
+@pytest.mark.parametrize("curve, epoch", [([(5, 0.5), (10, 0.79), (15, 0.81), (20, 0.9)], 15), ([(5, 0.77), (10, 0.78)], None), ([], None)])
+def test_the_plateau_is_left_at_the_first_epoch_above_its_level(curve, epoch):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from plateau import first_above
+
+    assert first_above(curve) == epoch

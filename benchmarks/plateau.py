@@ -1,0 +1,79 @@
+"""How soon the tutorial preset leaves its plateau, from each start of its ReLU layers.
+
+    python benchmarks/plateau.py                    # demo loops and recorded drums, Glorot and He, seeds 0 1, 350 epochs
+    python benchmarks/plateau.py --corpus demo --seeds 0 1 2
+    python benchmarks/plateau.py --quick            # CI: checks that it still runs (seconds)
+
+The tutorial preset trained with the default recipe (``onecycle``) laid over a fixed
+number of epochs (350: about what a fifth of the tutorial code's time buys in float32 on
+2 CPU cores), in float32, once with the tutorial's Glorot-uniform start of its ReLU layers
+(``onecycle:init=glorot``) and once with the recipe's He-uniform start, for each seed.
+The demo loops first sit on a plateau where the decoder plays every loop the same mean
+spectrum (cosine ≈ 0.77); the table gives the first epoch whose cosine is above 0.80 (the
+plateau left), the cosine every 50 epochs and at the end. Epochs, not seconds, so that the
+figures hold on any CPU; ``bench.py`` gives the same choice on the clock.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+LEFT = 0.80  # above the mean spectrum's cosine (0.77 on the demo loops)
+
+
+def first_above(curve, level=LEFT):
+    """The first epoch of ``curve`` ([(epoch, cosine), ...]) whose cosine is above ``level``."""
+    return next((epoch for epoch, c in curve if c > level), None)
+
+
+def main(argv=None):
+    from bench import TRAIN, _python, make_corpus
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["demo", "gm"])
+    p.add_argument("--inits", nargs="+", choices=("glorot", "he"), default=["glorot", "he"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    p.add_argument("--epochs", type=int, default=350)
+    p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--quick", action="store_true", help="8 loops, 4 epochs: only checks that it runs")
+    p.add_argument("--work")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    n, epochs, every = (8, 4, 1) if args.quick else (args.loops, args.epochs, 5)
+    work = args.work or tempfile.mkdtemp(prefix="morphlib-plateau-")
+    rows = []
+    for kind in args.corpus:
+        folder = os.path.join(work, kind)
+        make_corpus(kind, folder, n)
+        for seed in args.seeds:
+            for init in args.inits:
+                print(f"{kind}: tutorial preset, onecycle over {epochs} epochs, float32, {init} start, seed {seed}", file=sys.stderr)
+                out = _python(TRAIN, folder, os.path.join(work, f"model-{kind}-{init}-{seed}"), epochs, os.path.join(work, "cache"),
+                              f"onecycle:init={init}", HERE, every, "none", "float32", seed)
+                curve = [(round(k * every if k * every <= epochs else epochs), c) for k, (_, c) in enumerate(out["curve"], 1)]
+                rows.append({"corpus": kind, "init": init, "seed": seed, "epochs": epochs, "left_plateau_at": first_above(curve),
+                             "curve": curve, "cosine_mean": out["cosine_mean"]})
+    print_table(rows)
+    print(json.dumps(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+def print_table(rows):
+    marks = sorted({e for r in rows for e, _ in r["curve"] if e % 50 == 0} | {r["epochs"] for r in rows})
+    print("corpus  start   seed  above 0.80 at " + " ".join(f"{m:>7}" for m in marks))
+    for r in rows:
+        at = dict(r["curve"])
+        print(f"{r['corpus']:<7} {r['init']:<7} {r['seed']:>4}  {str(r['left_plateau_at'] or '—'):>13} "
+              + " ".join(f"{at[m]:7.4f}" if m in at else "      —" for m in marks))
+
+
+if __name__ == "__main__":
+    main()
