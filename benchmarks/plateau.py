@@ -15,7 +15,6 @@ figures hold on any CPU; ``bench.py`` gives the same choice on the clock.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ def first_above(curve, level=LEFT):
 
 def main(argv=None):
     from bench import TRAIN, _python, make_corpus
+    from common import cpu_description, report
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["demo", "gm"])
@@ -60,10 +60,7 @@ def main(argv=None):
                 rows.append({"corpus": kind, "init": init, "seed": seed, "epochs": epochs, "left_plateau_at": first_above(curve),
                              "curve": curve, "cosine_mean": out["cosine_mean"]})
     print_table(rows)
-    print(json.dumps(rows))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+    report({"cpu": cpu_description(), "runs": rows}, args.json)
 
 
 def print_table(rows):

@@ -59,7 +59,8 @@ OUTPUTS = ("relu", "softplus")
 #: (the tutorial's), or He-uniform, scaled for ReLU (``keras.initializers.HeUniform``),
 #: which keeps the signal's size through the stack of ReLUs. With He the tutorial preset
 #: leaves the plateau where the decoder plays every loop's mean spectrum (cosine 0.77 on
-#: the demo loops) after ~25 epochs instead of ~70 (README, "A start scaled for ReLU").
+#: the demo loops) after 35-50 epochs instead of 75-90 of a one-cycle run over 350
+#: (benchmarks/plateau.py; README, "A start scaled for ReLU").
 RELU_INITS = dict(zip(INITS, ("glorot_uniform", "he_uniform")))
 
 

@@ -208,8 +208,9 @@ def test_quick_plateau_benchmark_runs(tmp_path):
     result = _bench(os.path.join(ROOT, "benchmarks", "plateau.py"), "--quick", "--corpus", "demo", "--seeds", "3",
                     "--work", str(tmp_path / "w"), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = json.loads(out.read_text())
-    assert [(r["init"], r["seed"]) for r in rows] == [("glorot", 3), ("he", 3)]
+    report = json.loads(out.read_text())
+    rows = report["runs"]
+    assert [(r["init"], r["seed"]) for r in rows] == [("glorot", 3), ("he", 3)] and "cores, flags" in report["cpu"]
     for r in rows:
         assert [e for e, _ in r["curve"]] == [1, 2, 3, 4] and 0 < r["cosine_mean"] <= 1 and r["cosine_mean"] == r["curve"][-1][1]
     assert "above 0.80 at" in result.stdout
