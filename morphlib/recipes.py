@@ -5,8 +5,9 @@ says how it is trained. ``tutorial`` reproduces the tutorial exactly (Adam at th
 rate, constant, batch 16, float32, the preset's epochs). ``onecycle`` reaches the same
 quality in a fraction of the time: a one-cycle schedule (warm-up to a higher peak, cosine
 decay to almost nothing) over fewer epochs, in mixed precision where the hardware has it
-(bfloat16 on CPUs with AVX512-BF16 or AMX and on TPUs, float16 on GPUs). The figures that
-chose it are in ``benchmarks/bench.py`` and the README.
+(bfloat16 on CPUs with AVX512-BF16 or AMX and on TPUs, float16 on GPUs), from a start of the
+ReLU layers scaled for ReLU (He-uniform). The figures that chose it are in
+``benchmarks/bench.py``, ``benchmarks/plateau.py`` and the README.
 """
 
 import dataclasses
@@ -55,7 +56,8 @@ class Recipe:
         Fraction of a warm restart spent rising.
     init : {"glorot", "he"}
         How a new model's ReLU layers' kernels start (``morphlib.model.RELU_INITS``):
-        Keras' Glorot-uniform (the tutorial's) or He-uniform. A resumed run keeps its
+        Keras' Glorot-uniform (the tutorial's) or He-uniform, unless the preset pins its
+        own (``Preset.init``: the studio presets keep Glorot). A resumed run keeps its
         weights.
     """
 
@@ -126,6 +128,8 @@ RECIPES = {
     # Better than the tutorial's quality, sooner (benchmarks/bench.py): 3x the rate at the
     # peak after a warm-up of 40 % of the epochs, full batches, mixed precision. (5x the
     # rate and a 30 % warm-up was faster on recorded drums but collapsed on the demo loops.)
+    # He-uniform ReLU layers: the tutorial preset leaves its mean-spectrum plateau 30-40
+    # epochs sooner, so that a fifth of the code's time reaches its cosine in float32 too.
     "onecycle": Recipe("onecycle", schedule="onecycle", peak=3.0, warmup=0.4, epochs=1.0, full_batches=True, precision="auto", init="he"),
 }
 
