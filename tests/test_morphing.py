@@ -60,7 +60,9 @@ def test_morph_by_stored_latent_and_by_file(tiny_model, tiny_loops, tiny_folder)
     by_file = morph(tiny_model, os.path.join(tiny_folder, "Loop A.wav"), "Loop B", 0.5, n_iter=4)
     with_loops = morph(tiny_model, "Loop A", "Loop B", 0.5, loops=tiny_loops, n_iter=4)
     np.testing.assert_allclose(by_name.S, with_loops.S, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(by_file.S, with_loops.S, rtol=1e-4, atol=1e-5)
+    # the file is analysed afresh in float32, the LoopSet's |STFT| comes from the store as
+    # float16 (2**-11 relative); through the decoder that is a few 1e-4 apart
+    np.testing.assert_allclose(by_file.S, with_loops.S, rtol=2e-3, atol=1e-5)
     with pytest.raises(UnknownSoundError, match="did you mean 'Loop A'"):
         morph(tiny_model, "Loop AA", "Loop B", 0.5)
 
