@@ -128,7 +128,7 @@ RECIPES = {
     # Better than the tutorial's quality, sooner (benchmarks/bench.py): 3x the rate at the
     # peak after a warm-up of 40 % of the epochs, full batches, mixed precision. (5x the
     # rate and a 30 % warm-up was faster on recorded drums but collapsed on the demo loops.)
-    # He-uniform ReLU layers: the tutorial preset leaves its mean-spectrum plateau 30-40
+    # He-uniform ReLU layers: the tutorial preset leaves its mean-spectrum plateau 25-55
     # epochs sooner, so that a fifth of the code's time reaches its cosine in float32 too.
     "onecycle": Recipe("onecycle", schedule="onecycle", peak=3.0, warmup=0.4, epochs=1.0, full_batches=True, precision="auto", init="he"),
 }
