@@ -22,6 +22,20 @@ class AudioFileError(MorphlibError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class LinkRefusedError(MorphlibError):
+    """A write would have gone through a link in a folder morphlib writes into.
+
+    A model folder, store or export folder made elsewhere (unpacked from a zip, synced)
+    can hold a link that would send a write outside it; morphlib refuses and writes nothing.
+    """
+
+    def __init__(self, path, reason):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path} {reason}: morphlib never writes through a link inside a folder it writes into; "
+                         "remove the link (or copy the folder without links) and run again")
+
+
 class DataFolderError(MorphlibError):
     """A data folder is missing, unreadable, or holds no usable audio."""
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from .config import AnalysisSettings, Preset
 from .errors import FolderUnreachableError, ModelFolderError, SettingsMismatchError
-from .files import atomic_write_text, discard, is_full, is_unreachable, part_name, recover_replaced, replace_emptying, write_in_place
+from .files import atomic_write_text, discard, is_full, is_unreachable, part_name, recover_replaced, refuse_links, replace_keeping_old, write_in_place
 from .recipes import recipe_from_dict
 
 FORMAT = "morphlib-model"
@@ -43,7 +43,8 @@ STATE = "state.json"
 
 
 def save_keras_atomically(model, path):
-    """``model.save(path)`` through a temporary ``.keras`` file, emptying the old file first.
+    """``model.save(path)`` through a temporary ``.keras`` file renamed over the old one
+    (``files.replace_keeping_old``: never an empty or half-written ``path``).
 
     Returns
     -------
@@ -51,9 +52,11 @@ def save_keras_atomically(model, path):
         Size of the file written.
     """
     tmp = best_part(path)
+    root = os.path.dirname(os.path.abspath(path))
+    refuse_links(tmp, root=root)
     model.save(tmp)
     n = os.path.getsize(tmp)
-    replace_emptying(tmp, path)
+    replace_keeping_old(tmp, path, root=root)
     return n
 
 
@@ -70,9 +73,9 @@ def recover_best(model_dir, *, drop_stale=False):
     import zipfile
 
     path = os.path.join(os.fspath(model_dir), BEST)
-    recovered = recover_replaced(best_part(path), path, zipfile.is_zipfile)
+    recovered = recover_replaced(best_part(path), path, zipfile.is_zipfile, root=model_dir)
     if drop_stale:
-        discard(best_part(path))
+        discard(best_part(path), root=model_dir)
     return recovered
 
 
@@ -86,7 +89,7 @@ def write_meta(model_dir, *, settings, preset, model_config, data_names=(), reci
         "model": model_config,
         "data": {"n_files": len(data_names), "names": list(data_names)},
     }
-    atomic_write_text(os.path.join(model_dir, META), json.dumps(meta, indent=2, ensure_ascii=False))
+    atomic_write_text(os.path.join(model_dir, META), json.dumps(meta, indent=2, ensure_ascii=False), root=model_dir)
     return meta
 
 
@@ -172,7 +175,7 @@ def write_history(model_dir, rows):
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return atomic_write_text(os.path.join(os.fspath(model_dir), HISTORY), buf.getvalue())
+    return atomic_write_text(os.path.join(os.fspath(model_dir), HISTORY), buf.getvalue(), root=model_dir)
 
 
 SLOTS = ("slot-0", "slot-1")
@@ -402,10 +405,12 @@ class CheckpointWriter:
     """
 
     def __init__(self, model_dir, newest=None):
-        self.folder = os.path.join(os.fspath(model_dir), CHECKPOINTS)
+        self.root = os.fspath(model_dir)
+        self.folder = os.path.join(self.root, CHECKPOINTS)
+        refuse_links(self.folder, root=self.root)
         os.makedirs(self.folder, exist_ok=True)
         for stale in glob.glob(os.path.join(glob.escape(self.folder), ".*.part*")):
-            discard(stale)  # left by a process killed while writing (morphlib 0.1)
+            discard(stale, root=self.root)  # left by a process killed while writing (morphlib 0.1)
         self.seq = newest["seq"] if newest else 0
         self.last = {"epoch": newest["epoch"], "saved_at": newest.get("saved_at")} if newest else None
         self.bytes_written = 0
@@ -438,7 +443,7 @@ class CheckpointWriter:
         crc = 0
         for c in chunks:  # raw arrays: no archive; one CRC pass to recognise a torn slot
             crc = zlib.crc32(memoryview(c).cast("B"), crc)
-        self.bytes_written += write_in_place(os.path.join(self.folder, slot + ".bin"), chunks)
+        self.bytes_written += write_in_place(os.path.join(self.folder, slot + ".bin"), chunks, root=self.root)
         state = {
             **state,
             "saved_at": time.time(),
@@ -450,15 +455,15 @@ class CheckpointWriter:
             },
         }
         text = json.dumps(state).encode("utf-8")
-        self.bytes_written += write_in_place(os.path.join(self.folder, slot + ".json"), [text])
+        self.bytes_written += write_in_place(os.path.join(self.folder, slot + ".json"), [text], root=self.root)
         self.last = {"epoch": state["epoch"], "saved_at": state["saved_at"]}
         self.completed += 1
         self._drop_legacy()
 
     def _drop_legacy(self):
         for old in glob.glob(os.path.join(glob.escape(self.folder), "epoch-*.bin")):
-            discard(old)
-        discard(os.path.join(self.folder, LEGACY_STATE))
+            discard(old, root=self.root)
+        discard(os.path.join(self.folder, LEGACY_STATE), root=self.root)
 
     def wait(self):
         """Block until the write in flight is on disk; raise what it failed with."""
@@ -494,7 +499,7 @@ def write_latents(model_dir, names, z):
         "model": _stamp(os.path.join(model_dir, BEST)),
         "latents": {name: [round(float(v), 7) for v in row] for name, row in zip(names, z)},
     }
-    return atomic_write_text(os.path.join(model_dir, LATENTS), json.dumps(payload, ensure_ascii=False))
+    return atomic_write_text(os.path.join(model_dir, LATENTS), json.dumps(payload, ensure_ascii=False), root=model_dir)
 
 
 def read_latents(model_dir):

@@ -281,6 +281,7 @@ def _bar(seconds):
 
 def _keep_before(model_dir):
     """Copy the folder's model, meta, history and latents into ``before-add-N/``; its path."""
+    from .files import refuse_links
     from .modelfolder import BEST, HISTORY, LATENTS, META
 
     n = 1
@@ -288,6 +289,7 @@ def _keep_before(model_dir):
         n += 1
     before = os.path.join(model_dir, f"before-add-{n}")
     part = before + ".part"
+    refuse_links(part, root=model_dir)
     shutil.rmtree(part, ignore_errors=True)
     os.makedirs(part)
     for name in (BEST, META, HISTORY, LATENTS):
@@ -317,7 +319,7 @@ def _write_added(model_dir, vae, loops, meta, history):
         raw = json.load(f)
     names = list(dict.fromkeys([*meta["data"]["names"], *loops.names]))
     raw["data"] = {**raw.get("data", {}), "n_files": len(names), "names": names}
-    atomic_write_text(os.path.join(model_dir, META), json.dumps(raw, indent=2, ensure_ascii=False))
+    atomic_write_text(os.path.join(model_dir, META), json.dumps(raw, indent=2, ensure_ascii=False), root=model_dir)
 
     rows = read_history(model_dir)
     epoch = (rows[-1]["epoch"] if rows else 0) + 1

@@ -221,13 +221,13 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_good_checkpoint(tiny_lo
     real = mf.write_in_place
     calls = []
 
-    def fills_up(path, chunks):
+    def fills_up(path, chunks, **kwargs):
         calls.append(path)
         if len(calls) > 2 and path.endswith(".bin"):  # the second checkpoint's data: half written, then full
             with open(path, "wb") as f:
                 f.write(b"\0" * 100)
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(path, chunks)
+        return real(path, chunks, **kwargs)
 
     monkeypatch.setattr(mf, "write_in_place", fills_up)
     with pytest.raises(ModelFolderError) as info:
@@ -330,14 +330,14 @@ def _drops(monkeypatch, *, when):
 
     real, calls = mf.write_in_place, []
 
-    def write_in_place(path, chunks):
+    def write_in_place(path, chunks, **kwargs):
         calls.append(path)
         if when(len(calls), path):
             if path.endswith(".bin"):
                 with open(path, "r+b" if os.path.exists(path) else "wb") as f:
                     f.write(b"\0" * 100)
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
-        return real(path, chunks)
+        return real(path, chunks, **kwargs)
 
     monkeypatch.setattr(mf, "write_in_place", write_in_place)
     return calls
@@ -393,11 +393,11 @@ def test_the_cli_exits_75_when_the_model_folder_goes_away(tiny_folder, tmp_path)
 import errno, sys
 import morphlib.modelfolder as mf
 real, calls = mf.write_in_place, []
-def drops(path, chunks):
+def drops(path, chunks, **kwargs):
     calls.append(path)
     if len(calls) > 2:
         raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
-    return real(path, chunks)
+    return real(path, chunks, **kwargs)
 mf.write_in_place = drops
 from morphlib.cli import main
 sys.exit(main(sys.argv[1:]))
