@@ -430,26 +430,28 @@ def load_model(model_dir):
     ModelFolderError
         Missing, damaged or foreign folder, naming the file.
     """
-    from .backend import keras_tf_tfp
     from .errors import ModelFolderError
-    from .modelfolder import BEST, read_history, read_meta, recover_best
-
-    keras, _, _ = keras_tf_tfp()
-    from . import model as _registers_classes  # noqa: F401
+    from .model import VAE
+    from .modelfolder import BEST, META, read_history, read_meta, recover_best
+    from .weightsfile import architecture_from_meta, read_weights
 
     model_dir = os.fspath(model_dir)
     meta = read_meta(model_dir)
     recover_best(model_dir)
     path = os.path.join(model_dir, BEST)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise ModelFolderError(f"{path} is missing: training has not saved a model yet; run train again to resume")
-    try:
-        vae = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many kinds for a damaged zip or h5
-        raise ModelFolderError(f"{path} is damaged or not a morphlib model ({type(exc).__name__}: {str(exc)[:200]}); train again to rewrite it") from None
+    where = os.path.join(model_dir, META)
+    arch = architecture_from_meta(meta["model"], where=where)  # a stranger's config meets no deserializer
     settings = meta["settings"]
-    if (getattr(vae, "n_bins", None), getattr(vae, "n_frames", None)) != settings.shape:
-        raise ModelFolderError(f"{path} does not match {os.path.join(model_dir, 'morphlib.json')}: model shape {(getattr(vae, 'n_bins', None), getattr(vae, 'n_frames', None))}, settings {settings.shape}")
+    shape = (arch.get("n_bins", 1025), arch.get("n_frames", 148))
+    if shape != settings.shape:
+        raise ModelFolderError(f"{where} does not agree with itself: model shape {shape}, analysis settings {settings.shape}")
+    try:
+        vae = VAE(**arch, name="vae")
+    except ParameterError as exc:
+        raise ModelFolderError(f"{where}: {exc}") from None
+    read_weights(vae, path)
     return MorphModel(vae, settings, preset=meta["preset"], model_dir=model_dir, history=read_history(model_dir))
 
 
