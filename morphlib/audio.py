@@ -4,11 +4,13 @@ import dataclasses
 import errno
 import os
 import re
+import stat
 import unicodedata
 
 import numpy as np
 
 from .errors import AudioFileError, ParameterError
+from .files import part_name, refuse_links
 
 #: File endings read (case-insensitive), all through libsndfile.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3")
@@ -21,6 +23,22 @@ GARBAGE_PEAK = 1000.0
 
 #: Highest peak written to a file, about -0.1 dBFS, so that 16-bit output never clips.
 MAX_PEAK = 0.99
+
+# Limits every file must pass before it is decoded. Loops come from the internet: a small
+# file whose header claims hours of audio, an absurd rate or a FIFO named .wav must be a
+# skip with its reason, never a load that ends, hangs or takes all memory. A loop
+# library's longest loop is minutes, not hours.
+
+#: Largest file read, in bytes (1 GiB).
+MAX_FILE_BYTES = 1 << 30
+#: Longest audio read, in seconds (10 minutes).
+MAX_SECONDS = 600.0
+#: Sample rates read, in Hz (inclusive).
+SR_RANGE = (4000, 384000)
+#: Most channels read (7.1 surround).
+MAX_CHANNELS = 8
+#: Most memory one file's decoded samples may take, in bytes (float32, all channels: 512 MiB).
+MAX_DECODED_BYTES = 512 << 20
 
 
 @dataclasses.dataclass
@@ -82,26 +100,26 @@ def read_audio(path, *, sr=22050):
     Raises
     ------
     AudioFileError
-        Empty, unreadable or undecodable file; a WAV cut off before the end its header
-        promises; no samples; NaN or Inf samples; samples far out of range (garbage);
-        silence (peak below -80 dBFS).
+        Not a regular file (a FIFO, device or folder); empty, unreadable or undecodable
+        file; beyond the limits checked before decoding (``check_file``,
+        ``check_header``); a WAV cut off before the end its header promises; no samples;
+        NaN or Inf samples; samples far out of range (garbage); silence (peak below
+        -80 dBFS).
     """
     import soundfile as sf
 
     path = os.fspath(path)
-    try:
-        size = os.stat(path).st_size
-    except OSError as exc:
-        raise AudioFileError(path, _os_reason(exc)) from None
-    if size == 0:
-        raise AudioFileError(path, "empty file (0 bytes)")
+    check_file(path)
     try:
         with sf.SoundFile(path) as f:
             file_sr, channels, subtype = f.samplerate, f.channels, f.subtype
-            data = f.read(dtype="float32", always_2d=True)
+            check_header(path, sr=file_sr, channels=channels, frames=f.frames)
+            data = f.read(frames=f.frames, dtype="float32", always_2d=True)
     except OSError as exc:
         raise AudioFileError(path, _os_reason(exc)) from None
-    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as exc:
+    except MemoryError:
+        raise AudioFileError(path, "needs more memory to decode than this machine has free") from None
+    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError, OverflowError) as exc:
         raise AudioFileError(path, f"not a readable audio file ({_short(exc)})") from None
     info = AudioInfo(path, int(file_sr), int(channels), len(data) / file_sr, str(subtype))
     if len(data) == 0:
@@ -126,6 +144,48 @@ def read_audio(path, *, sr=22050):
         data = resample(data, orig_sr=file_sr, target_sr=sr)
         info.notes.append(f"resampled {file_sr} Hz to {sr} Hz")
     return np.ascontiguousarray(data, dtype=np.float32), info
+
+
+def check_file(path):
+    """Raise AudioFileError unless ``path`` is a regular file of 1 to ``MAX_FILE_BYTES`` bytes.
+
+    A FIFO or a link to a device named ``.wav`` would make a reader wait forever or read
+    without end; nothing of such a file is read.
+
+    Returns
+    -------
+    size : int
+        The file's size in bytes.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise AudioFileError(path, _os_reason(exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioFileError(path, "a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioFileError(path, "not a regular file (a FIFO, device or socket): only audio files are read")
+    if st.st_size == 0:
+        raise AudioFileError(path, "empty file (0 bytes)")
+    if st.st_size > MAX_FILE_BYTES:
+        raise AudioFileError(path, f"{st.st_size / 2**20:.0f} MiB, more than the {MAX_FILE_BYTES >> 20} MiB a loop may take: cut it into loops")
+    return st.st_size
+
+
+def check_header(path, *, sr, channels, frames):
+    """Raise AudioFileError unless a file's header (its rate in Hz, channels and frames)
+    lies within ``SR_RANGE``, ``MAX_CHANNELS``, ``MAX_SECONDS`` and ``MAX_DECODED_BYTES``."""
+    low, high = SR_RANGE
+    if not low <= sr <= high:
+        raise AudioFileError(path, f"sample rate {sr} Hz is outside {low}-{high} Hz: a damaged header, or not audio")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioFileError(path, f"{channels} channels, outside 1-{MAX_CHANNELS}: a damaged header, or not audio")
+    if frames < 0 or frames / sr > MAX_SECONDS:
+        raise AudioFileError(path, f"its header claims {frames / sr:.0f} s of audio, more than the {MAX_SECONDS:.0f} s a loop may last: "
+                                   "cut it into loops (or the header is damaged)")
+    if frames * channels * 4 > MAX_DECODED_BYTES:
+        raise AudioFileError(path, f"{frames * channels * 4 / 2**20:.0f} MiB decoded, more than the {MAX_DECODED_BYTES >> 20} MiB one file may take: "
+                                   "cut it into loops")
 
 
 def _wav_bytes_missing(path):

@@ -464,10 +464,16 @@ def _fit_to_window(y, path, info, settings):
 
 
 def _analyse_one(path, settings):
+    """``(y, S, info)``, or the reason the file is skipped: no single file ends the load."""
     try:
         return _load_one(path, settings)
     except AudioFileError as exc:
         return exc.reason
+    except MemoryError:
+        return "needs more memory to analyse than this machine has free"
+    except Exception as exc:  # a resampler's or Rubber Band's failure on one odd file is that file's skip
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        return f"could not be analysed ({type(exc).__name__}{': ' + text if text else ''})"
 
 
 def analyse_file(path, settings):

@@ -26,10 +26,11 @@ import errno
 import hashlib
 import json
 import os
+import stat
 
 import numpy as np
 
-from .audio import INFO_FIELDS, AudioInfo
+from .audio import INFO_FIELDS, MAX_FILE_BYTES, AudioInfo
 from .errors import StoreError
 
 #: Bump when the layout of records or index changes: older stores are rebuilt.
@@ -142,6 +143,8 @@ class LoopStore:
             real = os.path.realpath(path)
         except OSError:
             return None
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+            return None  # a FIFO or device would be read forever; the reader says why it is skipped
         known = self.files.get(real)
         if known and known[:2] == [st.st_size, st.st_mtime_ns]:
             return known[2]
