@@ -296,26 +296,51 @@ def prevent_clipping(y, *, peak=MAX_PEAK):
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
-def safe_filename(name, *, default="untitled"):
-    """A file name that is valid on Windows, macOS and Linux.
+#: Longest file name written, in bytes of UTF-8: file systems allow 255, and room is kept for
+#: ``unique_path``'s " (N)" and ``write_wav``'s temporary ".NAME.part".
+MAX_NAME_BYTES = 240
+
+
+def safe_filename(name, *, suffix="", default="untitled", max_bytes=MAX_NAME_BYTES):
+    """A file name that is valid on Windows, macOS and Linux, at most ``max_bytes`` long.
 
     Keeps letters of every script (Japanese names stay), replaces characters that
-    some system forbids, and avoids Windows' reserved names.
+    some system forbids, and avoids Windows' reserved names. A name too long for the
+    file system is cut at a character boundary, never inside ``suffix``, and marked with
+    a short hash of the whole name, so that two long names stay two files.
 
     Parameters
     ----------
     name : str
+        What the file holds, e.g. ``"Overkill J to Kaputnik Beat R"``.
+    suffix : str
+        Kept whole at the end, e.g. ``" linear a=0.25.wav"``.
     default : str
-        Used when nothing is left.
+        Used when nothing is left of ``name``.
+    max_bytes : int
+        Length limit of the result in bytes of UTF-8.
     """
-    name = unicodedata.normalize("NFC", str(name))
-    name = re.sub(r'[<>:"/\\|?*\x00-\x1f\x7f]', "_", name)
-    name = name.strip().rstrip(". ")
+    import hashlib
+
+    name, suffix = _filtered(name), _filtered(suffix, strip=False)
     if not name:
         name = default
     if name.split(".")[0].upper() in _RESERVED:
         name = "_" + name
-    return name[:150]
+    if len((name + suffix).encode("utf-8")) <= max_bytes:
+        return name + suffix
+    mark = " ~" + hashlib.blake2b(name.encode("utf-8"), digest_size=4).hexdigest()
+    room = max_bytes - len((mark + suffix).encode("utf-8"))
+    if room < 1:
+        raise ParameterError(f"suffix {suffix!r} leaves no room for a name within {max_bytes} bytes")
+    cut = name.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip(". ")
+    return cut + mark + suffix
+
+
+def _filtered(text, *, strip=True):
+    text = unicodedata.normalize("NFC", str(text))
+    text = re.sub(r'[<>:"/\\|?*\x00-\x1f\x7f]', "_", text)
+    return text.strip().rstrip(". ") if strip else text
 
 
 def unique_path(path):
@@ -326,11 +351,11 @@ def unique_path(path):
     path : str or os.PathLike
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return path
     stem, ext = os.path.splitext(path)
     k = 2
-    while os.path.exists(f"{stem} ({k}){ext}"):
+    while os.path.lexists(f"{stem} ({k}){ext}"):
         k += 1
     return f"{stem} ({k}){ext}"
 
@@ -361,14 +386,16 @@ def write_wav(path, y, *, sr, overwrite=False):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ParameterError(f"y must be mono with shape (n,), got shape {y.shape}")
-    if os.path.exists(path) and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise FileExistsError(
             f"{path} already exists; choose another name, or pass overwrite=True (--overwrite)"
         )
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.part")
+    tmp = part_name(path)
+    refuse_links(tmp)
+    refuse_links(path)
     sf.write(tmp, prevent_clipping(y), int(sr), subtype="PCM_16", format="WAV")
     os.replace(tmp, path)
     return path

@@ -279,13 +279,11 @@ def cmd_evaluate(args):
 
 
 def _morph_paths(out, morphs):
-    from .audio import safe_filename
-
     if len(morphs) == 1 and out.lower().endswith(".wav"):
         return [out]
     if out.lower().endswith(".wav"):
         raise MorphlibError(f"--out {out} is a .wav file, but {len(morphs)} morphs were asked for; give a folder")
-    return [os.path.join(out, safe_filename(m.name) + ".wav") for m in morphs]
+    return [os.path.join(out, m.filename()) for m in morphs]
 
 
 def cmd_morph(args):
@@ -396,7 +394,7 @@ def cmd_demo(args):
     morphs = morph(model, a, b, list(DEMO_ALPHAS), loops=loops)
     baseline = crossfade(loops, a, b, 0.5)
     for m in [*morphs, baseline]:
-        print(write_wav(unique_path(os.path.join(morph_dir, f"{m.name}.wav")), m.y, sr=m.sr))
+        print(write_wav(unique_path(os.path.join(morph_dir, m.filename())), m.y, sr=m.sr))
 
     import matplotlib
 

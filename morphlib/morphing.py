@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .audio import prevent_clipping
+from .audio import prevent_clipping, safe_filename
 from .config import AnalysisSettings, check_int
 from .errors import ParameterError
 from .spectral import griffin_lim
@@ -492,14 +492,28 @@ class Morph:
 
     @property
     def name(self):
-        """A file name for it (without extension) that says what it is."""
+        """What it is, in words: its ends, then how they were blended (``details``)."""
+        return self.ends + self.details
+
+    @property
+    def ends(self):
+        """The sounds it blends: ``"A to B"``, or the pad's four corners."""
+        return " ".join(self.corners) if self.corners else f"{self.a} to {self.b}"
+
+    @property
+    def details(self):
+        """How they were blended, with a leading space: ``" linear a=0.25 128bpm 2bars"``."""
         tempo = f" {self.bpm:g}bpm {self.bars}bar{'s' * (self.bars != 1)}" if self.bpm else ""
         if self.curve:
-            ends = " ".join(self.corners) if self.corners else f"{self.a} to {self.b}"
-            return f"{ends} sweep {self.curve}{tempo}"
+            return f" sweep {self.curve}{tempo}"
         if self.corners:
-            return f"{' '.join(self.corners)} xy x={self.xy[0]:.2f} y={self.xy[1]:.2f}{tempo}"
-        return f"{self.a} to {self.b} {self.method} a={self.alpha:.2f}{tempo}"
+            return f" xy x={self.xy[0]:.2f} y={self.xy[1]:.2f}{tempo}"
+        return f" {self.method} a={self.alpha:.2f}{tempo}"
+
+    def filename(self, ext=".wav"):
+        """A file name for it (``audio.safe_filename``): at most 240 bytes, the ends' names
+        cut if need be, never the blend's details, so distinct morphs get distinct names."""
+        return safe_filename(self.ends, suffix=self.details + ext)
 
 
 def resolve_sound(model, key, *, loops=None):

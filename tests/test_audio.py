@@ -133,3 +133,27 @@ def test_write_wav_never_overwrites_by_accident(tmp_path):
     assert unique_path(path).endswith("m (2).wav")
     with pytest.raises(ParameterError, match="mono"):
         write_wav(tmp_path / "s.wav", np.zeros((2, 10)), sr=22050)
+
+
+def test_long_names_fit_255_bytes_keep_their_suffix_and_stay_distinct(tmp_path):
+    long_a, long_b = "ドラム" * 50 + " one", "ドラム" * 50 + " two"  # 150 Japanese characters: 450 bytes each
+    names = {safe_filename(n, suffix=f" linear a={a:.2f}.wav") for n in (long_a, long_b) for a in (0, 0.25, 0.5, 0.75, 1)}
+    assert len(names) == 10
+    for name in names:
+        assert len(name.encode("utf-8")) <= 240 and name.endswith(".wav") and " linear a=" in name
+        write_wav(unique_path(tmp_path / name), np.zeros(100), sr=8000)  # no ENAMETOOLONG, with " (2)" room too
+        write_wav(unique_path(tmp_path / name), np.zeros(100), sr=8000)
+    assert len(os.listdir(tmp_path)) == 20
+    assert safe_filename("short", suffix=" a=0.50.wav") == "short a=0.50.wav"  # untouched when it fits
+
+
+def test_write_wav_never_writes_through_a_link(tmp_path):
+    from morphlib.errors import LinkRefusedError
+
+    victim = tmp_path / "precious.txt"
+    victim.write_text("the user's work")
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / ".m.wav.part").symlink_to(victim)
+    with pytest.raises(LinkRefusedError, match=r"\.m\.wav\.part is a link"):
+        write_wav(tmp_path / "exports" / "m.wav", np.zeros(10), sr=8000)
+    assert victim.read_text() == "the user's work"

@@ -95,3 +95,17 @@ def test_nearest_names_bad_arguments(tiny_model, z, k, match):
     z = np.zeros(tiny_model.latent_dim) if z is None else z
     with pytest.raises(ParameterError, match=match):
         tiny_model.nearest(z, k)
+
+
+def test_a_morphs_file_name_keeps_alpha_and_tempo_and_fits_the_file_system():
+    from morphlib.morphing import Morph
+
+    long = "オーバーキル" * 30
+    y = np.zeros(10, np.float32)
+    morphs = [Morph(long + " J", long + " R", a, "linear", None, y, 22050, bpm=128, bars=2) for a in (0, 0.25, 0.5, 0.75, 1)]
+    names = [m.filename() for m in morphs]
+    assert len(set(names)) == 5
+    for m, name in zip(morphs, names):
+        assert len(name.encode("utf-8")) <= 240
+        assert name.endswith(f" linear a={m.alpha:.2f} 128bpm 2bars.wav")
+    assert Morph("A", "B", 0.5, "linear", None, y, 22050).filename() == "A to B linear a=0.50.wav"

@@ -266,3 +266,44 @@ def test_save_at_the_projects_tempo(page, panel, bpm, ok):
     bars = int(os.path.basename(path).split("128bpm ")[1].split("bar")[0])
     y, sr = sf.read(path)
     assert len(y) == round(bars * 240 / 128 * sr)
+
+
+MARKUP = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def markup_loops(tiny_folder, tmp_path):
+    """The tiny loops, two of them named with markup, as a loop pack from the internet might be."""
+    import shutil
+
+    from morphlib.dataset import load_folder
+    from tests.conftest import TINY
+
+    folder = tmp_path / "hostile"
+    shutil.copytree(tiny_folder, folder)
+    os.replace(folder / "Loop A.wav", folder / f"{MARKUP}.wav")
+    os.replace(folder / "Loop B.wav", folder / "Loop <b>B</b> & co.wav".replace("/", "_"))
+    return load_folder(str(folder), TINY, progress=False, cache=False)
+
+
+def test_loop_names_are_escaped_wherever_they_reach_html(page, tiny_model, markup_loops, tmp_path, monkeypatch):
+    import errno
+
+    import morphlib.panel.morphpanel as morphpanel
+
+    panel = page.run(MorphPanel, tiny_model, markup_loops, export_dir=tmp_path / "exports", a=MARKUP, b=1, n_iter=2)
+    page.run(panel.wait)
+    move(page, panel, "mode", "xy")
+    move(page, panel, "a", MARKUP)
+    move(page, panel, "d", MARKUP)
+    page.run(panel.wait)
+    shown = panel.status.value + panel.neighbours.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in panel.status.value and "<img" not in shown and "<b>B" not in shown
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", f"{MARKUP}.wav")
+
+    monkeypatch.setattr(morphpanel, "write_wav", full_disk)
+    page.click(panel.save_button)
+    assert "could not save this morph: OSError" in panel.status.value and "No space left" in panel.status.value
+    assert "<img" not in panel.status.value

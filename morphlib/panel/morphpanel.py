@@ -11,13 +11,14 @@ a move renders a quick *draft* (half the Griffin-Lim iterations, from the last m
 phase), and the live player asks for the full-quality morph once the hand rests.
 """
 
+import html
 import os
 import threading
 import time
 
 import numpy as np
 
-from ..audio import safe_filename, unique_path, write_wav
+from ..audio import unique_path, write_wav
 from ..morphing import METHODS, Morph, bilinear_weights, blend_latents, closest
 from ..spectral import phase_of
 from . import delivery
@@ -270,8 +271,6 @@ class MorphPanel:
         return z, [i, j], np.array([1 - al, al]), meta
 
     def _show_neighbours(self, z, k=5):
-        import html
-
         hits = closest(self.z, np.asarray(z).reshape(-1), k)
         self.nearest = [(self.loops.names[i], d) for i, d in hits]
         names = ", ".join(f"{html.escape(n)} <small>({d:.2f})</small>" for n, d in self.nearest)
@@ -388,12 +387,10 @@ class MorphPanel:
             return ""
         names = [self.loops.names[q] for q in state["corners"]]
         twice = sorted({n for n in names if names.count(n) > 1})
-        return f"<span style='color:#b60'>{', '.join(twice)} sits at two corners: choose four different loops for the full pad</span>"
+        return f"<span style='color:#b60'>{html.escape(', '.join(twice))} sits at two corners: choose four different loops for the full pad</span>"
 
     def _show_error(self, exc):
-        import html
-
-        self.status.value = f"<span style='color:#b00'>could not render this morph: {type(exc).__name__}: {html.escape(str(exc))}</span>"
+        self.status.value = f"<span style='color:#b00'>could not render this morph: {html.escape(_one_line(exc))}</span>"
 
     # --- saving ----------------------------------------------------------------------
 
@@ -402,10 +399,10 @@ class MorphPanel:
 
         try:
             path = self.save()
-        except MorphlibError as exc:
-            self._show_error(exc)
+        except (MorphlibError, OSError) as exc:  # a full disk or a dropped Drive mount too
+            self.status.value = f"<span style='color:#b00'>could not save this morph: {html.escape(_one_line(exc))}</span>"
             return
-        self.status.value = f"saved <code>{path}</code>"
+        self.status.value = f"saved <code>{html.escape(path)}</code>"
 
     def save(self, *, bpm=None):
         """Write the morph on display into ``export_dir`` under a new name; return its path.
@@ -424,7 +421,7 @@ class MorphPanel:
         if bpm:
             near = m.a if (m.corners or m.alpha < 0.5) else m.b
             m = at_tempo(m, bpm, window_s=self.model.settings.duration, bars=fitted_bars(self.loops, near))
-        path = unique_path(os.path.join(self.export_dir, safe_filename(m.name) + ".wav"))
+        path = unique_path(os.path.join(self.export_dir, m.filename()))
         return write_wav(path, m.y, sr=m.sr)
 
     def _ipython_display_(self):
@@ -474,3 +471,9 @@ def _make_map(model, loops, z):
         return map_class()(latent_map(model, z=z, names=list(loops.names)))
     except ImportError:
         return None
+
+
+def _one_line(exc):
+    """``"Kind: first line of the message"`` of an exception, for the status line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
