@@ -4,7 +4,8 @@ A store is one folder per set of analysis settings inside the cache folder::
 
     <cache>/store-<hash of the settings>/
         meta.json     format version and settings (a mismatch rebuilds the store, saying so)
-        records.bin   fixed-size records: 16-byte key, |STFT| as float16, signal as float32
+        records.bin   fixed-size records: 16-byte key, CRC-32 of |STFT| and of the signal,
+                      |STFT| as float16, signal as float32
         index.json    content key -> record slot and file facts; path -> (size, mtime, key)
         lock          taken while a process writes
 
@@ -17,8 +18,11 @@ signals stay float32: they are the reference that evaluation compares the output
 Safety: records are written with ``pwrite`` (a full disk raises an error instead of a
 crash), flushed to disk, and only then named in the index, which is replaced atomically.
 A process killed mid-write leaves records that no index names; they are reused later.
-Readers never take the lock: they read the index once and check each record's key, so a
-record reused by another process is noticed instead of misread.
+Readers never take the lock: they read the index once, then each record in one read that
+takes its key and checksum with its data, so a record reused by another process, or damaged
+on disk, is noticed instead of misread (a damaged one is forgotten, and analysed anew by the
+next load). Nothing in the store is written through a link (``files.open_for_writing``),
+and what it deletes is emptied first (``files.discard``: nothing in Drive's trash).
 """
 
 import contextlib
@@ -27,16 +31,20 @@ import hashlib
 import json
 import os
 import stat
+import zlib
 
 import numpy as np
 
 from .audio import INFO_FIELDS, MAX_FILE_BYTES, AudioInfo
 from .errors import StoreError
+from .files import atomic_write_text, discard, open_for_writing
 
 #: Bump when the layout of records or index changes: older stores are rebuilt.
-VERSION = 1
+VERSION = 2
 FLOAT16_MAX = 65504.0
 KEY_BYTES = 16
+#: A record's head: its key, then the CRC-32 of its magnitude and of its signal.
+HEAD_BYTES = KEY_BYTES + 8
 
 
 def settings_hash(settings):
@@ -67,7 +75,7 @@ class LoopStore:
         self.settings = settings
         self.folder = os.path.join(os.fspath(cache), f"store-{settings_hash(settings)}")
         self.n_mag = settings.n_bins * settings.n_frames
-        self.record = KEY_BYTES + 2 * self.n_mag + 4 * settings.n_samples
+        self.record = HEAD_BYTES + 2 * self.n_mag + 4 * settings.n_samples
         os.makedirs(self.folder, exist_ok=True)  # OSError: the caller works without a store
         self._check_meta(log)
         self._read_index()
@@ -79,8 +87,6 @@ class LoopStore:
 
     def _check_meta(self, log):
         """Rebuild a store of another version or other settings (saying so); name this one."""
-        from .files import atomic_write_text
-
         path = os.path.join(self.folder, self.META)
         with self.locked():  # two processes opening a new store at once write it once
             try:
@@ -98,9 +104,8 @@ class LoopStore:
                 if log:
                     log(f"the analysis store {self.folder} {why}: rebuilding it")
                 for name in (self.INDEX, self.RECORDS):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.remove(os.path.join(self.folder, name))
-            atomic_write_text(path, json.dumps(self._meta()))
+                    discard(os.path.join(self.folder, name), root=self.folder)
+            atomic_write_text(path, json.dumps(self._meta()), root=self.folder)
 
     def _read_index(self):
         self.files, self.entries, self.n_slots = self._index_on_disk()
@@ -123,12 +128,15 @@ class LoopStore:
         except ImportError:  # not on POSIX: one writer at a time is up to the user
             yield
             return
-        with open(os.path.join(self.folder, self.LOCK), "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
+        fd = open_for_writing(os.path.join(self.folder, self.LOCK), os.O_WRONLY | os.O_CREAT | os.O_APPEND, root=self.folder)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -214,7 +222,7 @@ class LoopStore:
             free = iter(sorted(set(range(self.n_slots)) - used))
             next_slot, added = self.n_slots, {}
             try:
-                fd = os.open(os.path.join(self.folder, self.RECORDS), os.O_RDWR | os.O_CREAT, 0o644)
+                fd = open_for_writing(os.path.join(self.folder, self.RECORDS), os.O_RDWR | os.O_CREAT, root=self.folder)
                 try:
                     for key, info, y, S in items:
                         if key in self.entries or key in added:
@@ -242,8 +250,9 @@ class LoopStore:
             self.entries.pop(key, None)
 
     def _pack(self, key, y, S):
-        S = np.asarray(S, np.float32)
-        return b"".join([bytes.fromhex(key), S.astype(np.float16).tobytes(), np.asarray(y, np.float32).tobytes()])
+        S = np.asarray(S, np.float32).astype(np.float16).tobytes()
+        y = np.asarray(y, np.float32).tobytes()
+        return b"".join([bytes.fromhex(key), _crc(S), _crc(y), S, y])
 
     def commit(self, folders=(), seen_paths=()):
         """Write the index: the file facts learnt while hashing, less what is gone.
@@ -272,11 +281,10 @@ class LoopStore:
         return len(stale)
 
     def _write_index(self):
-        from .files import atomic_write_text
-
         try:
             atomic_write_text(os.path.join(self.folder, self.INDEX),
-                              json.dumps({"version": VERSION, "files": self.files, "entries": self.entries, "n_slots": self.n_slots}))
+                              json.dumps({"version": VERSION, "files": self.files, "entries": self.entries, "n_slots": self.n_slots}),
+                              root=self.folder)
         except OSError as exc:  # the old index stays in place: the store holds what it held
             raise self._write_error(exc) from exc
 
@@ -292,21 +300,39 @@ class LoopStore:
 
     def _open(self):
         if self._fd is None:
-            self._fd = os.open(os.path.join(self.folder, self.RECORDS), os.O_RDONLY)
+            self._fd = os.open(os.path.join(self.folder, self.RECORDS), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         return self._fd
 
-    def _read(self, key, start, n_bytes):
+    def _read(self, key, part):
+        """The bytes of ``part`` ("S" or "y") of ``key``'s record, read with its head in one
+        ``pread`` and checked against its key and checksum."""
         slot = self.entries[key]["slot"]
-        fd = self._open()
-        head = os.pread(fd, KEY_BYTES, slot * self.record)
-        body = os.pread(fd, n_bytes, slot * self.record + start)
-        if head != bytes.fromhex(key) or len(body) != n_bytes:
+        n_S, n_y = 2 * self.n_mag, 4 * self.settings.n_samples
+        size = HEAD_BYTES + n_S + (n_y if part == "y" else 0)
+        record = os.pread(self._open(), size, slot * self.record)
+        if record[:KEY_BYTES] != bytes.fromhex(key) or len(record) != size:
             raise StoreError(f"the analysis store {self.folder} was changed by another process while in use: load the folder again")
+        body = record[HEAD_BYTES:HEAD_BYTES + n_S] if part == "S" else record[HEAD_BYTES + n_S:]
+        crc = record[KEY_BYTES:KEY_BYTES + 4] if part == "S" else record[KEY_BYTES + 4:HEAD_BYTES]
+        if _crc(body) != crc:
+            self._forget(key, slot)
+            raise StoreError(f"a record in the analysis store {self.folder} is damaged (its checksum does not match): "
+                             "load the folder again, which analyses that loop anew")
         return body
+
+    def _forget(self, key, slot):
+        """Blank a damaged record's key on disk, so that the next load analyses its loop anew."""
+        with contextlib.suppress(OSError), self.locked():
+            fd = open_for_writing(os.path.join(self.folder, self.RECORDS), os.O_RDWR, root=self.folder)
+            try:
+                if os.pread(fd, KEY_BYTES, slot * self.record) == bytes.fromhex(key):
+                    _pwrite_all(fd, bytes(KEY_BYTES), slot * self.record)
+            finally:
+                os.close(fd)
 
     def magnitude(self, key, out=None):
         """|STFT| stored under ``key`` as float32 [shape=(n_bins, n_frames)]."""
-        S = np.frombuffer(self._read(key, KEY_BYTES, 2 * self.n_mag), np.float16).reshape(self.settings.shape)
+        S = np.frombuffer(self._read(key, "S"), np.float16).reshape(self.settings.shape)
         if out is None:
             return S.astype(np.float32)
         out[...] = S
@@ -314,7 +340,7 @@ class LoopStore:
 
     def signal(self, key):
         """The fitted signal stored under ``key``: float32 [shape=(n_samples,)]."""
-        return np.frombuffer(self._read(key, KEY_BYTES + 2 * self.n_mag, 4 * self.settings.n_samples), np.float32).copy()
+        return np.frombuffer(self._read(key, "y"), np.float32).copy()
 
     def close(self):
         if self._fd is not None:
@@ -324,6 +350,10 @@ class LoopStore:
     def __del__(self):
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _crc(data):
+    return zlib.crc32(data).to_bytes(4, "little")
 
 
 def _pwrite_all(fd, data, offset):

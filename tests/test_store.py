@@ -257,3 +257,75 @@ def test_the_loop_table_widget_searches_and_turns_pages(folder):
     assert box.where.value == "page 2 of 2" and "Loop E" in box.rows.value
     page.set(box.search, value="loop f")
     assert box.where.value == "page 1 of 1" and "Loop F" in box.rows.value and "Loop A" not in box.rows.value
+
+
+def _slot_of(cache, name_part):
+    index = index_of(cache)
+    key = next(v[2] for p, v in index["files"].items() if name_part in p)
+    return index["entries"][key]["slot"]
+
+
+@pytest.mark.parametrize("part", ["S", "y"])
+def test_a_damaged_record_body_is_an_error_then_analysed_anew_never_misread(folder, part):
+    from morphlib.store import HEAD_BYTES
+
+    data, cache = folder
+    streamed = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    where = store_folder(cache)
+    record = streamed.S.store.record
+    slot = _slot_of(cache, "Loop C")
+    i = streamed.names.index("Loop C")
+    before = np.asarray(streamed.S[i]), np.asarray(streamed.y[i])
+    offset = slot * record + HEAD_BYTES + (100 if part == "S" else 2 * TINY.n_bins * TINY.n_frames + 100)
+    with open(os.path.join(where, "records.bin"), "r+b") as f:  # one flipped byte: the key still matches
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(StoreError, match="is damaged"):
+        (streamed.S if part == "S" else streamed.y)[i]
+    again = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    np.testing.assert_array_equal(np.asarray(again.S[i]), before[0])
+    np.testing.assert_array_equal(np.asarray(again.y[i]), before[1])
+
+
+def test_each_record_is_read_in_one_read(folder, monkeypatch):
+    import morphlib.store as store
+
+    data, cache = folder
+    streamed = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    calls = []
+    real = os.pread
+    monkeypatch.setattr(store.os, "pread", lambda *a: (calls.append(a[1:]), real(*a))[1])
+    streamed.S[2]
+    streamed.y[3]
+    assert len(calls) == 2
+
+
+def test_the_store_writes_through_no_link_and_empties_what_it_removes(folder, tmp_path, monkeypatch):
+    from morphlib.errors import LinkRefusedError
+
+    data, cache = folder
+    load_folder(data, TINY, progress=False, cache=cache)
+    where = store_folder(cache)
+    victim = tmp_path / "precious.bin"
+    victim.write_bytes(b"the user's work")
+    records = os.path.join(where, "records.bin")
+    os.replace(records, tmp_path / "old-records.bin")
+    os.symlink(victim, records)
+    new_loops(data / "new", 1)
+    with pytest.raises(LinkRefusedError, match="records.bin is a link"):
+        load_folder(data, TINY, progress=False, cache=cache)
+    assert victim.read_bytes() == b"the user's work"
+    os.remove(records)
+    os.replace(tmp_path / "old-records.bin", records)
+    sizes = []
+    real_remove = os.remove
+    monkeypatch.setattr(os, "remove", lambda p: (sizes.append(os.path.getsize(p)), real_remove(p)))
+    meta_path = os.path.join(where, "meta.json")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    with open(meta_path, "w") as f:
+        json.dump({**meta, "version": 0}, f)
+    load_folder(data, TINY, progress=False, cache=cache)  # another version: rebuilt
+    assert sizes and set(sizes) == {0}  # the old index and records were emptied before removal
