@@ -298,6 +298,10 @@ def sync_playwright():
     return sync_playwright
 
 
+#: One demo loop's file name: markup that would run script if a name reached the page as HTML.
+MARKUP_NAME = "<img src=x onerror=window.__morphlib_xss=1> kick"
+
+
 @pytest.fixture(scope="module")
 def demo_model(tmp_path_factory):
     """Five demo loops and the fast preset trained on them long enough for a two-dimensional latent map
@@ -308,7 +312,8 @@ def demo_model(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("browser-demo")
     data_dir, model_dir = str(root / "data"), str(root / "model")
-    synth_drums(os.path.join(data_dir, "demo"), n=5, seed=0)
+    first = sorted(synth_drums(os.path.join(data_dir, "demo"), n=5, seed=0))[0]
+    os.replace(first, os.path.join(os.path.dirname(first), MARKUP_NAME + ".wav"))  # a loop pack from the internet
     loops = load_folder(data_dir, SETTINGS, progress=False, cache=False)
     train(loops, model_dir, epochs=400, preset="fast", progress=False, verbose=False)
     return data_dir, model_dir
@@ -565,6 +570,8 @@ def _drive_panel(page, front_end, server, artifacts):
 
     _open_and_run_all(page, front_end, server)
     panel = _rendered_panel(page)
+    assert MARKUP_NAME in panel.inner_text(), "the loop named with markup is not shown as its text"
+    assert page.evaluate("() => window.__morphlib_xss === undefined"), "a loop's name ran as markup in the page"
     first_png = panel.evaluate(IMAGE_BYTES)
     started = _press_play(page, front_end, panel)
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-before-slider.png"))
