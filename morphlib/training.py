@@ -207,7 +207,7 @@ def train(
                           newest=state if chief else None, say=say, clock=clock)
     keeper.bytes_written += written
     schedule = LearningRateSchedule(recipe, preset, epochs, clock=clock)
-    cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper)] if progress else []), *callbacks]
+    cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper, clock=clock)] if progress else []), *callbacks]
     for cb in callbacks:
         if isinstance(cb, TrainingListener):
             cb.keeper = keeper
@@ -625,26 +625,47 @@ class TrainingListener(Callback):
 
 
 class EpochProgress(Callback):
-    """A tqdm bar over epochs, with the latest loss figures and the last checkpoint."""
+    """A tqdm bar with the latest loss figures and the last checkpoint.
 
-    def __init__(self, epochs, start, keeper=None):
+    By epochs, it counts epochs of the total. On the clock (``clock`` given), it counts
+    seconds of training time used of the time given, with the epochs done and their rate
+    beside it: an epoch total that the time will not reach is never shown.
+    """
+
+    def __init__(self, epochs, start, keeper=None, *, clock=None):
         super().__init__()
-        self.epochs, self.start, self.keeper = epochs, start, keeper
+        self.epochs, self.start, self.keeper, self.clock = epochs, start, keeper, clock
 
     def on_train_begin(self, logs=None):
         import sys
+        import time
 
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.epochs, initial=self.start, desc="training", unit="epoch", file=sys.stderr)
+        self.began, self.done = time.monotonic(), 0
+        if self.clock is None:
+            self.bar = tqdm(total=self.epochs, initial=self.start, desc="training", unit="epoch", file=sys.stderr)
+        else:
+            self.bar = tqdm(total=round(self.clock.budget_s, 1), initial=round(self.clock.used_s, 1), desc="training on the clock",
+                            unit="s", file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s{postfix}")
 
     def on_epoch_end(self, epoch, logs=None):
+        import time
+
         logs = logs or {}
-        figures = {k: f"{float(v):.4g}" for k, v in logs.items() if k in ("loss", "mse", "kl")}
+        self.done += 1
+        figures = {}
+        if self.clock is not None:
+            figures["epoch"] = epoch + 1
+            figures["rate"] = f"{self.done / max(time.monotonic() - self.began, 1e-9):.3g} epoch/s"
+        figures.update({k: f"{float(v):.4g}" for k, v in logs.items() if k in ("loss", "mse", "kl")})
         if self.keeper is not None and self.keeper.saved_epoch:
             figures["saved"] = f"ep {self.keeper.saved_epoch}, {format_duration(self.keeper.at_risk()[1])} ago"
         self.bar.set_postfix(figures, refresh=False)
-        self.bar.update(1)
+        if self.clock is None:
+            self.bar.update(1)
+        else:
+            self.bar.update(min(self.clock.elapsed(), self.bar.total) - self.bar.n)
 
     def on_train_end(self, logs=None):
         self.bar.close()

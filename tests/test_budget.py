@@ -128,3 +128,14 @@ def test_the_first_epoch_of_a_run_does_not_set_the_estimate(prior, epochs, expec
     for s in epochs:
         clock.note_epoch(s)
     assert clock.epoch_estimate() == pytest.approx(expected)
+
+
+def test_progress_on_the_clock_shows_time_of_time_given_epochs_and_rate_never_an_epoch_total(tiny_loops, tmp_path, capsys):
+    import re
+
+    train(tiny_loops, str(tmp_path / "m"), preset="tiny", max_minutes=0.05, progress=True, verbose=False)
+    bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert re.search(r"training on the clock: +\d+%\|.*\| \d+/3 s, epoch=", bar), bar
+    epoch = int(re.search(r"epoch=(\d+)", bar).group(1))
+    assert epoch > 1 and re.search(r"rate=[\d.]+ epoch/s", bar), bar
+    assert "1000000" not in bar
