@@ -41,7 +41,7 @@ class Paths:
     demo: bool
 
     def __str__(self):
-        demo = " (demo loops)" if self.demo else ""
+        demo = " (demo loops: put your own in your data folder and run again)" if self.demo else ""
         return f"loops: {self.data_dir}{demo}\nmodel: {self.model_dir}\nexports: {self.export_dir}"
 
 
@@ -54,16 +54,35 @@ def project_root(start=None):
     return here
 
 
+#: Where demo loops and models live in Colab: the runtime's own disk, so that a demo run
+#: writes nothing into Drive.
+COLAB_DEMO = "/content/morphlib-demo"
+
+
+def demo_dir():
+    """The folder of the demo loops: ``MORPHLIB_DEMO_DIR``, else ``demo-loops`` in the cache
+    folder (``dataset.default_cache_dir``): never a folder of the user's."""
+    from .dataset import default_cache_dir
+
+    return os.environ.get("MORPHLIB_DEMO_DIR") or os.path.join(default_cache_dir(), "demo-loops")
+
+
 def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, preset=None, n_demo=74, seed=0):
-    """Choose the folders a notebook uses, making demo loops where there are none.
+    """Choose the folders a notebook uses, with demo loops where the user has none.
 
     In Colab (Drive is mounted if needed): loops in ``MyDrive/Drums``, models in
     ``MyDrive/vae_model``, exports in ``MyDrive/morph_exports``, as in the tutorial.
-    Locally: ``data/``, ``models/vae`` and ``exports/`` of the repository. A folder
-    with no audio files gets ``n_demo`` synthetic loops in a ``demo`` sub-folder.
+    Locally: ``data/``, ``models/vae`` and ``exports/`` of the repository.
+
+    When the data folder holds no audio, ``n_demo`` synthetic loops are made in a folder
+    of their own (``demo_dir()``), never in the user's, and the model goes into a folder
+    of its own too (the model folder's name plus ``_demo``; in Colab on the runtime's
+    disk): a model trained on demo loops never becomes the start of one of the user's.
     In fast mode the model folder gets a ``_fast`` suffix, so that a quick run never
     resumes (or spoils) a full one; a preset other than the tutorial's gets its own
-    (``vae_studio``), so that both models can be kept and compared.
+    (``vae_studio``), so that both models can be kept and compared. With ``preset=None``
+    and no ``model_dir``, the model folder is the newest one trained beside the default
+    (``model_folders`` lists them): the notebooks that use a model take its preset.
 
     Parameters
     ----------
@@ -73,7 +92,8 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, p
         them to run the notebooks in a scratch folder), else the defaults above.
     fast : bool
     preset : str or None
-        The preset the notebook trains or uses (its model folder's suffix).
+        The preset the notebook trains (its model folder's suffix); None to use the
+        newest trained model folder.
     n_demo : int > 0
     seed : int >= 0
 
@@ -84,24 +104,97 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, p
     from .dataset import find_audio_files
     from .synth import synth_drums
 
-    if in_colab():
-        base = mount_drive()
-        defaults = (os.path.join(base, "Drums"), os.path.join(base, "vae_model"), os.path.join(base, "morph_exports"))
-    else:
-        root = project_root()
-        defaults = (os.path.join(root, "data"), os.path.join(root, "models", "vae"), os.path.join(root, "exports"))
     env = os.environ.get
+    defaults = _default_folders()
     data_dir = os.fspath(data_dir or env("MORPHLIB_DATA_DIR") or defaults[0])
-    model_dir = os.fspath(model_dir or env("MORPHLIB_MODEL_DIR") or defaults[1] + model_suffix(preset, fast=fast))
     export_dir = os.fspath(export_dir or env("MORPHLIB_EXPORT_DIR") or defaults[2])
     if data_dir.startswith(DRIVE) and not os.path.isdir(MY_DRIVE):
         raise DataFolderError(f"{data_dir} is on Google Drive, which is not mounted: run the setup cell (it mounts Drive) first")
     os.makedirs(data_dir, exist_ok=True)
     demo = not find_audio_files(data_dir)
+    given = model_dir or env("MORPHLIB_MODEL_DIR")
+    base = os.fspath(given or defaults[1])
     if demo:
-        print(f"no audio files in {data_dir}: making {n_demo} demo loops in it")
-        synth_drums(os.path.join(data_dir, "demo"), n=n_demo, seed=seed)
-    return Paths(data_dir, model_dir, export_dir, demo)
+        if not given and in_colab():
+            base = os.path.join(COLAB_DEMO, os.path.basename(base))
+        base += "_demo"
+        print(f"no audio files in {data_dir}: using {n_demo} demo loops (in {demo_dir()}, not in your folder)")
+        data_dir = demo_dir()
+        synth_drums(data_dir, n=n_demo, seed=seed, progress=False)
+    if given:
+        chosen = base
+    elif preset is None:
+        chosen = _newest_model(base, fast=fast) or base + model_suffix(None, fast=fast)
+    else:
+        chosen = base + model_suffix(preset, fast=fast)
+    return Paths(data_dir, chosen, export_dir, demo)
+
+
+def _default_folders():
+    if in_colab():
+        base = mount_drive()
+        return os.path.join(base, "Drums"), os.path.join(base, "vae_model"), os.path.join(base, "morph_exports")
+    root = project_root()
+    return os.path.join(root, "data"), os.path.join(root, "models", "vae"), os.path.join(root, "exports")
+
+
+def _candidates(base, *, fast):
+    """Model folders beside ``base`` that ``setup_paths`` may have made: ``base`` plus a suffix
+    (``_studio``, ``_fast``, ...), those of fast mode only in fast mode."""
+    from .modelfolder import META
+
+    folder, name = os.path.split(base)
+    try:
+        entries = sorted(os.listdir(folder or os.curdir))
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        suffix = entry[len(name):]
+        if entry.startswith(name) and (suffix == "" or suffix.startswith("_")) and ("_demo" in entry) == base.endswith("_demo") \
+                and suffix.endswith("_fast") == fast and os.path.isfile(os.path.join(folder, entry, META)):
+            found.append(os.path.join(folder, entry))
+    return found
+
+
+def _newest_model(base, *, fast):
+    from .modelfolder import BEST
+
+    trained = [(os.path.getmtime(os.path.join(d, BEST)), d) for d in _candidates(base, fast=fast) if os.path.exists(os.path.join(d, BEST))]
+    return max(trained)[1] if trained else None
+
+
+def model_folders(paths, *, fast=False):
+    """The trained model folders beside ``paths.model_dir``, as a table: which one the
+    notebook opened, its preset, epochs, loops and when it was last saved.
+
+    Parameters
+    ----------
+    paths : Paths
+    fast : bool
+
+    Returns
+    -------
+    table : an object that renders as an HTML table in a notebook (``.rows`` holds the rows)
+    """
+    from .dataset import _html_table
+    from .modelfolder import BEST, read_history, read_meta
+
+    base = paths.model_dir
+    for suffix in ("_fast", *(model_suffix(p) for p in ("studio", "studio44"))):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    rows = []
+    for folder in sorted(set(_candidates(base, fast=fast)) | {paths.model_dir}):
+        if not os.path.exists(os.path.join(folder, BEST)):
+            continue
+        meta = read_meta(folder)
+        saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(os.path.join(folder, BEST))))
+        rows.append({"": "→" if folder == paths.model_dir else "", "model folder": folder, "preset": meta["preset"].name,
+                     "epochs": len(read_history(folder)), "loops": meta["data"]["n_files"], "saved": saved})
+    table = _Html(_html_table(rows, caption="trained model folders (→ the one this notebook uses; set MODEL_DIR for another)"))
+    table.rows = rows
+    return table
 
 
 def model_suffix(preset, *, fast=False):

@@ -14,9 +14,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
-def no_env(monkeypatch):
+def no_env(monkeypatch, tmp_path):
     for name in ("MORPHLIB_DATA_DIR", "MORPHLIB_MODEL_DIR", "MORPHLIB_EXPORT_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MORPHLIB_DEMO_DIR", str(tmp_path / "cache" / "demo-loops"))
 
 
 def test_not_colab_here():
@@ -28,16 +29,38 @@ def test_project_root_is_found_from_the_repository_and_its_notebooks(start):
     assert project_root(os.path.join(REPO, start)) == REPO
 
 
-def test_local_defaults_make_demo_loops_once_and_keep_fast_runs_apart(tmp_path, monkeypatch, no_env):
+def test_demo_loops_and_their_model_have_folders_of_their_own(tmp_path, monkeypatch, no_env):
     monkeypatch.chdir(tmp_path)
     paths = setup_paths(fast=True, n_demo=2)
     assert paths.demo and len(find_audio_files(paths.data_dir)) == 2
-    assert paths.data_dir == str(tmp_path / "data")
-    assert paths.model_dir == str(tmp_path / "models" / "vae_fast")
+    assert paths.data_dir == str(tmp_path / "cache" / "demo-loops")
+    assert os.listdir(tmp_path / "data") == []  # nothing written into the user's data folder
+    assert paths.model_dir == str(tmp_path / "models" / "vae_demo_fast")
     assert paths.export_dir == str(tmp_path / "exports")
-    again = setup_paths(fast=False, n_demo=2)
-    assert not again.demo and len(find_audio_files(again.data_dir)) == 2
-    assert again.model_dir == str(tmp_path / "models" / "vae")
+    assert setup_paths(preset="studio", n_demo=2).model_dir == str(tmp_path / "models" / "vae_demo_studio")
+    write_loops(tmp_path / "data", 2)  # the producer's own loops arrive
+    mine = setup_paths(fast=False, preset="tutorial", n_demo=2)
+    assert not mine.demo and mine.data_dir == str(tmp_path / "data") and len(find_audio_files(mine.data_dir)) == 2
+    assert mine.model_dir == str(tmp_path / "models" / "vae")  # never the demo model's folder
+
+
+def test_a_notebook_without_a_preset_opens_the_newest_trained_model_and_lists_them(tmp_path, monkeypatch, no_env, tiny_model_dir):
+    import shutil
+
+    from morphlib.notebook import model_folders
+
+    monkeypatch.chdir(tmp_path)
+    write_loops(tmp_path / "data", 2)
+    assert setup_paths().model_dir == str(tmp_path / "models" / "vae")  # nothing trained yet: the tutorial's folder
+    for name in ("vae", "vae_studio", "vae_demo"):  # a demo model is never offered for the user's loops
+        shutil.copytree(tiny_model_dir, tmp_path / "models" / name)
+    os.utime(tmp_path / "models" / "vae" / "model.keras", (1e9, 1e9))
+    paths = setup_paths()
+    assert paths.model_dir == str(tmp_path / "models" / "vae_studio")
+    table = model_folders(paths)
+    assert [r["model folder"] for r in table.rows] == [str(tmp_path / "models" / n) for n in ("vae", "vae_studio")]
+    assert [r[""] for r in table.rows] == ["", "→"] and table.rows[0]["preset"] == "tiny"
+    assert "trained model folders" in table._repr_html_()
 
 
 @pytest.mark.parametrize("how", ["arguments", "environment"])
