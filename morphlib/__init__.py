@@ -75,7 +75,7 @@ _SUBMODULES = {
     name: name for name in (
         "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing", "notebook",
         "plots", "spectral", "sweeps", "synth", "training", "files", "audiometrics", "phase", "recipes", "pipeline",
-        "devices", "store", "panel", "newloops", "tempo", "budget", "optimizer", "layers",
+        "devices", "store", "panel", "newloops", "tempo", "budget", "optimizer", "layers", "article", "weightsfile",
     )
 }
 # The panel's modules, which lived at the top level before they became ``morphlib.panel``.

@@ -106,7 +106,7 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, p
 
     env = os.environ.get
     defaults = _default_folders()
-    data_dir = os.fspath(data_dir or env("MORPHLIB_DATA_DIR") or defaults[0])
+    data_dir = os.fspath(on_drive(data_dir) or env("MORPHLIB_DATA_DIR") or defaults[0])
     export_dir = os.fspath(export_dir or env("MORPHLIB_EXPORT_DIR") or defaults[2])
     if data_dir.startswith(DRIVE) and not os.path.isdir(MY_DRIVE):
         raise DataFolderError(f"{data_dir} is on Google Drive, which is not mounted: run the setup cell (it mounts Drive) first")
@@ -128,6 +128,17 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, p
     else:
         chosen = base + model_suffix(preset, fast=fast)
     return Paths(data_dir, chosen, export_dir, demo)
+
+
+def on_drive(path):
+    """A form field's folder: ``"MyDrive/Drums"`` is ``/content/drive/MyDrive/Drums`` in Colab and
+    None elsewhere (the local default); any other path is itself."""
+    if path is None:
+        return None
+    path = os.fspath(path)
+    if path == "MyDrive" or path.startswith("MyDrive/"):
+        return os.path.join(DRIVE, path) if in_colab() else None
+    return path
 
 
 def _default_folders():

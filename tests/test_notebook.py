@@ -117,3 +117,11 @@ def test_compare_models_lists_the_models_that_exist(tiny_model_dir, tiny_loops, 
     table = compare_models({"tutorial": tiny_model_dir, "studio": str(tmp_path / "none")}, tiny_loops, n_iter=2)
     assert [r["model"] for r in table.rows] == ["tutorial"]
     assert "log-spectral distance (dB)" in table._repr_html_() and 0 <= table.rows[0]["decoded bins at 0 (%)"] <= 100
+
+
+def test_a_form_fields_drive_folder_is_the_local_default_outside_colab(tmp_path, monkeypatch, no_env):
+    from morphlib.notebook import on_drive
+
+    assert on_drive("MyDrive/Drums") is None and on_drive(None) is None and on_drive(str(tmp_path)) == str(tmp_path)
+    monkeypatch.setattr("morphlib.notebook.in_colab", lambda: True)
+    assert on_drive("MyDrive/My Loops") == "/content/drive/MyDrive/My Loops"

@@ -116,3 +116,19 @@ def test_morph_notebook_plays_and_reacts_to_the_slider(trained, tmp_path):
     assert _said(slider, "changed:") == ["True", "True"], "moving α did not change the sound and the picture"
     assert _said(save, "saved:") == ["True", "True", "True"]
     assert "sweep triangle" in _text(story), "the sweep was not written"
+
+
+def test_the_quick_start_runs_from_an_empty_folder_to_the_panel_and_writes_nothing_unasked(tmp_path, monkeypatch):
+    folders = {name: tmp_path / name for name in ("data", "models", "exports", "demo")}
+    folders["data"].mkdir()
+    monkeypatch.setenv("MORPHLIB_DATA_DIR", str(folders["data"]))
+    monkeypatch.setenv("MORPHLIB_MODEL_DIR", str(folders["models"] / "vae"))
+    monkeypatch.setenv("MORPHLIB_EXPORT_DIR", str(folders["exports"]))
+    monkeypatch.setenv("MORPHLIB_DEMO_DIR", str(folders["demo"]))
+    (tmp_path / "run").mkdir()
+    nb = _execute(_read("00_quickstart.ipynb"), tmp_path / "run")
+    assert _outputs(nb, "application/vnd.jupyter.widget-view+json"), "the panel did not render as a widget"
+    assert os.listdir(folders["data"]) == []  # the demo loops went elsewhere
+    assert not folders["exports"].exists() or os.listdir(folders["exports"]) == []
+    assert os.listdir(folders["models"]) == ["vae_demo"] and len(os.listdir(folders["demo"])) == 16
+    assert "demo loops" in _text(nb) and "training" in _text(nb)
