@@ -12,8 +12,10 @@ import time
 from .errors import DataFolderError
 from .training import TrainingListener
 
-DRIVE = "/content/drive"
-MY_DRIVE = "/content/drive/MyDrive"
+#: Where Colab mounts Google Drive (``MORPHLIB_DRIVE`` moves it: the browser test's fake Colab
+#: mounts a scratch folder).
+DRIVE = os.environ.get("MORPHLIB_DRIVE", "/content/drive")
+MY_DRIVE = os.path.join(DRIVE, "MyDrive")
 
 
 def in_colab():

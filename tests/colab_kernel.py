@@ -87,6 +87,8 @@ class ColabDelivery:
 
 
 def load_ipython_extension(ipython):
+    if os.environ.get("MORPHLIB_FAKE_COLAB") == "1":
+        import google.colab  # noqa: F401  (tests/fake_colab; Colab's own kernel starts with it imported)
     kernel = getattr(ipython, "kernel", None)
     if not enabled() or kernel is None or getattr(kernel, "_colab_delivery", None) is not None:
         return

@@ -193,6 +193,7 @@ class Server:
     log: str
     export_dir: str
     drops: str  # what a Colab-like kernel dropped (JSON lines)
+    notebook: str = NOTEBOOK
 
     def log_tail(self, n=3000):
         with open(self.log, errors="replace") as f:
@@ -206,11 +207,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(front_end, workspace, *, data_dir, model_dir):
-    """Serve a copy of the notebook (the server autosaves outputs; the checkout's copy stays clean)."""
+def serve(front_end, workspace, *, data_dir, model_dir, notebook=NOTEBOOK, extra_env=None):
+    """Serve a copy of ``notebook`` (the server autosaves outputs; the checkout's copy stays clean);
+    ``extra_env``: more environment for the server and its kernels, which wins."""
     root = os.path.join(workspace, "notebooks")
     os.makedirs(root)
-    shutil.copy(os.path.join(REPO, "notebooks", NOTEBOOK), root)
+    shutil.copy(os.path.join(REPO, "notebooks", notebook), root)
     settings_dir = os.path.join(workspace, "lab-settings", "@jupyterlab", "apputils-extension")
     os.makedirs(settings_dir)
     with open(os.path.join(settings_dir, "notification.jupyterlab-settings"), "w") as f:
@@ -238,6 +240,7 @@ def serve(front_end, workspace, *, data_dir, model_dir):
         MORPHLIB_COLAB_KERNEL="1" if front_end.colab else "0",
         MORPHLIB_COLAB_DROPS=drops,
     )
+    env.update(extra_env or {})
     command = [
         front_end.python, *(arg.format(token=token, root=root) for arg in front_end.server_args),
         "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
@@ -245,7 +248,7 @@ def serve(front_end, workspace, *, data_dir, model_dir):
     log = os.path.join(workspace, "server.log")
     with open(log, "w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", token, log, export_dir, drops)
+    server = Server(f"http://127.0.0.1:{port}", token, log, export_dir, drops, notebook)
     try:
         _wait_until_up(process, server)
         yield server
@@ -387,7 +390,7 @@ def _wavs(folder):
 
 
 def _open_and_run_all(page, front_end, server):
-    url = server.url + front_end.notebook_url.format(notebook=NOTEBOOK)
+    url = server.url + front_end.notebook_url.format(notebook=server.notebook)
     page.goto(f"{url}{'&' if '?' in url else '?'}token={server.token}")
     page.wait_for_selector(front_end.idle, timeout=120_000)
     _run_all_cells(page, front_end)
@@ -669,3 +672,35 @@ def test_dragging_alpha_changes_picture_and_sound_and_save_writes_a_wav(front_en
                 raise
         finally:
             context.close()
+
+
+def test_the_quick_start_runs_all_in_colab_from_an_empty_drive_to_a_playing_panel(chromium, sync_playwright, artifacts, tmp_path):
+    """00_quickstart in the Colab-like front end, as a producer runs it: Run all, Drive's consent
+    (the fake google.colab grants it), no loops yet; it must reach the panel, and the panel must play."""
+    front_end = FRONT_ENDS["colab"]()
+    check_colab_env(front_end)
+    drive = tmp_path / "drive"
+    env = {"PYTHONPATH": os.pathsep.join([os.path.join(REPO, "tests", "fake_colab"), REPO]), "MORPHLIB_DRIVE": str(drive), "MORPHLIB_FAKE_COLAB": "1",
+           "MORPHLIB_DATA_DIR": "", "MORPHLIB_DEMO_DIR": str(tmp_path / "demo")}
+    with serve(front_end, str(tmp_path / "workspace"), data_dir="", model_dir=str(tmp_path / "models" / "vae"),
+               notebook="00_quickstart.ipynb", extra_env=env) as server, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=chromium, headless=True,
+                                                       args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            try:
+                _open_and_run_all(page, front_end, server)
+                panel = _rendered_panel(page)
+                _press_play(page, front_end, panel)
+                panel.screenshot(path=os.path.join(artifacts, "colab-quickstart-panel.png"))
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=os.path.join(artifacts, "colab-quickstart-failure.png"))
+                print(f"server log ({server.log}):\n{server.log_tail()}")
+                raise
+        finally:
+            context.close()
+    assert (drive / "consents").read_text().splitlines() == ["/content/drive"]  # asked once, by the setup cell
+    assert os.listdir(drive / "MyDrive") == ["Drums"] and os.listdir(drive / "MyDrive" / "Drums") == []  # nothing written into Drive
+    assert len(os.listdir(tmp_path / "demo")) == 16 and os.listdir(tmp_path / "models") == ["vae_demo"]
