@@ -50,7 +50,7 @@ def morph_strip(model, loops, out):
     axes = ml.plot_strip(morphs, model.settings)
     axes[0].figure.suptitle(f"studio preset, demo loops: {loops.names[a]} (α = 0) → {loops.names[b]} (α = 1)")
     axes[0].figure.savefig(out, dpi=90)
-    return out
+    return shrink(out)
 
 
 def panel_picture(loops_dir, model_dir, out):
@@ -74,7 +74,18 @@ def panel_picture(loops_dir, model_dir, out):
             panel.screenshot(path=out)
         finally:
             context.close()
-    return out
+    return shrink(out)
+
+
+def shrink(path, colors=128):
+    """The PNG at ``path`` saved again with a palette of ``colors``: a third of its size, the
+    README's pictures under 200 KB (tests/test_docs.py)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+    return path
 
 
 def main(argv=None):
