@@ -40,6 +40,8 @@ BEST = "model.keras"
 HISTORY = "history.csv"
 CHECKPOINTS = "checkpoint"
 STATE = "state.json"
+#: Default seconds between checkpoints into a model folder.
+CHECKPOINT_EVERY = 120.0
 
 
 def save_keras_atomically(model, path):

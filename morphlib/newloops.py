@@ -24,6 +24,8 @@ import time
 import numpy as np
 
 from .errors import ModelFolderError, ParameterError
+from .lease import FolderLease
+from .modelfolder import CHECKPOINT_EVERY
 from .progress import format_duration
 
 #: Seconds of training that bring new loops up to the others' quality (README, "New loops in a minute").
@@ -118,17 +120,20 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
     say(f"adding {len(new)} new loop{'s' * (len(new) != 1)} to {model_dir} ({_few(new)}): "
         f"{format_duration(seconds)} from its model on a short cycle of its own, {_share_text()} of every batch new loops"
         + ("" if known else "; none of its old loops is here to replay, so it may drift from them"))
-    vae, recipe, precision = _trainable_copy(model_dir, meta, seed)
-    try:
-        history = _train_mixed(vae, loops, fresh, known, recipe=recipe, preset=meta["preset"], seconds=seconds,
-                               seed=seed, progress=progress)
-    except KeyboardInterrupt:
-        say(f"interrupted: {model_dir} is as it was (the new loops were not added); run it again to add them")
-        raise
-    before = _keep_before(model_dir)
-    kept = _write_added(model_dir, _resumable(vae, meta["preset"], precision), loops, meta, history)
-    model = load_model(model_dir)
-    _write_latents(model_dir, model, loops, kept)
+    # held while it trains and writes; it writes no checkpoint before its end, so it counts
+    # as dead to another run only after twice its own time (or two checkpoint intervals)
+    with FolderLease(model_dir, stale_after=2 * max(seconds, CHECKPOINT_EVERY), say=say):
+        vae, recipe, precision = _trainable_copy(model_dir, meta, seed)
+        try:
+            history = _train_mixed(vae, loops, fresh, known, recipe=recipe, preset=meta["preset"], seconds=seconds,
+                                   seed=seed, progress=progress)
+        except KeyboardInterrupt:
+            say(f"interrupted: {model_dir} is as it was (the new loops were not added); run it again to add them")
+            raise
+        before = _keep_before(model_dir)
+        kept = _write_added(model_dir, _resumable(vae, meta["preset"], precision), loops, meta, history)
+        model = load_model(model_dir)
+        _write_latents(model_dir, model, loops, kept)
     model.added, model.before = new, before
     last = history[-1]
     say(f"added {len(new)} loops in {format_duration(last['seconds'])} ({last['steps']} steps); "

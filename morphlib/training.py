@@ -20,6 +20,7 @@ from .devices import get_strategy, in_multi_worker_mode, is_chief
 from .config import check_int, check_positive, default_preset, get_preset
 from .errors import FolderUnreachableError, ModelFolderError, ParameterError
 from .files import is_full, is_unreachable
+from .lease import LEASE, FolderLease
 from .newloops import DEFAULT_SECONDS as ADD_SECONDS
 from .newloops import add_loops, new_loop_names
 from .optimizer import make_optimizer
@@ -30,6 +31,7 @@ from .progress import format_duration
 from .recipes import DEFAULT_RECIPE, get_recipe, pick_precision
 from .modelfolder import (
     BEST,
+    CHECKPOINT_EVERY,
     META,
     CheckpointWriter,
     full_disk_message,
@@ -43,8 +45,6 @@ from .modelfolder import (
     write_meta,
 )
 
-#: Default seconds between checkpoints into the model folder.
-CHECKPOINT_EVERY = 120.0
 #: Checkpoints in a row that may fail because the model folder cannot be reached (a dropped
 #: Drive mount) before training stops; until then it goes on in memory.
 UNREACHABLE_TRIES = 3
@@ -183,75 +183,78 @@ def train(
             done = f"done: its budget leaves {format_duration(clock.left())}, less than an epoch; give a larger max_minutes to train more"
         else:
             check_fits(clock, epoch_s)  # a new budget too short: refused before anything is written
-    os.makedirs(model_dir, exist_ok=True)
-    written = 0
-    if meta is None and chief:
-        write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
-        written += os.path.getsize(os.path.join(model_dir, META))
-    if done or start >= epochs:
-        say(f"{model_dir} is " + (done or f"already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more"))
-        return _best_model(model_dir, vae, loops, preset, history, interrupted=False)
-    if start:
-        keras.utils.set_random_seed(seed + start)  # fresh shuffles for the resumed part
-    span = f"epochs {start + 1} to {epochs}" if clock is None else f"from epoch {start + 1}" + (f" to at most {epochs}" if epochs_given else "")
-    say(
-        f"training {vae.n_params:,} parameters on {len(loops)} loops, {span} "
-        f"(preset {preset.name!r}, recipe {recipe.name!r}: {describe_schedule(recipe, preset, epochs, clock)}, global batch {batch_size}, "
-        f"{precision}, {describe_devices(strategy)}) into {model_dir}, checkpoint every {format_duration(checkpoint_every)}"
-        + (f", for at most {format_duration(max_minutes * 60)} of this run (a folder trained by epochs keeps its schedule)"
-           if max_minutes and clock is None else "")
-    )
-    # Other workers than the first keep their (identical) checkpoints out of the shared folder.
-    write_dir = model_dir if chief else tempfile.mkdtemp(prefix="morphlib-worker-")
-    keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes if clock is None else None,
-                          newest=state if chief else None, say=say, clock=clock)
-    keeper.bytes_written += written
-    schedule = LearningRateSchedule(recipe, preset, epochs, clock=clock)
-    cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper, clock=clock)] if progress else []), *callbacks]
-    for cb in callbacks:
-        if isinstance(cb, TrainingListener):
-            cb.keeper = keeper
-    interrupted = False
-    try:
-        data = training_dataset(loops.S, batch_size=batch_size, seed=seed + start, full_batches=recipe.full_batches,
-                                augment=Augmentation.of(preset))
-        steps = steps_per_epoch(len(loops), batch_size) if recipe.full_batches else None
-        with _ctrl_c_stops(vae) as asked:
-            vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
-        interrupted = bool(asked)
-    except KeyboardInterrupt:
-        interrupted = True
-    except ModelFolderError:
-        keeper.close(save=False)  # the folder takes no more (full?): its last good checkpoint stays
-        raise
-    finally:
-        keeper.close()
-    if keeper.stopped_unreachable:
-        return _stop_unreachable(keeper, vae, loops, preset, say)
-    if interrupted:
-        say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
-    elif keeper.diverged:
-        say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
-    elif keeper.cycle_ended:
-        say(f"trained on the clock: the cycle ended at epoch {keeper.last_epoch} after {format_duration(clock.budget_s)} in all, "
-            f"best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}; a larger max_minutes trains more (a warm restart)")
-    elif keeper.timed_out:
-        say(f"stopped after {format_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
-    else:
-        say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
-    if not chief:
-        import shutil
+    # the folder is held while this run writes it: a second run stops, naming this one
+    lease = FolderLease(model_dir, stale_after=2 * checkpoint_every, say=say) if chief else contextlib.nullcontext()
+    with lease:
+        os.makedirs(model_dir, exist_ok=True)
+        written = 0
+        if meta is None and chief:
+            write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
+            written += os.path.getsize(os.path.join(model_dir, META))
+        if done or start >= epochs:
+            say(f"{model_dir} is " + (done or f"already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more"))
+            return _best_model(model_dir, vae, loops, preset, history, interrupted=False)
+        if start:
+            keras.utils.set_random_seed(seed + start)  # fresh shuffles for the resumed part
+        span = f"epochs {start + 1} to {epochs}" if clock is None else f"from epoch {start + 1}" + (f" to at most {epochs}" if epochs_given else "")
+        say(
+            f"training {vae.n_params:,} parameters on {len(loops)} loops, {span} "
+            f"(preset {preset.name!r}, recipe {recipe.name!r}: {describe_schedule(recipe, preset, epochs, clock)}, global batch {batch_size}, "
+            f"{precision}, {describe_devices(strategy)}) into {model_dir}, checkpoint every {format_duration(checkpoint_every)}"
+            + (f", for at most {format_duration(max_minutes * 60)} of this run (a folder trained by epochs keeps its schedule)"
+               if max_minutes and clock is None else "")
+        )
+        # Other workers than the first keep their (identical) checkpoints out of the shared folder.
+        write_dir = model_dir if chief else tempfile.mkdtemp(prefix="morphlib-worker-")
+        keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes if clock is None else None,
+                              newest=state if chief else None, say=say, clock=clock)
+        keeper.bytes_written += written
+        schedule = LearningRateSchedule(recipe, preset, epochs, clock=clock)
+        cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper, clock=clock)] if progress else []), *callbacks]
+        for cb in callbacks:
+            if isinstance(cb, TrainingListener):
+                cb.keeper = keeper
+        interrupted = False
+        try:
+            data = training_dataset(loops.S, batch_size=batch_size, seed=seed + start, full_batches=recipe.full_batches,
+                                    augment=Augmentation.of(preset))
+            steps = steps_per_epoch(len(loops), batch_size) if recipe.full_batches else None
+            with _ctrl_c_stops(vae) as asked:
+                vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
+            interrupted = bool(asked)
+        except KeyboardInterrupt:
+            interrupted = True
+        except ModelFolderError:
+            keeper.close(save=False)  # the folder takes no more (full?): its last good checkpoint stays
+            raise
+        finally:
+            keeper.close()
+        if keeper.stopped_unreachable:
+            return _stop_unreachable(keeper, vae, loops, preset, say)
+        if interrupted:
+            say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
+        elif keeper.diverged:
+            say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
+        elif keeper.cycle_ended:
+            say(f"trained on the clock: the cycle ended at epoch {keeper.last_epoch} after {format_duration(clock.budget_s)} in all, "
+                f"best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}; a larger max_minutes trains more (a warm restart)")
+        elif keeper.timed_out:
+            say(f"stopped after {format_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
+        else:
+            say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
+        if not chief:
+            import shutil
 
-        from .morphing import MorphModel
+            from .morphing import MorphModel
 
-        shutil.rmtree(write_dir, ignore_errors=True)  # its copies of worker 0's checkpoints
-        return MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=keeper.history)
-    model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
-    model.timed_out = keeper.timed_out
-    model.clock = None if clock is None else clock.to_dict()
-    model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
-    say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
-    return model
+            shutil.rmtree(write_dir, ignore_errors=True)  # its copies of worker 0's checkpoints
+            return MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=keeper.history)
+        model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
+        model.timed_out = keeper.timed_out
+        model.clock = None if clock is None else clock.to_dict()
+        model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
+        say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
+        return model
 
 
 @contextlib.contextmanager
@@ -310,11 +313,11 @@ def _stop_unreachable(keeper, vae, loops, preset, say):
 
 
 def _existing_meta(model_dir):
-    if not os.path.exists(os.path.join(model_dir, "morphlib.json")):
-        if os.path.isdir(model_dir) and os.listdir(model_dir):
-            stray = sorted(os.listdir(model_dir))[:3]
+    if not os.path.exists(os.path.join(model_dir, META)):
+        stray = sorted(set(os.listdir(model_dir)) - {LEASE}) if os.path.isdir(model_dir) else []  # a new folder another run holds
+        if stray:
             raise ModelFolderError(
-                f"{model_dir} is not empty ({', '.join(stray)}...) but is not a morphlib model folder; "
+                f"{model_dir} is not empty ({', '.join(stray[:3])}...) but is not a morphlib model folder; "
                 "choose an empty or new folder so that nothing in it is overwritten"
             )
         return None
