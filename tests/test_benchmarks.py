@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+#: Benchmarks run in fresh processes and train: the slow tier (CI), not the README's command.
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -115,10 +118,11 @@ def test_recorded_drum_loops(tmp_path):
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from gm_loops import find_soundfont, gm_loops
 
-    if find_soundfont() is None or shutil.which("fluidsynth") is None:
-        if os.environ.get("CI") or os.environ.get("MORPHLIB_REQUIRE_BROWSER"):
-            pytest.fail("apt-get install fluidsynth fluid-soundfont-gm (CI installs them)")
-        pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
+    from tests.conftest import require_programs
+
+    require_programs("fluidsynth", install="apt-get install fluidsynth fluid-soundfont-gm", why="it renders the recorded-drum corpus")
+    if find_soundfont() is None:
+        require_programs("fluid-soundfont-gm's FluidR3_GM.sf2", install="apt-get install fluid-soundfont-gm", why="the sampled kits")
     paths = gm_loops(tmp_path / "gm", n=3, seed=1)
     assert len(set(paths)) == 3
     for path in paths:
@@ -178,7 +182,7 @@ def test_quick_addloops_benchmark_runs(tmp_path):
     result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out),
                     "--presets", "studio:latent_dim=8", "--levers", "as it is", "weight decay 0.05")
     if "needs FluidSynth" in result.stdout + result.stderr:
-        pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
+        _needs_fluidsynth()
     assert result.returncode == 0, result.stderr[-3000:]
     row = json.loads(out.read_text())[0]
     assert row["new_loops"] >= 1 and row["old_loops"] >= 1
@@ -194,7 +198,7 @@ def test_the_sound_benchmark_adds_unseen_kits_in_the_same_run(tmp_path):
     result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "gm", "--presets", "studio", "--add-kits",
                     "--work", str(tmp_path / "w"), "--json", str(out))
     if "needs FluidSynth" in result.stdout + result.stderr:
-        pytest.skip("needs apt-get install fluidsynth fluid-soundfont-gm")
+        _needs_fluidsynth()
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert set(report) == {"gm studio", "gm studio (kits added)"}
@@ -222,3 +226,10 @@ def test_the_plateau_is_left_at_the_first_epoch_above_its_level(curve, epoch):
     from plateau import first_above
 
     assert first_above(curve) == epoch
+
+
+def _needs_fluidsynth():
+    from tests.conftest import require_programs
+
+    require_programs("fluidsynth", install="apt-get install fluidsynth fluid-soundfont-gm", why="the benchmark's recorded drums")
+    pytest.fail("the benchmark says it needs FluidSynth, which is installed: is fluid-soundfont-gm missing?")

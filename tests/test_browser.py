@@ -78,7 +78,7 @@ DRAG_STEPS = 12
 #: The first drag of each kind passes this many values, far more than the kernel renders meanwhile.
 FAST_DRAG_STEPS = 40
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _required():

@@ -60,6 +60,7 @@ def test_library_errors_give_one_line_and_exit_1(tmp_path, capsys):
     assert "model folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_json_in_a_fresh_process(tiny_folder, tiny_model_dir, tmp_path):
     (broken := tmp_path / "data")
     import shutil
@@ -129,6 +130,7 @@ def test_the_demo_plays_the_studio_preset_beside_the_tutorials(preset, fast, exp
     assert demo_model("o/model", preset, fast=fast) == expected
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path):
     out = tmp_path / "demo out"
     result = _run("demo", "--out", str(out), "--fast", "--epochs", "3")
@@ -164,6 +166,7 @@ def test_sweep_command(tiny_model_dir, tmp_path, capsys, extra, code, says):
     assert "already exists" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_trains_on_a_budget(tmp_path):
     out = tmp_path / "demo"
     result = _run("demo", "--out", str(out), "--fast", "--max-minutes", "0.1")

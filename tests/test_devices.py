@@ -44,6 +44,7 @@ def _losses(proc, timeout=600):
     return json.loads(out.strip().splitlines()[-1]), out
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_cpu_devices_follows_one_device_and_resumes(tiny_folder, tmp_path):
     one = _run([tiny_folder, json.dumps([[str(tmp_path / "one"), "default", 12]]), 0])
     one_losses, _ = _losses(one)
@@ -69,6 +70,7 @@ def _free_ports(n):
     return ports
 
 
+@pytest.mark.slow
 def test_two_workers_train_one_model_and_agree(tiny_folder, tmp_path):
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
     model_dir = tmp_path / "shared"
@@ -100,12 +102,14 @@ def test_a_good_tf_config_is_read():
     assert config["task"]["index"] == 1
 
 
+@pytest.mark.slow
 def test_bad_cpu_device_count_is_named(tiny_folder, tmp_path):
     proc = _run([tiny_folder, json.dumps([[str(tmp_path / "m"), "mirrored", 1]]), 0], env={"MORPHLIB_CPU_DEVICES": "two"})
     _, err = proc.communicate(timeout=300)
     assert proc.returncode != 0 and "MORPHLIB_CPU_DEVICES must be a whole number >= 1, got 'two'" in err
 
 
+@pytest.mark.slow
 def test_the_command_line_trains_on_two_cpu_devices_and_resumes(tiny_folder, tmp_path):
     """As the README documents it: MORPHLIB_CPU_DEVICES set before Python starts reaches the CLI,
     which analyses the folder (TensorFlow's first use) before it picks the strategy."""
@@ -135,6 +139,7 @@ print(json.dumps([r["loss"] for r in m.history]))
 """
 
 
+@pytest.mark.slow
 def test_factored_bank_moments_train_and_resume_mirrored(tiny_folder, tmp_path):
     proc = subprocess.run([sys.executable, "-c", BANK, json.dumps(TINY.to_dict()), tiny_folder, str(tmp_path / "m")], cwd=ROOT,
                           capture_output=True, text=True, timeout=600,

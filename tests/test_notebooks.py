@@ -7,6 +7,8 @@ import sys
 import nbformat
 import pytest
 
+#: Full notebook runs: the slow tier (CI), not the README's command.
+pytestmark = pytest.mark.slow
 
 NOTEBOOKS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "notebooks")
 
@@ -74,11 +76,43 @@ def _said(cell, label):
     return next((line.split()[1:] for line in lines if line.startswith(label)), None)
 
 
+#: What a user does after 04 ran: drag the slider (its callback runs in the kernel), then press "save" twice.
+AFTER_04 = [
+    "before_audio, before_image = panel.player.audio, panel.image.value\n"
+    "panel.alpha.value = 0.95 if panel.alpha.value < 0.9 else 0.1\n"
+    "panel.wait()\n"
+    "print('changed:', before_audio != panel.player.audio, before_image != panel.image.value)",
+    "p1 = panel.save(); p2 = panel.save()\nprint('saved:', p1 != p2, os.path.exists(p1), os.path.exists(p2))",
+]
+
+
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    for name in ("01_load.ipynb", "02_train.ipynb"):
-        nb = _execute(_read(name), tmp_path_factory.mktemp(name[:2]))
-    return nb
+def series(tmp_path_factory):
+    """01 to 04 run top to bottom, each once, in the suite's scratch folders (04 with the user's
+    moves after it, in the same kernel); ``{name: executed notebook}``."""
+    done = {}
+    for name in ("01_load.ipynb", "02_train.ipynb", "03_evaluate.ipynb", "04_morph.ipynb"):
+        nb = _read(name)
+        if name == "04_morph.ipynb":
+            nb.cells += [nbformat.v4.new_code_cell(source) for source in AFTER_04]
+        done[name] = _execute(nb, tmp_path_factory.mktemp(name[:2]))
+    return done
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    """00 run once as a producer would, from an empty loops folder: ``(executed notebook, folders)``."""
+    root = tmp_path_factory.mktemp("00")
+    folders = {name: root / name for name in ("data", "models", "exports", "demo")}
+    folders["data"].mkdir()
+    env = {"MORPHLIB_DATA_DIR": folders["data"], "MORPHLIB_MODEL_DIR": folders["models"] / "vae",
+           "MORPHLIB_EXPORT_DIR": folders["exports"], "MORPHLIB_DEMO_DIR": folders["demo"]}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, str(value))
+        (root / "run").mkdir()
+        nb = _execute(_read("00_quickstart.ipynb"), root / "run")
+    return nb, folders
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -88,26 +122,29 @@ def test_notebooks_are_committed_without_outputs():
             assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"), name
 
 
-def test_train_notebook_shows_the_model_and_the_loss(trained):
-    text = _text(trained)
+@pytest.mark.parametrize("name", ["00_quickstart.ipynb", "01_load.ipynb", "02_train.ipynb", "03_evaluate.ipynb", "04_morph.ipynb"])
+def test_checked_cells_print_what_they_expect(name, series, quickstart):
+    """The cells whose metadata holds the text they must print (notebooks/conftest.py, which
+    nbval uses in Colab's environment) print exactly that here too."""
+    from notebooks.conftest import _mode
+
+    nb = quickstart[0] if name == "00_quickstart.ipynb" else series[name]
+    checked = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("morphlib", {}).get("expect")]
+    assert checked or name == "00_quickstart.ipynb", f"{name} checks no cell"
+    for cell in checked:
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+        assert printed == cell.metadata["morphlib"]["expect"][_mode()], cell.source[:200]
+
+
+def test_train_notebook_shows_the_model_and_the_loss(series):
+    text = _text(series["02_train.ipynb"])
     assert "preset: " in text and "Total params" in text
-    assert _outputs(trained, "image/png"), "no loss curve"
+    assert _outputs(series["02_train.ipynb"], "image/png"), "no loss curve"
 
 
-def test_morph_notebook_plays_and_reacts_to_the_slider(trained, tmp_path):
-    nb = _read("04_morph.ipynb")
-    # What a user does after the notebook ran: drag the slider (its callback runs in the
-    # kernel), then press "save" twice.
-    slider = nbformat.v4.new_code_cell(
-        "before_audio, before_image = panel.player.audio, panel.image.value\n"
-        "panel.alpha.value = 0.95 if panel.alpha.value < 0.9 else 0.1\n"
-        "panel.wait()\n"
-        "print('changed:', before_audio != panel.player.audio, before_image != panel.image.value)"
-    )
-    save = nbformat.v4.new_code_cell("p1 = panel.save(); p2 = panel.save()\nprint('saved:', p1 != p2, os.path.exists(p1), os.path.exists(p2))")
-    n_cells = len(nb.cells)
-    nb.cells += [slider, save]
-    nb = _execute(nb, tmp_path)
+def test_morph_notebook_plays_and_reacts_to_the_slider(series):
+    nb = series["04_morph.ipynb"]
+    n_cells = len(nb.cells) - len(AFTER_04)
     story = nbformat.v4.new_notebook(cells=nb.cells[:n_cells])
     slider, save = nb.cells[n_cells:]
     assert any("<audio" in o["data"]["text/html"] for o in _outputs(story, "text/html")), "no audio player"
@@ -118,15 +155,13 @@ def test_morph_notebook_plays_and_reacts_to_the_slider(trained, tmp_path):
     assert "sweep triangle" in _text(story), "the sweep was not written"
 
 
-def test_the_quick_start_runs_from_an_empty_folder_to_the_panel_and_writes_nothing_unasked(tmp_path, monkeypatch):
-    folders = {name: tmp_path / name for name in ("data", "models", "exports", "demo")}
-    folders["data"].mkdir()
-    monkeypatch.setenv("MORPHLIB_DATA_DIR", str(folders["data"]))
-    monkeypatch.setenv("MORPHLIB_MODEL_DIR", str(folders["models"] / "vae"))
-    monkeypatch.setenv("MORPHLIB_EXPORT_DIR", str(folders["exports"]))
-    monkeypatch.setenv("MORPHLIB_DEMO_DIR", str(folders["demo"]))
-    (tmp_path / "run").mkdir()
-    nb = _execute(_read("00_quickstart.ipynb"), tmp_path / "run")
+def test_evaluate_notebook_lists_the_model_folders_and_measures(series):
+    text = _text(series["03_evaluate.ipynb"])
+    assert "trained model folders" in text and "cosine similarity mean" in text
+
+
+def test_the_quick_start_runs_from_an_empty_folder_to_the_panel_and_writes_nothing_unasked(quickstart):
+    nb, folders = quickstart
     assert _outputs(nb, "application/vnd.jupyter.widget-view+json"), "the panel did not render as a widget"
     assert os.listdir(folders["data"]) == []  # the demo loops went elsewhere
     assert not folders["exports"].exists() or os.listdir(folders["exports"]) == []

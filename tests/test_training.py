@@ -103,6 +103,7 @@ def _epochs_done(model_dir):
     return checkpoint_epoch(model_dir)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kills", [3])
 def test_killed_training_resumes_without_gaps(tiny_folder, tiny_loops, tmp_path, kills):
     """SIGKILL at random points (epochs here are mostly checkpoint writes), then resume."""
@@ -129,6 +130,7 @@ def test_killed_training_resumes_without_gaps(tiny_folder, tiny_loops, tmp_path,
     assert sorted(os.listdir(os.path.join(model_dir, "checkpoint"))) == ["slot-0.bin", "slot-0.json", "slot-1.bin", "slot-1.json"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_resumes(tiny_folder, tmp_path):
     model_dir = str(tmp_path / "interrupted")
     proc = _cli("train", tiny_folder, "--model", model_dir, "--preset", "tiny", "--epochs", "100000", *TINY_ARGS)
@@ -187,6 +189,7 @@ def test_checkpoints_are_written_by_time_and_writes_stay_within_budget(tiny_loop
     assert state["epoch"] == 25 and state["seq"] == n_checkpoints
 
 
+@pytest.mark.slow
 def test_kill_between_checkpoints_costs_at_most_the_interval(tiny_folder, tiny_loops, tmp_path):
     """A kill between checkpoints loses the epochs since the last one (never more than the
     interval's worth); the same command resumes from it, with no gap in the history."""
@@ -388,6 +391,7 @@ def test_remounting_is_explained_for_drive_folders():
     assert "drive.mount('/content/drive', force_remount=True)" in message and "/content/drive/MyDrive/vae_model" in message
 
 
+@pytest.mark.slow
 def test_the_cli_exits_75_when_the_model_folder_goes_away(tiny_folder, tmp_path):
     code = """
 import errno, sys
