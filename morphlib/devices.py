@@ -16,37 +16,6 @@ STRATEGIES = ("auto", "default", "mirrored", "tpu", "multiworker")
 _cache = {}
 
 
-def split_cpu(tf=None):
-    """Apply ``MORPHLIB_CPU_DEVICES=N`` (before TensorFlow starts its devices); return N or None.
-
-    morphlib's first import of TensorFlow does it (``backend.keras_tf_tfp``), so that only
-    TensorFlow used before morphlib makes it come too late.
-    """
-    text = os.environ.get("MORPHLIB_CPU_DEVICES", "").strip()
-    if not text:
-        return None
-    try:
-        n = int(text)
-        if n < 1:
-            raise ValueError
-    except ValueError:
-        raise ParameterError(f"MORPHLIB_CPU_DEVICES must be a whole number >= 1, got {text!r}") from None
-    if tf is None:
-        from .backend import keras_tf_tfp
-
-        _, tf, _ = keras_tf_tfp()
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    if len(tf.config.get_logical_device_configuration(cpu) or []) != n:
-        try:
-            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
-        except RuntimeError:
-            raise ParameterError(
-                f"MORPHLIB_CPU_DEVICES={n} came too late: TensorFlow has already started its devices; "
-                "set it before Python starts (or before the first morphlib call)"
-            ) from None
-    return n
-
-
 def read_tf_config(text=None):
     """``TF_CONFIG`` as a dict, or a ParameterError that says what is wrong with it."""
     text = os.environ.get("TF_CONFIG", "") if text is None else text
