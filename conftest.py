@@ -11,7 +11,7 @@ import tempfile
 
 os.environ.setdefault("MORPHLIB_FAST", "1")
 # Every morph panel in the suite (and in the kernels it starts) raises on a widget message
-# that Colab would drop (morphlib.panel.delivery).
+# that Colab would drop (morphlib.ui.panel.delivery).
 os.environ.setdefault("MORPHLIB_STRICT_WIDGETS", "1")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

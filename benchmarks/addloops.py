@@ -8,7 +8,7 @@
 Recorded drums (``gm_loops.py``) are split by kit: a model is trained with its defaults on
 the loops of the other kits, then the held-out kits' loops are heard through it before
 any extra training (unseen kits: from the encoder, and from latents fitted to each loop as
-the panel and ``morph`` do for loops a model has not heard, ``morphlib/latentfit.py``), and again after ``add_loops`` has trained for
+the panel and ``morph`` do for loops a model has not heard, ``morphlib/model/latentfit.py``), and again after ``add_loops`` has trained for
 ``--seconds`` on the whole folder (45 % of every batch new loops at the start, 25 % at the end, peak 10× the preset's rate), beside the same time of
 plain training (each loop its share of the batches: what resuming on a bigger folder
 amounts to). Audible LSD of the new loops and of the old ones, each through the same
@@ -59,7 +59,7 @@ def split_by_kit(folder, work, held=HELD_KITS):
 def audible(model, loops, names, every=1, *, fit=0):
     """Mean audible LSD (dB) of ``names`` of ``loops`` reconstructed by ``model`` (from
     latents fitted in ``fit`` steps: what the panel and morph use for loops it has not heard)."""
-    from morphlib.audiometrics import audible_lsd
+    from morphlib.sound.audiometrics import audible_lsd
 
     picked = [loops.names.index(n) for n in names][::every]
     S = np.asarray(loops.S[np.asarray(picked)], np.float32)
@@ -69,12 +69,12 @@ def audible(model, loops, names, every=1, *, fit=0):
 
 def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None):
     """One preset: train on the kits not held out, then add them two ways; a dict of figures."""
-    import morphlib.newloops as newloops
+    import morphlib.training.newloops as newloops
     from morphlib.config import settings_for
-    from morphlib.latentfit import FIT_STEPS
-    from morphlib.dataset import load_folder
-    from morphlib.morphing import load_model
-    from morphlib.training import train
+    from morphlib.model.latentfit import FIT_STEPS
+    from morphlib.data.dataset import load_folder
+    from morphlib.model.morphmodel import load_model
+    from morphlib.training.trainer import train
 
     settings = settings or settings_for(preset, fit="crop")
     name = getattr(preset, "name", preset)
@@ -125,9 +125,9 @@ def levers(folder, preset, work, *, epochs=None, every=2, settings=None, which=N
     import dataclasses
 
     from morphlib.config import get_preset, settings_for
-    from morphlib.dataset import load_folder
-    from morphlib.latentfit import FIT_STEPS
-    from morphlib.training import train
+    from morphlib.data.dataset import load_folder
+    from morphlib.model.latentfit import FIT_STEPS
+    from morphlib.training.trainer import train
 
     settings = settings or settings_for(preset, fit="crop")
     preset_name = getattr(preset, "name", preset)

@@ -32,8 +32,8 @@ def step_ms(shape, factored, repeats):
     """Milliseconds per ``apply_gradients`` on a ``shape`` variable, and the state in MB."""
     import tensorflow as tf
 
-    from morphlib.model import keras
-    from morphlib.optimizer import FusedAdam
+    from morphlib.model.vae import keras
+    from morphlib.training.optimizer import FusedAdam
 
     g = tf.constant(np.random.default_rng(0).normal(size=shape).astype(np.float32))
     w = keras.Variable(np.zeros(shape, np.float32), name="patterns")

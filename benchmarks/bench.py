@@ -67,7 +67,7 @@ def _python(code_or_file, *args, env=None, keep=None):
 LOAD = """
 import json, sys, time
 import scipy.fft, scipy.signal, soundfile, soxr  # libraries loaded: time the analysis, not the imports
-from morphlib.dataset import load_folder
+from morphlib.data.dataset import load_folder
 t = time.perf_counter()
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[2])
 print(json.dumps({"seconds": time.perf_counter() - t, "n": len(loops)}))
@@ -76,10 +76,10 @@ print(json.dumps({"seconds": time.perf_counter() - t, "n": len(loops)}))
 TRAIN = """
 import json, resource, sys, time
 import numpy as np
-from morphlib.dataset import load_folder
-from morphlib.backend import keras_callback_base
-from morphlib.model import VAE
-from morphlib.training import train
+from morphlib.data.dataset import load_folder
+from morphlib.model.backend import keras_callback_base
+from morphlib.model.vae import VAE
+from morphlib.training.trainer import train
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[4])
 epochs = None if sys.argv[3] == "default" else int(sys.argv[3])
 EVERY = int(sys.argv[7])  # epochs between cosine measurements (outside the timed part)
@@ -109,7 +109,7 @@ class Clock(keras_callback_base()):
 clock = Clock()
 sys.path.insert(0, sys.argv[6])
 from common import variant
-from morphlib.recipes import get_recipe
+from morphlib.model.recipes import get_recipe
 # the cosine is measured outside the clock's time too: the budget pauses while it is measured
 train(loops, sys.argv[2], epochs=epochs, preset="tutorial", recipe=variant(sys.argv[5], get_recipe), precision=precision,
       max_minutes=max_minutes, seed=seed, progress=False, verbose=False, callbacks=[clock])
@@ -121,8 +121,8 @@ print(json.dumps({"epoch_seconds": clock.seconds, "curve": clock.curve, "cosine_
 
 def morph_latency(model_dir, loops, *, n_alphas, seed=0):
     """Median and p95 ms from a new α to a waveform, morphlib vs librosa's Griffin-Lim."""
-    from morphlib.morphing import interpolate, load_model
-    from morphlib.spectral import griffin_lim, griffin_lim_librosa, magnitude, spectral_convergence
+    from morphlib.model.morphmodel import interpolate, load_model
+    from morphlib.sound.spectral import griffin_lim, griffin_lim_librosa, magnitude, spectral_convergence
 
     model = load_model(model_dir)
     z = model.encode(loops.S[:2])
@@ -156,7 +156,7 @@ def make_corpus(kind, folder, n):
 
         gm_loops(folder, n=n)
     else:
-        from morphlib.synth import synth_drums
+        from morphlib.data.synth import synth_drums
 
         synth_drums(folder, n=n, progress=False)
 
@@ -171,8 +171,8 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets
     """The tutorial's code, every recipe, and the default recipe (or each of ``budget_recipes``)
     on each budget, on one corpus: s/epoch, cosine curves, time to the code's quality, final
     cosine on the clock."""
-    from morphlib.dataset import load_folder
-    from morphlib.recipes import DEFAULT_RECIPE
+    from morphlib.data.dataset import load_folder
+    from morphlib.model.recipes import DEFAULT_RECIPE
 
     loops_dir, cache = os.path.join(work, kind), os.path.join(work, "cache")
     make_corpus(kind, loops_dir, n_loops)
@@ -202,9 +202,9 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets
                        keep=result)
         reach = time_to_reach(ours["curve"], base["cosine_mean"])
         from common import variant
-        from morphlib.recipes import get_recipe, pick_precision
+        from morphlib.model.recipes import get_recipe, pick_precision
 
-        from morphlib.pipeline import steps_per_epoch
+        from morphlib.training.pipeline import steps_per_epoch
 
         the_recipe = variant(recipe, get_recipe)
         batch = the_recipe.batch_size or 16  # the tutorial preset's
@@ -224,9 +224,9 @@ def run_corpus(kind, work, *, n_loops, baseline_epochs, recipes, epochs, budgets
 CEILING = """
 import json, sys, time
 import numpy as np
-from morphlib.backend import keras_tf_tfp
+from morphlib.model.backend import keras_tf_tfp
 from morphlib.config import AnalysisSettings, get_preset
-from morphlib.model import build_vae
+from morphlib.model.vae import build_vae
 keras, tf, _ = keras_tf_tfp()
 n_loops, batch = int(sys.argv[1]), int(sys.argv[2])
 
@@ -281,7 +281,7 @@ def ceiling(n_loops, batch_size=16):
 
 
 def main(argv=None):
-    from morphlib.recipes import DEFAULT_RECIPE, RECIPES
+    from morphlib.model.recipes import DEFAULT_RECIPE, RECIPES
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="8 loops, 2 epochs: only checks that everything runs")
@@ -305,7 +305,7 @@ def main(argv=None):
     baseline_epochs = 2 if args.quick else args.baseline_epochs
     work = args.work or tempfile.mkdtemp(prefix="morphlib-bench-")
     from common import cpu_description
-    from morphlib.recipes import cpu_has_bf16
+    from morphlib.model.recipes import cpu_has_bf16
 
     precisions = args.budget_precisions or ["float32", *(["mixed_bfloat16"] if cpu_has_bf16() else [])]
     print(f"{n_loops} loops per corpus, working in {work}", file=sys.stderr)

@@ -87,7 +87,7 @@ def training_loops(folder, *, quick, n=74):
     if os.path.isdir(folder):
         return folder
     if quick:
-        from morphlib.synth import synth_drums
+        from morphlib.data.synth import synth_drums
 
         synth_drums(folder, n=8, progress=False)
     else:

@@ -27,8 +27,8 @@ from common import morphlib_at, run_json  # noqa: E402
 
 TRAIN = """
 import json, sys, time
-from morphlib.dataset import load_folder
-from morphlib.training import train
+from morphlib.data.dataset import load_folder
+from morphlib.training.trainer import train
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[3])
 def wchar():
     with open("/proc/self/io") as f:
@@ -55,7 +55,7 @@ def main(argv=None):
     p.add_argument("--only-after", action="store_true", help="measure today's default only (a long run without the costly 'before')")
     p.add_argument("--work", help="working folder (default: a new temporary one)")
     args = p.parse_args(argv)
-    from morphlib.synth import synth_drums
+    from morphlib.data.synth import synth_drums
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-writes-")
     loops_dir, cache = os.path.join(work, "loops"), os.path.join(work, "cache")

@@ -24,9 +24,9 @@ sys.path.insert(0, HERE)
 
 TRAIN = """
 import json, statistics, sys, time
-from morphlib.backend import keras_callback_base
-from morphlib.dataset import load_folder
-from morphlib.training import train
+from morphlib.model.backend import keras_callback_base
+from morphlib.data.dataset import load_folder
+from morphlib.training.trainer import train
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[2])
 
 class Times(keras_callback_base()):
@@ -43,9 +43,9 @@ print(json.dumps({"s_per_epoch": statistics.median(times.seconds[1:]), "epochs":
 
 PIPELINE = """
 import json, statistics, sys, time
-from morphlib.dataset import load_folder
-from morphlib.pipeline import steps_per_epoch, training_dataset
-from morphlib.recipes import get_recipe
+from morphlib.data.dataset import load_folder
+from morphlib.training.pipeline import steps_per_epoch, training_dataset
+from morphlib.model.recipes import get_recipe
 from morphlib.config import get_preset
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[2])
 recipe, preset = get_recipe("onecycle"), get_preset(sys.argv[5])

@@ -33,10 +33,10 @@ TARGET_MEDIAN_MS, TARGET_WORST_MS = 100.0, 200.0
 MOVES = """
 import json, sys, time
 import numpy as np
-from morphlib.dataset import load_folder
-from morphlib.morphing import load_model
+from morphlib.data.dataset import load_folder
+from morphlib.model.morphmodel import load_model
 try:
-    from morphlib.panel import MorphPanel
+    from morphlib.ui.panel import MorphPanel
 except ImportError:  # an earlier morphlib
     from morphlib.widgets import MorphPanel
 model = load_model(sys.argv[2])
@@ -65,7 +65,7 @@ if hasattr(panel, "set_xy"):
     wait()
     moves("xy", lambda: panel.set_xy(*rng.uniform(0, 1, 2)))
 if drafts:  # where a draft's time goes
-    from morphlib.spectral import phase_of
+    from morphlib.sound.spectral import phase_of
     S, z = panel.morph.S, model.encode(loops.S[:2]).mean(axis=0)
     phase, n = phase_of(panel.morph.y, model.settings), int(panel.n_iter.value)
     def ms(fn, k=10):
@@ -100,9 +100,9 @@ def main(argv=None):
     p.add_argument("--json", help="also write the result here")
     args = p.parse_args(argv)
     from morphlib.config import PRESET_SETTINGS, AnalysisSettings
-    from morphlib.dataset import load_folder
-    from morphlib.synth import synth_drums
-    from morphlib.training import train
+    from morphlib.data.dataset import load_folder
+    from morphlib.data.synth import synth_drums
+    from morphlib.training.trainer import train
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-latency-")
     n_loops, moves = (8, 3) if args.quick else (args.loops, args.moves)

@@ -34,8 +34,8 @@ def _db(x):
 
 
 def measure(S, settings, start, n_iter, *, y_ref_S=None, seed=0):
-    from morphlib.audiometrics import audible_lsd
-    from morphlib.spectral import griffin_lim, magnitude, spectral_convergence
+    from morphlib.sound.audiometrics import audible_lsd
+    from morphlib.sound.spectral import griffin_lim, magnitude, spectral_convergence
 
     t = time.perf_counter()
     y = griffin_lim(S, settings, n_iter=n_iter, seed=seed, init=start)
@@ -55,8 +55,8 @@ def originals(loops, n):
 
 
 def morphs(model, loops, pairs):
-    from morphlib.morphing import interpolate
-    from morphlib.spectral import phase_of
+    from morphlib.model.morphmodel import interpolate
+    from morphlib.sound.spectral import phase_of
 
     z = model.encode(loops.S)
     alphas = np.linspace(0, 1, 11)
@@ -96,12 +96,12 @@ def main(argv=None):
     p.add_argument("--json")
     args = p.parse_args(argv)
     from morphlib.config import AnalysisSettings
-    from morphlib.dataset import load_folder
+    from morphlib.data.dataset import load_folder
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-phase-")
     settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else None
     if args.model:
-        from morphlib.morphing import load_model
+        from morphlib.model.morphmodel import load_model
 
         model = load_model(args.model)
         settings = model.settings

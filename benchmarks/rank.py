@@ -75,10 +75,10 @@ def main(argv=None):
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
-    from morphlib.audiometrics import audible_lsd
+    from morphlib.sound.audiometrics import audible_lsd
     from morphlib.config import AnalysisSettings
-    from morphlib.dataset import load_folder
-    from morphlib.spectral import griffin_lim
+    from morphlib.data.dataset import load_folder
+    from morphlib.sound.spectral import griffin_lim
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-rank-")
     settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()

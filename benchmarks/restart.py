@@ -28,8 +28,8 @@ sys.path.insert(0, HERE)
 TRAIN = """
 import json, sys
 import numpy as np
-from morphlib.dataset import load_folder
-from morphlib.training import train
+from morphlib.data.dataset import load_folder
+from morphlib.training.trainer import train
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[2])
 model_dir, minutes, precision, preset = sys.argv[3], float(sys.argv[4]), sys.argv[5], sys.argv[6]
 model = train(loops, model_dir, preset=preset, precision=precision, max_minutes=minutes, progress=False, verbose=False)
@@ -42,7 +42,7 @@ print(json.dumps({"cosine_mean": float(np.mean(cos)), "epochs": len(model.histor
 
 def set_restart_peak(model_dir, peak):
     """The copy's recipe, as its folder keeps it, with another warm-restart peak."""
-    from morphlib.modelfolder import META
+    from morphlib.model.folder import META
 
     path = os.path.join(model_dir, META)
     with open(path) as f:

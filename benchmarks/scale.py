@@ -37,7 +37,7 @@ TARGETS = {"streamed_vs_memory_examples_per_s": 0.9, "train_peak_rss_growth_mb_2
 ANALYSE = """
 import json, resource, sys, time
 from morphlib.config import AnalysisSettings
-from morphlib.dataset import load_folder
+from morphlib.data.dataset import load_folder
 settings = AnalysisSettings(**json.loads(sys.argv[3]))
 t = time.perf_counter()
 loops = load_folder(sys.argv[1], settings, progress=False, cache=sys.argv[2], in_memory=False)
@@ -47,10 +47,10 @@ print(json.dumps({"seconds": time.perf_counter() - t, "n": len(loops),
 
 TRAIN = """
 import json, resource, sys, time
-from morphlib.backend import keras_callback_base
+from morphlib.model.backend import keras_callback_base
 from morphlib.config import AnalysisSettings
-from morphlib.dataset import load_folder
-from morphlib.training import train
+from morphlib.data.dataset import load_folder
+from morphlib.training.trainer import train
 settings = AnalysisSettings(**json.loads(sys.argv[3]))
 loops = load_folder(sys.argv[1], settings, progress=False, cache=sys.argv[2], in_memory=sys.argv[5] == "memory")
 
@@ -90,7 +90,7 @@ def make_library(folder, n, *, base, seed=0):
 def base_signals(work, n, quick):
     import soundfile as sf
 
-    from morphlib.synth import synth_drums
+    from morphlib.data.synth import synth_drums
 
     paths = synth_drums(os.path.join(work, "base"), n=n, progress=False, sr=8000 if quick else 22050)
     signals = [sf.read(p, dtype="float32")[0] for p in paths]

@@ -47,7 +47,7 @@ def parse_preset(text):
 def parse_run(text):
     """``PRESET[:overrides][@RECIPE[:overrides]]`` → (Preset, Recipe or None)."""
     from common import variant
-    from morphlib.recipes import get_recipe
+    from morphlib.model.recipes import get_recipe
 
     preset, _, recipe = text.partition("@")
     return parse_preset(preset), (variant(recipe, get_recipe) if recipe else None)
@@ -59,7 +59,7 @@ def make_corpus(kind, folder, n):
 
         gm_loops(folder, n=n)
     else:
-        from morphlib.synth import synth_drums
+        from morphlib.data.synth import synth_drums
 
         synth_drums(folder, n=n, progress=False)
 
@@ -73,8 +73,8 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
 
     ``full_band``: the same loops analysed at 44.1 kHz, which every model's output is heard
     against too (resampled to 44.1 kHz): what a 22,050 Hz model loses above 11 kHz."""
-    from morphlib.evaluation import evaluate
-    from morphlib.training import train
+    from morphlib.morphing.evaluation import evaluate
+    from morphlib.training.trainer import train
 
     t = time.perf_counter()
     model = train(loops, model_dir, epochs=epochs, preset=preset, recipe=recipe, progress=False, verbose=False)
@@ -88,7 +88,7 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
 def sizes(model_dir, model, epochs):
     """What the model takes on Drive: its file, one checkpoint slot, and the bytes the run
     wrote (checkpoints every 2 minutes, the default), per 500 epochs."""
-    from morphlib.modelfolder import BEST, CHECKPOINTS
+    from morphlib.model.folder import BEST, CHECKPOINTS
 
     slots = [os.path.getsize(os.path.join(model_dir, CHECKPOINTS, f)) for f in os.listdir(os.path.join(model_dir, CHECKPOINTS))
              if f.endswith(".bin")]
@@ -102,7 +102,7 @@ def heard_at_full_band(model, loops, full_band, every=4):
     ``every``-th loop), resampled to 44.1 kHz and heard against the loops at 44.1 kHz."""
     import librosa
 
-    from morphlib.audiometrics import audible_lsd, hf_energy_db
+    from morphlib.sound.audiometrics import audible_lsd, hf_energy_db
 
     lsd, air = [], []
     for k in range(0, len(loops), every):
@@ -116,7 +116,7 @@ def heard_at_full_band(model, loops, full_band, every=4):
 
 
 def morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, keep_hits=None):
-    from morphlib.evaluation import evaluate_morphs
+    from morphlib.morphing.evaluation import evaluate_morphs
 
     morphs = evaluate_morphs(model, loops, pairs=pairs, method=method, keep_hits=keep_hits)
     return {
@@ -151,7 +151,7 @@ def main(argv=None):
     p.add_argument("--json")
     args = p.parse_args(argv)
     from morphlib.config import PRESET_SETTINGS, AnalysisSettings
-    from morphlib.dataset import load_folder
+    from morphlib.data.dataset import load_folder
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-sound-")
     n = 6 if args.quick else args.loops

@@ -38,7 +38,7 @@ def stretchers(work, *, sr=22050, pairs=((120, 140), (100, 140), (160, 140), (95
     import librosa
 
     import gm_loops as G
-    from morphlib.tempo import onset_envelope, time_stretch
+    from morphlib.data.tempo import onset_envelope, time_stretch
 
     soundfont = G.find_soundfont()
     methods = {"librosa phase vocoder": ("librosa", None), "Rubber Band (R2, percussive; used)": ("rubberband", None)}
@@ -100,7 +100,7 @@ def crop_against_stretch(corpus, work, *, epochs, preset, held_out):
     """
     import morphlib as ml
     from morphlib.config import settings_for
-    from morphlib.tempo import seam_level
+    from morphlib.data.tempo import seam_level
 
     folder = os.path.dirname(corpus[0]["path"])
     out = {}
@@ -139,7 +139,7 @@ def crop_against_stretch(corpus, work, *, epochs, preset, held_out):
 
 
 def _seams(loops, settings):
-    from morphlib.tempo import seam_level
+    from morphlib.data.tempo import seam_level
 
     return [seam_level(loops.y[i], sr=settings.sr) for i in range(len(loops))]
 
@@ -163,7 +163,7 @@ def main(argv=None):
     from gm_loops import mixed_tempo_loops
 
     from morphlib.config import settings_for
-    from morphlib.tempo import stretcher
+    from morphlib.data.tempo import stretcher
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-tempo-")
     os.makedirs(work, exist_ok=True)

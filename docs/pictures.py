@@ -26,7 +26,7 @@ sys.path.insert(0, REPO)
 import numpy as np  # noqa: E402
 
 import morphlib as ml  # noqa: E402
-from morphlib.dataset import default_cache_dir  # noqa: E402
+from morphlib.data.dataset import default_cache_dir  # noqa: E402
 
 ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -47,7 +47,7 @@ def morph_strip(model, loops, out):
     z = model.encode(loops.S)
     a, b = 0, int(np.argmax(np.linalg.norm(z - z[0], axis=1)))  # the furthest pair: the most audible morph
     morphs = ml.morph(model, a, b, ALPHAS, loops=loops)
-    axes = ml.plot_strip(morphs, model.settings)
+    axes = ml.ui.plot_strip(morphs, model.settings)
     axes[0].figure.suptitle(f"studio preset, demo loops: {loops.names[a]} (α = 0) → {loops.names[b]} (α = 1)")
     axes[0].figure.savefig(out, dpi=90)
     return shrink(out)

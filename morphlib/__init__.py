@@ -7,7 +7,7 @@ is quick and works on a machine without them::
     loops = ml.load_folder("data/Drums")                 # or ml.synth_drums("data/demo")
     model = ml.train(loops, "models/vae", epochs=500)    # run again to resume
     print(ml.evaluate(model, loops).summary())
-    m = ml.morph(model, loops, "Overkill J", "Kaputnik Beat R", alpha=0.5)
+    m = ml.morph(model, "Overkill J", "Kaputnik Beat R", alpha=0.5, loops=loops)
     ml.write_wav("morph.wav", m.y, sr=m.sr)
 """
 
@@ -15,85 +15,45 @@ import importlib
 
 __version__ = "0.1.0"
 
+#: The public names: a folder of loops to a model to morphs to the panel. Everything else
+#: is in a subpackage (``ml.sound``, ``ml.data``, ``ml.model``, ``ml.training``,
+#: ``ml.morphing``, ``ml.ui``), whose modules load on first use too.
 _EXPORTS = {
+    # loops
+    "load_folder": "data.dataset",
+    "LoopSet": "data.dataset",
+    "synth_drums": "data.synth",
+    # settings
     "AnalysisSettings": "config",
     "Preset": "config",
-    "PRESETS": "config",
-    "fast_mode": "config",
     "get_preset": "config",
     "settings_for": "config",
-    "settings_for_folder": "modelfolder",
-    "synth_drums": "synth",
-    "read_audio": "audio",
-    "write_wav": "audio",
-    "safe_filename": "audio",
-    "unique_path": "audio",
-    "magnitude": "spectral",
-    "griffin_lim": "spectral",
-    "pghi": "phase",
-    "Recipe": "recipes",
-    "RECIPES": "recipes",
-    "get_recipe": "recipes",
-    "get_strategy": "devices",
-    "load_folder": "dataset",
-    "LoopSet": "dataset",
-    "train": "training",
-    "add_loops": "newloops",
-    "checkpoint_status": "modelfolder",
-    "load_model": "morphing",
-    "MorphModel": "morphing",
-    "morph": "morphing",
-    "crossfade": "morphing",
-    "morph_xy": "morphing",
-    "sweep": "sweeps",
-    "sweep_xy": "sweeps",
-    "interpolate": "morphing",
-    "evaluate": "evaluation",
-    "evaluate_morphs": "evaluation",
-    "specplot": "plots",
-    "play": "plots",
-    "plot_history": "plots",
-    "plot_strip": "plots",
-    "plot_cosine": "plots",
-    "plot_sweep": "plots",
-    "plot_audio": "plots",
-    "plot_morphs": "plots",
-    "latent_map": "panel.latentmap",
-    "plot_latent_map": "panel.latentmap",
-    "show_sweep": "notebook",
-    "build_vae": "model",
-    "VAE": "model",
-    "setup_paths": "notebook",
-    "show_loops": "notebook",
-    "loop_table": "notebook",
-    "show_reconstruction": "notebook",
-    "show_strip": "notebook",
-    "LiveLossPlot": "notebook",
-    "MorphPanel": "panel.morphpanel",
+    "settings_for_folder": "model.folder",
+    "fast_mode": "config",
+    # models
+    "build_vae": "model.vae",
+    "train": "training.trainer",
+    "add_loops": "training.newloops",
+    "load_model": "model.morphmodel",
+    "MorphModel": "model.morphmodel",
+    "evaluate": "morphing.evaluation",
+    # morphs and sound
+    "morph": "morphing.morphs",
+    "morph_xy": "morphing.morphs",
+    "crossfade": "morphing.morphs",
+    "sweep": "morphing.sweeps",
+    "sweep_xy": "morphing.sweeps",
+    "griffin_lim": "sound.spectral",
+    "write_wav": "sound.audio",
+    # in a notebook
+    "play": "ui.plots",
+    "specplot": "ui.plots",
+    "setup_paths": "ui.notebook",
+    "MorphPanel": "ui.panel.morphpanel",
 }
-_SUBMODULES = {
-    name: name for name in (
-        "audio", "cli", "config", "dataset", "errors", "evaluation", "model", "modelfolder", "morphing", "notebook",
-        "plots", "spectral", "sweeps", "synth", "training", "files", "audiometrics", "phase", "recipes", "pipeline",
-        "devices", "store", "panel", "newloops", "tempo", "budget", "optimizer", "layers", "article", "weightsfile",
-    )
-}
-# The panel's modules, which lived at the top level before they became ``morphlib.panel``.
-_SUBMODULES.update(widgets="panel.morphpanel", player="panel.player", pad="panel.pad", latentmap="panel.latentmap",
-                   picture="panel.picture")
+_SUBMODULES = {name: name for name in ("sound", "data", "model", "training", "morphing", "ui", "cli", "config", "errors", "files", "progress")}
 
-from .errors import (  # noqa: E402, F401  (re-exported; light: no third-party import)
-    ArchitectureError,
-    AudioFileError,
-    DataFolderError,
-    ModelFolderError,
-    MorphlibError,
-    ParameterError,
-    SettingsMismatchError,
-    StoreError,
-    UnknownSoundError,
-    WidgetDeliveryError,
-)
+from .errors import MorphlibError  # noqa: E402, F401  (every error morphlib raises on purpose; the rest in ml.errors)
 
 
 def __getattr__(name):

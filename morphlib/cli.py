@@ -41,7 +41,7 @@ def _positive_number(text):
 
 
 def _recipe(text):
-    from .recipes import get_recipe
+    from .model.recipes import get_recipe
 
     try:
         return get_recipe(text).name
@@ -56,7 +56,7 @@ def _seed(text):
 
 
 def _alpha(text):
-    from .morphing import check_alpha
+    from .model.morphmodel import check_alpha
 
     try:
         return check_alpha(text)
@@ -227,22 +227,22 @@ def main(argv=None):
 
 def _settings(args, model_dir=None, preset=None):
     """The model folder's analysis settings, else a new model's for ``preset``; flags win."""
-    from .modelfolder import settings_for_folder
+    from .model.folder import settings_for_folder
 
     given = {k: getattr(args, k, None) for k in ("sr", "n_fft", "hop_length", "n_frames", "fit")}
     return settings_for_folder(model_dir, preset, **given)
 
 
 def cmd_synth_drums(args):
-    from .synth import synth_drums
+    from .data.synth import synth_drums
 
     paths = synth_drums(args.out_dir, n=args.n, seed=args.seed)
     print(f"{len(paths)} loops in {args.out_dir}")
 
 
 def cmd_train(args):
-    from .dataset import load_folder
-    from .training import train
+    from .data.dataset import load_folder
+    from .training.trainer import train
 
     loops = load_folder(args.data_dir, _settings(args, args.model, args.preset))
     _print_load_report(loops)
@@ -259,9 +259,9 @@ def _print_load_report(loops, file=sys.stdout):
 
 
 def cmd_evaluate(args):
-    from .dataset import load_folder
-    from .evaluation import evaluate
-    from .morphing import load_model
+    from .data.dataset import load_folder
+    from .morphing.evaluation import evaluate
+    from .model.morphmodel import load_model
 
     model = load_model(args.model)
     loops = load_folder(args.data_dir, model.settings, progress=not args.json)
@@ -270,7 +270,7 @@ def cmd_evaluate(args):
     if args.json:
         print(json.dumps(ev.to_dict(loops), ensure_ascii=False))
         return
-    from .dataset import format_table
+    from .data.dataset import format_table
 
     _print_load_report(loops)
     shown = ("name", "cosine", "lsd_db", "audio_lsd_db", "hf_db", "onset_corr", "zero_bins")
@@ -287,13 +287,14 @@ def _morph_paths(out, morphs):
 
 
 def cmd_morph(args):
-    from .audio import write_wav
-    from .morphing import crossfade, load_model, morph
+    from .sound.audio import write_wav
+    from .morphing.morphs import crossfade, morph
+    from .model.morphmodel import load_model
 
     model = load_model(args.model)
     loops = None
     if args.data:
-        from .dataset import load_folder
+        from .data.dataset import load_folder
 
         loops = load_folder(args.data, model.settings)
     morphs = morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed,
@@ -303,7 +304,7 @@ def cmd_morph(args):
             raise MorphlibError("--crossfade needs the sounds' spectrograms: pass --data DATA_DIR")
         fades = crossfade(loops, args.a, args.b, args.alpha, n_iter=args.n_iter, seed=args.seed)
         if args.bpm is not None:
-            from .morphing import at_tempo
+            from .morphing.morphs import at_tempo
 
             bars = args.bars or (morphs[0].bars if morphs else None)
             fades = [at_tempo(f, args.bpm, window_s=model.settings.duration, bars=bars) for f in fades]
@@ -318,9 +319,9 @@ def cmd_morph(args):
 
 
 def cmd_sweep(args):
-    from .audio import write_wav
-    from .morphing import load_model
-    from .sweeps import sweep, sweep_xy
+    from .sound.audio import write_wav
+    from .model.morphmodel import load_model
+    from .morphing.sweeps import sweep, sweep_xy
 
     if len(args.sounds) not in (2, 4):
         raise MorphlibError(f"sweep takes two sounds (A B) or four (the pad's corners), got {len(args.sounds)}: {args.sounds}")
@@ -331,7 +332,7 @@ def cmd_sweep(args):
     model = load_model(args.model)
     loops = None
     if args.data:
-        from .dataset import load_folder
+        from .data.dataset import load_folder
 
         loops = load_folder(args.data, model.settings)
     common = dict(loops=loops, n_iter=args.n_iter, seed=args.seed, phase=args.phase, bpm=args.bpm, bars=args.bars,
@@ -358,16 +359,16 @@ def demo_model(model_dir, preset=None, *, fast=False):
 def cmd_demo(args):
     import numpy as np
 
-    from .audio import unique_path, write_wav
+    from .sound.audio import unique_path, write_wav
     from .config import fast_mode
-    from .dataset import load_folder
-    from .evaluation import evaluate
+    from .data.dataset import load_folder
+    from .morphing.evaluation import evaluate
     from .files import atomic_write_text
-    from .modelfolder import META
-    from .morphing import crossfade, morph
-    from .plots import plot_strip
-    from .synth import synth_drums
-    from .training import train
+    from .model.folder import META
+    from .morphing.morphs import crossfade, morph
+    from .ui.plots import plot_strip
+    from .data.synth import synth_drums
+    from .training.trainer import train
 
     fast = args.fast or fast_mode()
     out = args.out

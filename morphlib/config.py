@@ -11,7 +11,7 @@ TUTORIAL_BPM = 140.0
 TUTORIAL_BARS = 2
 
 #: How a file is made the window's length: cropped or zero-padded at its end (the
-#: tutorial's), or its whole bars time-stretched to fill the window (``morphlib.tempo``).
+#: tutorial's), or its whole bars time-stretched to fill the window (``morphlib.data.tempo``).
 FITS = ("crop", "stretch")
 
 
@@ -177,7 +177,7 @@ def check_augmentation(gain_db, shift, mix, *, what=""):
 #: How a decoder can make each frame's spectrum from its code (``model.build_decoder``).
 FREQUENCY_DECODERS = ("dense", "conv")
 #: How a new model's ReLU layers' kernels start: Keras' Glorot-uniform (the tutorial's) or
-#: He-uniform (``morphlib.model.RELU_INITS``).
+#: He-uniform (``morphlib.model.vae.RELU_INITS``).
 INITS = ("glorot", "he")
 
 
@@ -233,14 +233,14 @@ class Preset:
         Decoupled weight decay (AdamW) per unit learning rate (0: none, the tutorial's).
     keep_hits : bool
         Whether morphs give each blend the band envelopes of its ends blended in dB
-        (``morphlib.hits``), so that mid-morphs keep their hits; False: the decode of the
+        (``morphlib.sound.hits``), so that mid-morphs keep their hits; False: the decode of the
         blended latent as it is (the tutorial's morph). Not part of the model: it decides
         how a trained model is heard, and ``keep_hits=`` of a morph overrides it.
     frequency_decoder : {"dense", "conv"}
         How the decoder makes each frame's spectrum: one dense layer per frame (the
         tutorial's), or a coarse spectrum refined by convolutions along frequency.
     init : {"glorot", "he"} or None
-        How a new model's ReLU layers' kernels start (``morphlib.model.RELU_INITS``);
+        How a new model's ReLU layers' kernels start (``morphlib.model.vae.RELU_INITS``);
         None: as the recipe says (``Recipe.init``). A preset whose figures were measured
         from one start keeps it whatever the recipe.
     """

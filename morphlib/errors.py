@@ -69,4 +69,4 @@ class StoreError(MorphlibError):
 
 class WidgetDeliveryError(MorphlibError, RuntimeError):
     """A widget message was sent where Google Colab would drop it: from a background thread,
-    or while the kernel handled no front-end message (strict mode, ``morphlib.panel.delivery``)."""
+    or while the kernel handled no front-end message (strict mode, ``morphlib.ui.panel.delivery``)."""

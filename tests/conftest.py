@@ -59,14 +59,14 @@ def tiny_folder(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_loops(tiny_folder):
-    from morphlib.dataset import load_folder
+    from morphlib.data.dataset import load_folder
 
     return load_folder(tiny_folder, TINY, progress=False)
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_loops, tmp_path_factory):
-    from morphlib.training import train
+    from morphlib.training.trainer import train
 
     model_dir = str(tmp_path_factory.mktemp("models") / "tiny")
     train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False)
@@ -75,7 +75,7 @@ def tiny_model_dir(tiny_loops, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir):
-    from morphlib.morphing import load_model
+    from morphlib.model.morphmodel import load_model
 
     return load_model(tiny_model_dir)
 
@@ -87,7 +87,7 @@ def strict_widget_delivery():
     if os.environ.get("MORPHLIB_STRICT_WIDGETS", "") not in {"1", "true", "yes", "on"}:
         return
     try:
-        from morphlib.panel.delivery import strict
+        from morphlib.ui.panel.delivery import strict
     except ImportError:  # ipywidgets missing: no widget to check
         return
     strict()

@@ -1,7 +1,7 @@
 """Stand-ins for a notebook's front end, to drive widgets as a page does.
 
 ``FrontEnd`` works in this process: each call is handled as the kernel handles one message
-from the page (``morphlib.panel.delivery.handling``), so that strict mode can tell a
+from the page (``morphlib.ui.panel.delivery.handling``), so that strict mode can tell a
 message sent in a handler from one sent outside. ``KernelFrontEnd`` talks to a real kernel
 through jupyter_client with the messages of the Jupyter widget protocol, and collects what
 the kernel sends back.
@@ -11,7 +11,7 @@ import contextlib
 import os
 import time
 
-from morphlib.panel.delivery import handling
+from morphlib.ui.panel.delivery import handling
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

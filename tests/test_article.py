@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from morphlib import article
+from morphlib.model import article
 from morphlib.config import get_preset
-from morphlib.model import build_vae
+from morphlib.model.vae import build_vae
 
 from .conftest import TINY
 

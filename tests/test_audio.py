@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from morphlib.audio import fit_length, prevent_clipping, read_audio, safe_filename, unique_path, write_wav
+from morphlib.sound.audio import fit_length, prevent_clipping, read_audio, safe_filename, unique_path, write_wav
 from morphlib.errors import AudioFileError, ParameterError
 
 from .conftest import tone_burst

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from morphlib.audiometrics import (
+from morphlib.sound.audiometrics import (
     audible_lsd,
     consistency_db,
     hf_energy_db,
@@ -15,7 +15,7 @@ from morphlib.audiometrics import (
     zero_fraction,
 )
 from morphlib.config import AnalysisSettings
-from morphlib.spectral import griffin_lim, magnitude
+from morphlib.sound.spectral import griffin_lim, magnitude
 
 SETTINGS = AnalysisSettings(sr=16000, n_fft=512, hop_length=128, n_frames=126)
 

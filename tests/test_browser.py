@@ -309,9 +309,9 @@ MARKUP_NAME = "<img src=x onerror=window.__morphlib_xss=1> kick"
 def demo_model(tmp_path_factory):
     """Five demo loops and the fast preset trained on them long enough for a two-dimensional latent map
     (seconds), as 01 and 02 leave them in fast mode."""
-    from morphlib.dataset import load_folder
-    from morphlib.synth import synth_drums
-    from morphlib.training import train
+    from morphlib.data.dataset import load_folder
+    from morphlib.data.synth import synth_drums
+    from morphlib.training.trainer import train
 
     root = tmp_path_factory.mktemp("browser-demo")
     data_dir, model_dir = str(root / "data"), str(root / "model")
@@ -333,7 +333,7 @@ def artifacts():
 # --- what the page shows ----------------------------------------------------------------
 
 #: The panel's current picture and sound, read off the page: the spectrogram image's URL
-#: and the live player's state (its element's data attributes, see morphlib/panel/static/player.js).
+#: and the live player's state (its element's data attributes, see morphlib/ui/panel/static/player.js).
 PANEL_STATE = """panel => {
   const img = panel.querySelector('img.widget-image');
   const player = panel.querySelector('.morphlib-player');

@@ -1,4 +1,4 @@
-"""Training on the clock (morphlib.budget): the schedule runs over the time, ends at its floor
+"""Training on the clock (morphlib.training.budget): the schedule runs over the time, ends at its floor
 when the time is up, resumes on the same clock, and a larger budget is a warm restart."""
 
 import json
@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from morphlib.budget import Clock, plan
+from morphlib.training.budget import Clock, plan
 from morphlib.config import get_preset
 from morphlib.errors import ParameterError
-from morphlib.modelfolder import read_state
-from morphlib.recipes import RECIPES
-from morphlib.training import train
+from morphlib.model.folder import read_state
+from morphlib.model.recipes import RECIPES
+from morphlib.training.trainer import train
 from tests.test_recipes import StopAfter
 
 ONECYCLE, TINY_PRESET = RECIPES["onecycle"], get_preset("tiny")

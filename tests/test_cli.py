@@ -110,7 +110,7 @@ def test_morph_and_sweep_write_at_the_projects_tempo(tiny_model_dir, tiny_folder
 
 def test_train_fits_loops_to_the_bar_for_new_models_but_the_tutorials(tmp_path, tiny_folder):
     from morphlib.cli import _settings, build_parser
-    from morphlib.modelfolder import read_meta
+    from morphlib.model.folder import read_meta
 
     parse = build_parser().parse_args
     assert _settings(parse(["train", "d", "--model", "m", "--preset", "studio"]), None, "studio").fit == "stretch"
@@ -185,7 +185,7 @@ def test_demo_trains_on_a_budget(tmp_path):
 
 
 def test_train_on_a_folder_with_new_loops_adds_them(tmp_path):
-    from morphlib.modelfolder import read_meta
+    from morphlib.model.folder import read_meta
 
     from .conftest import write_loops
 

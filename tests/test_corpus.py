@@ -9,13 +9,13 @@ import pytest
 import soundfile as sf
 from hypothesis import given, settings as hsettings, strategies as st
 
-from morphlib.audio import MAX_PEAK, prevent_clipping
+from morphlib.sound.audio import MAX_PEAK, prevent_clipping
 from morphlib.config import AnalysisSettings
-from morphlib.dataset import load_folder
+from morphlib.data.dataset import load_folder
 from morphlib.errors import DataFolderError
-from morphlib.evaluation import evaluate
-from morphlib.spectral import griffin_lim, magnitude
-from morphlib.training import train
+from morphlib.morphing.evaluation import evaluate
+from morphlib.sound.spectral import griffin_lim, magnitude
+from morphlib.training.trainer import train
 
 from .conftest import TINY, tone_burst
 
@@ -135,7 +135,7 @@ def test_drive_not_mounted_says_to_mount_it(monkeypatch):
 )
 def test_audio_to_spectrogram_to_audio(n, level, sr):
     settings = AnalysisSettings(sr=sr, n_fft=256, hop_length=64, n_frames=16)
-    from morphlib.audio import fit_length
+    from morphlib.sound.audio import fit_length
 
     y = level * tone_burst(n, sr) / 0.5
     y, _ = fit_length(y, settings.n_samples)

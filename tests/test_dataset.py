@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from morphlib.dataset import find_audio_files, load_folder
+from morphlib.data.dataset import find_audio_files, load_folder
 from morphlib.errors import DataFolderError, UnknownSoundError
 
 from .conftest import TINY, tone_burst, write_loops
@@ -75,7 +75,7 @@ def test_empty_or_missing_folders_are_clear_errors(tmp_path):
 
 
 def test_cache_gives_the_same_loops_and_notices_changes(tmp_path, monkeypatch):
-    from morphlib import dataset
+    from morphlib.data import dataset
     from morphlib.config import AnalysisSettings
 
     analysed = []

@@ -1,4 +1,4 @@
-"""Strict widget delivery (morphlib.panel.delivery): a widget message sent where Colab would
+"""Strict widget delivery (morphlib.ui.panel.delivery): a widget message sent where Colab would
 drop it raises; one sent while a front-end message is handled on that thread goes out."""
 
 import threading
@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from morphlib.errors import WidgetDeliveryError  # noqa: E402
-from morphlib.panel import delivery  # noqa: E402
+from morphlib.ui.panel import delivery  # noqa: E402
 
 
 @pytest.fixture

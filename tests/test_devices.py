@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from morphlib.devices import read_tf_config
+from morphlib.model.devices import read_tf_config
 from morphlib.errors import ParameterError
 
 from .conftest import TINY
@@ -21,8 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = """
 import json, sys
 from morphlib.config import AnalysisSettings
-from morphlib.dataset import load_folder
-from morphlib.training import train
+from morphlib.data.dataset import load_folder
+from morphlib.training.trainer import train
 settings = AnalysisSettings(**json.loads(sys.argv[1]))
 loops = load_folder(sys.argv[2], settings, progress=False, cache=False)
 for model_dir, strategy, epochs in json.loads(sys.argv[3]):
@@ -129,8 +129,8 @@ def test_the_command_line_trains_on_two_cpu_devices_and_resumes(tiny_folder, tmp
 BANK = """
 import dataclasses, json, sys
 from morphlib.config import AnalysisSettings, get_preset
-from morphlib.dataset import load_folder
-from morphlib.training import train
+from morphlib.data.dataset import load_folder
+from morphlib.training.trainer import train
 loops = load_folder(sys.argv[2], AnalysisSettings(**json.loads(sys.argv[1])), progress=False, cache=False)
 preset = dataclasses.replace(get_preset("tiny"), name="tiny-bank", detail_slots=4, detail_moments="factored")
 for epochs in (2, 4):  # the second resumes

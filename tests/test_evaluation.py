@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from morphlib.evaluation import cosine_similarity, evaluate, log_spectral_distance
+from morphlib.morphing.evaluation import cosine_similarity, evaluate, log_spectral_distance
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_evaluate_measures_what_is_heard(tiny_model, tiny_loops):
 
 
 def test_morphs_are_measured_beside_the_crossfade(tiny_model, tiny_loops):
-    from morphlib.evaluation import MORPH_KEYS, evaluate_morphs, morph_pairs
+    from morphlib.morphing.evaluation import MORPH_KEYS, evaluate_morphs, morph_pairs
 
     assert morph_pairs(6, 20) == [(i, j) for i in range(6) for j in range(i + 1, 6)]  # all 15
     assert len(set(morph_pairs(50, 20))) == 20 and morph_pairs(50, 20) == morph_pairs(50, 20)
@@ -68,7 +68,7 @@ def test_morphs_are_measured_beside_the_crossfade(tiny_model, tiny_loops):
 
 
 def test_steadiness_from_the_paths_already_decoded_is_the_same(tiny_model, tiny_loops):
-    from morphlib.evaluation import evaluate_morphs, morph_pairs, morph_steadiness
+    from morphlib.morphing.evaluation import evaluate_morphs, morph_pairs, morph_steadiness
 
     ev = evaluate_morphs(tiny_model, tiny_loops, n_pairs=4, n_iter=2)
     again = morph_steadiness(tiny_model, tiny_loops, morph_pairs(len(tiny_loops), 4))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.hits import MAX_GAIN_DB, band_edges, band_envelopes, keep_hits
+from morphlib.sound.hits import MAX_GAIN_DB, band_edges, band_envelopes, keep_hits
 
 N_BINS, N_FRAMES = 64, 40
 
@@ -113,7 +113,7 @@ def test_bad_input_is_refused_naming_it(blends, ends, weights, message):
 
 
 def test_blend_without_hits_is_the_decode_of_the_blended_latents(tiny_model):
-    from morphlib.morphing import interpolate
+    from morphlib.model.morphmodel import interpolate
 
     z = np.random.default_rng(0).normal(size=(2, tiny_model.latent_dim)).astype(np.float32)
     alphas = np.array([0.0, 0.3, 1.0])
@@ -145,7 +145,8 @@ def test_blend_refuses_bad_arguments(tiny_model, weights, method, message):
 
 def test_the_preset_decides_and_a_call_overrides(tiny_model):
     from morphlib.config import get_preset
-    from morphlib.morphing import MorphModel, morph
+    from morphlib.model.morphmodel import MorphModel
+    from morphlib.morphing.morphs import morph
 
     assert get_preset("studio").keep_hits and get_preset("studio44").keep_hits
     assert not get_preset("tutorial").keep_hits  # the tutorial's morph: the decode as it is
@@ -157,8 +158,8 @@ def test_the_preset_decides_and_a_call_overrides(tiny_model):
 
 
 def test_morph_and_sweep_take_keep_hits(tiny_model, tiny_loops):
-    from morphlib.morphing import morph
-    from morphlib.sweeps import sweep
+    from morphlib.morphing.morphs import morph
+    from morphlib.morphing.sweeps import sweep
 
     on = morph(tiny_model, 0, 1, 0.5, loops=tiny_loops, keep_hits=True)
     off = morph(tiny_model, 0, 1, 0.5, loops=tiny_loops, keep_hits=False)

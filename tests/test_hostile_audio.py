@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from morphlib.audio import MAX_DECODED_BYTES, read_audio
-from morphlib.dataset import _analyse_one, load_folder
+from morphlib.sound.audio import MAX_DECODED_BYTES, read_audio
+from morphlib.data.dataset import _analyse_one, load_folder
 from morphlib.errors import AudioFileError
 
 from .conftest import TINY, tone_burst, write_loops
@@ -103,7 +103,7 @@ def test_a_hostile_file_is_one_skip_and_the_rest_load(folder_with, tmp_path, cas
 
 
 def test_a_failing_stretcher_or_memory_error_is_a_skip(tmp_path, monkeypatch):
-    import morphlib.dataset as dataset
+    import morphlib.data.dataset as dataset
 
     write_loops(tmp_path / "loops", 3)
     real = dataset._fit_to_window

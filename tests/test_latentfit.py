@@ -1,16 +1,16 @@
 import numpy as np
 import pytest
 
-from morphlib.dataset import LoopSet
+from morphlib.data.dataset import LoopSet
 from morphlib.errors import ParameterError
-from morphlib.latentfit import fit_latents, latent_gradient
+from morphlib.model.latentfit import fit_latents, latent_gradient
 
 from .conftest import TINY, tone_burst
 
 
 def _unheard(model, n=3):
     """Magnitudes of loops unlike the model's: tone bursts at other pitches and decays."""
-    from morphlib.spectral import magnitude
+    from morphlib.sound.spectral import magnitude
 
     y = [tone_burst(TINY.n_samples, TINY.sr, freq=900 + 300 * k, decay=0.005 + 0.004 * k, seed=50 + k) for k in range(n)]
     return np.stack([magnitude(v, TINY)[:, : TINY.n_frames] for v in y]).astype(np.float32)
@@ -74,9 +74,9 @@ def test_latents_for_fits_from_the_means_and_checks_the_names(tiny_model, tiny_l
 def test_an_audio_file_the_model_has_not_heard_is_fitted(tiny_model, tmp_path):
     import soundfile as sf
 
-    from morphlib.dataset import analyse_file
-    from morphlib.latentfit import FIT_STEPS
-    from morphlib.morphing import resolve_sound
+    from morphlib.data.dataset import analyse_file
+    from morphlib.model.latentfit import FIT_STEPS
+    from morphlib.morphing.morphs import resolve_sound
 
     path = tmp_path / "Something New.wav"
     sf.write(path, tone_burst(TINY.n_samples, TINY.sr, freq=1500, decay=0.01, seed=9), TINY.sr)
@@ -88,8 +88,8 @@ def test_an_audio_file_the_model_has_not_heard_is_fitted(tiny_model, tmp_path):
 
 
 def test_evaluate_reconstructs_loops_the_model_has_not_heard_from_fitted_latents(tiny_model, tiny_loops):
-    from morphlib.evaluation import evaluate
-    from morphlib.latentfit import FIT_STEPS
+    from morphlib.morphing.evaluation import evaluate
+    from morphlib.model.latentfit import FIT_STEPS
 
     S_new = _unheard(tiny_model, 1)
     both = LoopSet(np.concatenate([np.asarray(tiny_loops.S[:2]), S_new]), np.zeros((3, TINY.n_samples), np.float32),
@@ -102,7 +102,7 @@ def test_evaluate_reconstructs_loops_the_model_has_not_heard_from_fitted_latents
 
 
 def test_a_loop_is_fitted_once_per_model(tiny_model, monkeypatch):
-    import morphlib.latentfit as latentfit
+    import morphlib.model.latentfit as latentfit
 
     calls = []
     real = latentfit.fit_latents

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from morphlib.panel.latentmap import latent_map, plot_latent_map
+from morphlib.ui.panel.latentmap import latent_map, plot_latent_map
 
 
 def test_the_map_keeps_the_two_directions_that_vary_most():

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.layers import DetailBank, FrequencyConvSynthesis, SharedBias
-from morphlib.model import build_decoder, keras
+from morphlib.model.layers import DetailBank, FrequencyConvSynthesis, SharedBias
+from morphlib.model.vae import build_decoder, keras
 
 
 def test_an_untrained_bank_adds_nothing_and_mixes_its_patterns():
@@ -57,7 +57,7 @@ def test_a_bank_file_is_a_quarter_of_float32_and_old_files_still_load(tmp_path, 
 
 @pytest.mark.parametrize("x", [np.zeros((2, 3)), np.full((2, 3), -7.5), np.array([[0.0, 1.0, 2.0], [5.0, -5.0, 0.1]])])
 def test_rows_quantise_within_half_a_step(x):
-    from morphlib.layers import dequantise_rows, quantise_rows
+    from morphlib.model.layers import dequantise_rows, quantise_rows
 
     codes, low, step = quantise_rows(x)
     assert codes.dtype == np.uint8 and low.shape == step.shape == (2, 1)
@@ -105,7 +105,7 @@ def test_patch_convolutions_compute_what_keras_convolutions_do(kind, kernel, str
     import keras
 
     from morphlib.errors import ArchitectureError
-    from morphlib.layers import PatchConv1D, PatchConv1DTranspose
+    from morphlib.model.layers import PatchConv1D, PatchConv1DTranspose
 
     ours, theirs = (PatchConv1D, keras.layers.Conv1D) if kind == "conv" else (PatchConv1DTranspose, keras.layers.Conv1DTranspose)
     if error:
@@ -125,7 +125,7 @@ def test_patch_convolutions_compute_what_keras_convolutions_do(kind, kernel, str
 def test_a_model_with_patch_convolutions_survives_a_keras_file(tmp_path):
     import keras
 
-    from morphlib.layers import PatchConv1D, PatchConv1DTranspose
+    from morphlib.model.layers import PatchConv1D, PatchConv1DTranspose
 
     x = keras.Input((8, 3))
     y = PatchConv1DTranspose(3, 2, strides=2)(PatchConv1D(4, 4, strides=4, activation="relu")(x))

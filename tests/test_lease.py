@@ -10,8 +10,8 @@ import time
 import pytest
 
 from morphlib.errors import ModelFolderError
-from morphlib.lease import LEASE, FolderLease
-from morphlib.training import train
+from morphlib.training.lease import LEASE, FolderLease
+from morphlib.training.trainer import train
 
 
 def _plant(model_dir, **fields):
@@ -63,7 +63,7 @@ def test_a_dead_process_on_this_machine_is_taken_over_at_once(tiny_loops, tmp_pa
 
 
 def test_the_lease_is_held_while_training_and_given_back_after(tiny_loops, tmp_path):
-    from morphlib.training import TrainingListener
+    from morphlib.training.trainer import TrainingListener
 
     seen = []
 
@@ -89,7 +89,7 @@ def test_a_lease_taken_over_by_another_run_is_not_removed_by_the_first(tmp_path)
 def test_adding_loops_holds_the_folder_too(tiny_model_dir, tiny_folder, tmp_path, other_process):
     import shutil
 
-    from morphlib.newloops import add_loops
+    from morphlib.training.newloops import add_loops
     from tests.conftest import write_loops
 
     model_dir = str(tmp_path / "m")

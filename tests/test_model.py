@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.model import VAE, build_decoder, build_encoder, keras, time_strides
+from morphlib.model.vae import VAE, build_decoder, build_encoder, keras, time_strides
 
 TUTORIAL_PARAMS = 5_943_449
 
@@ -164,8 +164,8 @@ def test_plain_tensorflow_posterior_matches_tfp(posterior):
     """Sampling and KL are plain TF ops (XLA, mixed precision); they must equal TFP's."""
     import tensorflow_probability as tfp
 
-    from morphlib.backend import keras_tf_tfp
-    from morphlib.model import VAE, fill_scale_tril
+    from morphlib.model.backend import keras_tf_tfp
+    from morphlib.model.vae import VAE, fill_scale_tril
 
     _, tf, tfd = keras_tf_tfp()
     raw = np.random.default_rng(0).normal(size=(3, 10)).astype("float32")
@@ -178,7 +178,7 @@ def test_plain_tensorflow_posterior_matches_tfp(posterior):
 
 
 def test_peakiness_is_one_for_an_even_flux_and_grows_with_hits():
-    from morphlib.model import peakiness, tf
+    from morphlib.model.vae import peakiness, tf
 
     frames = np.arange(64)
     drone = np.tile(frames.astype(np.float32), (1, 8, 1))  # rises by the same amount every frame

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError, UnknownSoundError
-from morphlib.morphing import check_alpha, crossfade, interpolate, morph
+from morphlib.model.morphmodel import check_alpha, interpolate
+from morphlib.morphing.morphs import crossfade, morph
 
 from .conftest import TINY
 
@@ -98,7 +99,7 @@ def test_nearest_names_bad_arguments(tiny_model, z, k, match):
 
 
 def test_a_morphs_file_name_keeps_alpha_and_tempo_and_fits_the_file_system():
-    from morphlib.morphing import Morph
+    from morphlib.morphing.morphs import Morph
 
     long = "オーバーキル" * 30
     y = np.zeros(10, np.float32)

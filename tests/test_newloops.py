@@ -5,12 +5,12 @@ import shutil
 import numpy as np
 import pytest
 
-from morphlib.dataset import load_folder
+from morphlib.data.dataset import load_folder
 from morphlib.errors import ModelFolderError, ParameterError, SettingsMismatchError
-from morphlib.modelfolder import read_latents, read_meta, read_state
-from morphlib.morphing import load_model
-from morphlib.newloops import add_loops, new_loop_names
-from morphlib.training import train
+from morphlib.model.folder import read_latents, read_meta, read_state
+from morphlib.model.morphmodel import load_model
+from morphlib.training.newloops import add_loops, new_loop_names
+from morphlib.training.trainer import train
 
 from .conftest import TINY, tone_burst, write_loops
 
@@ -125,7 +125,7 @@ def test_add_needs_a_model_and_its_settings(tmp_path, tiny_loops, trained):
 
 
 def test_interrupted_add_leaves_the_folder_as_it_was(trained, tmp_path, tiny_folder, monkeypatch):
-    import morphlib.newloops as newloops
+    import morphlib.training.newloops as newloops
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -152,7 +152,7 @@ def test_interrupted_add_leaves_the_folder_as_it_was(trained, tmp_path, tiny_fol
     ((0.45, 0.25), 1, 0.5, 1),      # a batch of one: the new loop
 ])
 def test_new_loops_share_of_a_batch_falls_over_the_addition(share, batch, fraction, expected, monkeypatch):
-    import morphlib.newloops as newloops
+    import morphlib.training.newloops as newloops
 
     monkeypatch.setattr(newloops, "NEW_SHARE", share)
     assert newloops.new_in_batch(batch, fraction) == expected

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from morphlib.dataset import find_audio_files
+from morphlib.data.dataset import find_audio_files
 from morphlib.errors import DataFolderError
-from morphlib.notebook import in_colab, project_root, setup_paths, show_strip, sorted_table
+from morphlib.ui.notebook import in_colab, project_root, setup_paths, show_strip, sorted_table
 
 from .conftest import write_loops
 
@@ -47,7 +47,7 @@ def test_demo_loops_and_their_model_have_folders_of_their_own(tmp_path, monkeypa
 def test_a_notebook_without_a_preset_opens_the_newest_trained_model_and_lists_them(tmp_path, monkeypatch, no_env, tiny_model_dir):
     import shutil
 
-    from morphlib.notebook import model_folders
+    from morphlib.ui.notebook import model_folders
 
     monkeypatch.chdir(tmp_path)
     write_loops(tmp_path / "data", 2)
@@ -88,8 +88,8 @@ def test_static_strip_and_sorted_table_render(tiny_model, tiny_loops, capsys):
     import matplotlib
 
     matplotlib.use("Agg")
-    from morphlib.evaluation import evaluate
-    from morphlib.morphing import morph
+    from morphlib.morphing.evaluation import evaluate
+    from morphlib.morphing.morphs import morph
 
     morphs = morph(tiny_model, "Loop A", "Loop B", [0.0, 1.0], loops=tiny_loops, n_iter=2)
     show_strip(morphs, tiny_model.settings)
@@ -106,13 +106,13 @@ def test_static_strip_and_sorted_table_render(tiny_model, tiny_loops, capsys):
      ("mine", "studio", {"tutorial": "mine", "studio": "mine_studio"})],
 )
 def test_preset_folders(model_dir, preset, expected):
-    from morphlib.notebook import preset_folders
+    from morphlib.ui.notebook import preset_folders
 
     assert preset_folders(model_dir, preset) == expected
 
 
 def test_compare_models_lists_the_models_that_exist(tiny_model_dir, tiny_loops, tmp_path):
-    from morphlib.notebook import compare_models
+    from morphlib.ui.notebook import compare_models
 
     table = compare_models({"tutorial": tiny_model_dir, "studio": str(tmp_path / "none")}, tiny_loops, n_iter=2)
     assert [r["model"] for r in table.rows] == ["tutorial"]
@@ -120,8 +120,8 @@ def test_compare_models_lists_the_models_that_exist(tiny_model_dir, tiny_loops, 
 
 
 def test_a_form_fields_drive_folder_is_the_local_default_outside_colab(tmp_path, monkeypatch, no_env):
-    from morphlib.notebook import on_drive
+    from morphlib.ui.notebook import on_drive
 
     assert on_drive("MyDrive/Drums") is None and on_drive(None) is None and on_drive(str(tmp_path)) == str(tmp_path)
-    monkeypatch.setattr("morphlib.notebook.in_colab", lambda: True)
+    monkeypatch.setattr("morphlib.ui.notebook.in_colab", lambda: True)
     assert on_drive("MyDrive/My Loops") == "/content/drive/MyDrive/My Loops"

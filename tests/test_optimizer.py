@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from morphlib.model import keras
-from morphlib.optimizer import FusedAdam
+from morphlib.model.vae import keras
+from morphlib.training.optimizer import FusedAdam
 
 
 def run(optimizer, grads, w0):
@@ -54,7 +54,7 @@ def test_fused_adam_with_a_schedule_and_loss_scaling():
     ("tutorial", "float32", None, False), ("studio", "mixed_bfloat16", 1.0, False), ("studio", "mixed_float16", 1.0, True)])
 def test_training_builds_the_presets_optimizer(preset, precision, clipnorm, scaled):
     from morphlib.config import get_preset
-    from morphlib.optimizer import make_optimizer
+    from morphlib.training.optimizer import make_optimizer
 
     opt = make_optimizer(get_preset(preset), precision)
     assert isinstance(opt, keras.optimizers.LossScaleOptimizer) == scaled
@@ -110,14 +110,14 @@ def test_factored_moments_take_adafactors_steps_and_keep_a_row_and_a_column():
 @pytest.mark.parametrize("moments, factored", [("full", ()), ("factored", ("detail_bank",))])
 def test_presets_say_which_moments_the_bank_gets(moments, factored):
     from morphlib.config import Preset
-    from morphlib.optimizer import make_optimizer
+    from morphlib.training.optimizer import make_optimizer
 
     assert make_optimizer(Preset("x", detail_slots=4, detail_moments=moments)).factored == factored
 
 
 def test_presets_weight_decay_reaches_the_optimizer():
     from morphlib.config import Preset
-    from morphlib.optimizer import make_optimizer
+    from morphlib.training.optimizer import make_optimizer
 
     assert make_optimizer(Preset("x", weight_decay=0.05)).weight_decay == 0.05
     assert make_optimizer(Preset("x")).weight_decay is None

@@ -18,8 +18,8 @@ import soundfile as sf
 pytest.importorskip("ipywidgets")
 
 from morphlib.errors import UnknownSoundError, WidgetDeliveryError  # noqa: E402
-from morphlib.morphing import morph_xy  # noqa: E402
-from morphlib.panel import MorphPanel  # noqa: E402
+from morphlib.morphing.morphs import morph_xy  # noqa: E402
+from morphlib.ui.panel import MorphPanel  # noqa: E402
 from tests.frontend import FrontEnd  # noqa: E402
 
 CHOICES = ("a", "b", "c", "d", "method", "mode", "phase_start", "map_target")
@@ -237,9 +237,9 @@ def test_the_panel_names_the_loops_closest_to_the_morph(page, panel):
 def test_a_big_library_gets_pickers_that_search(page, tiny_model, tiny_loops, tmp_path, monkeypatch):
     import ipywidgets
 
-    import morphlib.panel.morphpanel
+    import morphlib.ui.panel.morphpanel
 
-    monkeypatch.setattr(morphlib.panel.morphpanel, "SEARCH_ABOVE", 3)
+    monkeypatch.setattr(morphlib.ui.panel.morphpanel, "SEARCH_ABOVE", 3)
     big = page.run(MorphPanel, tiny_model, tiny_loops, export_dir=tmp_path / "e", a="Loop A", b="Loop B", n_iter=2)
     assert isinstance(big.a, ipywidgets.Combobox) and big.a.ensure_option
     renders = big.renders
@@ -276,7 +276,7 @@ def markup_loops(tiny_folder, tmp_path):
     """The tiny loops, two of them named with markup, as a loop pack from the internet might be."""
     import shutil
 
-    from morphlib.dataset import load_folder
+    from morphlib.data.dataset import load_folder
     from tests.conftest import TINY
 
     folder = tmp_path / "hostile"
@@ -289,7 +289,7 @@ def markup_loops(tiny_folder, tmp_path):
 def test_loop_names_are_escaped_wherever_they_reach_html(page, tiny_model, markup_loops, tmp_path, monkeypatch):
     import errno
 
-    import morphlib.panel.morphpanel as morphpanel
+    import morphlib.ui.panel.morphpanel as morphpanel
 
     panel = page.run(MorphPanel, tiny_model, markup_loops, export_dir=tmp_path / "exports", a=MARKUP, b=1, n_iter=2)
     page.run(panel.wait)

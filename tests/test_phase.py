@@ -3,8 +3,8 @@ import pytest
 
 from morphlib.config import AnalysisSettings
 from morphlib.errors import ParameterError
-from morphlib.phase import _peak_of_each_bin, pghi
-from morphlib.spectral import griffin_lim, magnitude, reconstructor, spectral_convergence
+from morphlib.sound.phase import _peak_of_each_bin, pghi
+from morphlib.sound.spectral import griffin_lim, magnitude, reconstructor, spectral_convergence
 
 SET = AnalysisSettings(sr=16000, n_fft=512, hop_length=128, n_frames=64)
 

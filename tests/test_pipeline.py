@@ -3,7 +3,7 @@ import pytest
 
 from morphlib.config import PRESETS
 from morphlib.errors import ParameterError
-from morphlib.pipeline import Augmentation, steps_per_epoch, training_dataset
+from morphlib.training.pipeline import Augmentation, steps_per_epoch, training_dataset
 
 
 def _loops(n=6, n_bins=5, n_frames=8):

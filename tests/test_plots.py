@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from morphlib.plots import play, plot_history, plot_strip, plot_sweep, specplot  # noqa: E402
+from morphlib.ui.plots import play, plot_history, plot_strip, plot_sweep, specplot  # noqa: E402
 
 from .conftest import TINY  # noqa: E402
 
@@ -50,7 +50,7 @@ def test_play_never_clips():
 
 
 def test_plot_sweep_draws_alpha_over_time(tiny_model, tiny_loops):
-    from morphlib.sweeps import sweep
+    from morphlib.morphing.sweeps import sweep
 
     m = sweep(tiny_model, 0, 1, curve="triangle", n_loops=2, loops=tiny_loops, n_iter=2)
     ax = plot_sweep(m, TINY)
@@ -62,7 +62,7 @@ def test_plot_sweep_draws_alpha_over_time(tiny_model, tiny_loops):
 
 
 def test_spectrogram_strip_paints_without_redrawing():
-    from morphlib.panel.picture import SpectrogramStrip
+    from morphlib.ui.panel.picture import SpectrogramStrip
 
     strip = SpectrogramStrip(TINY, ["A", "morph", "B"], ref=1.0)
     quiet, loud = np.full(TINY.shape, 1e-6, np.float32), np.ones(TINY.shape, np.float32)

@@ -7,9 +7,9 @@ import pytest
 
 from morphlib.config import get_preset
 from morphlib.errors import ParameterError
-from morphlib.modelfolder import META
-from morphlib.recipes import RECIPES, Recipe, get_recipe, pick_precision, recipe_from_dict
-from morphlib.training import train
+from morphlib.model.folder import META
+from morphlib.model.recipes import RECIPES, Recipe, get_recipe, pick_precision, recipe_from_dict
+from morphlib.training.trainer import train
 
 TUTORIAL = get_preset("tutorial")
 
@@ -88,7 +88,7 @@ class StopAfter:
     Keras loads on first use)."""
 
     def __new__(cls, n):
-        from morphlib.backend import keras_callback_base
+        from morphlib.model.backend import keras_callback_base
 
         class _StopAfter(keras_callback_base()):
             def on_epoch_end(self, epoch, logs=None):

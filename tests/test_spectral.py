@@ -3,7 +3,7 @@ import pytest
 
 from morphlib.config import AnalysisSettings
 from morphlib.errors import ParameterError
-from morphlib.spectral import griffin_lim, magnitude, spectral_convergence, to_db
+from morphlib.sound.spectral import griffin_lim, magnitude, spectral_convergence, to_db
 
 from .conftest import TINY, tone_burst
 
@@ -58,7 +58,7 @@ def test_magnitude_equals_librosa():
 
 
 def test_griffin_lim_as_good_as_librosa():
-    from morphlib.spectral import griffin_lim_librosa
+    from morphlib.sound.spectral import griffin_lim_librosa
 
     S = magnitude(tone_burst(TINY.n_samples, TINY.sr, seed=5), TINY)
     ours = np.mean([spectral_convergence(S, magnitude(griffin_lim(S, TINY, seed=k), TINY)) for k in range(4)])
@@ -67,7 +67,7 @@ def test_griffin_lim_as_good_as_librosa():
 
 
 def test_a_warm_start_from_a_neighbour_beats_random_phase_at_equal_iterations():
-    from morphlib.spectral import griffin_lim, magnitude, phase_of, spectral_convergence
+    from morphlib.sound.spectral import griffin_lim, magnitude, phase_of, spectral_convergence
 
     settings = TINY
     rng = np.random.default_rng(0)

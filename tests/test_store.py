@@ -8,10 +8,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from morphlib import dataset
-from morphlib.dataset import load_folder
+from morphlib.data import dataset
+from morphlib.data.dataset import load_folder
 from morphlib.errors import ParameterError, StoreError
-from morphlib.store import StoredArray
+from morphlib.data.store import StoredArray
 
 from .conftest import TINY, tone_burst, write_loops
 
@@ -156,7 +156,8 @@ def test_a_full_disk_is_a_clear_error_and_the_store_stays_usable(folder, monkeyp
 KILLED = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-from morphlib import dataset, store
+from morphlib.data import dataset
+from morphlib.data import store
 from morphlib.config import AnalysisSettings
 dataset.WRITE_EVERY = 1
 real, n = store._pwrite_all, [0]
@@ -186,7 +187,7 @@ def test_several_processes_load_and_write_the_same_store(folder):
     new_loops(data / "b", 5)
     code = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {ROOT!r})
-        from morphlib.dataset import load_folder
+        from morphlib.data.dataset import load_folder
         from morphlib.config import AnalysisSettings
         loops = load_folder(sys.argv[1], AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16), progress=False, cache=sys.argv[2], in_memory=False)
         print(len(loops), loops.in_memory, float(sum(loops.S[i].sum() for i in range(len(loops)))))
@@ -210,8 +211,8 @@ def test_parallel_analysis_gives_the_same_loops_and_skips(folder, monkeypatch):
 
 
 def test_training_streamed_from_the_store_follows_training_from_memory(folder, tmp_path):
-    from morphlib.evaluation import evaluate
-    from morphlib.training import train
+    from morphlib.morphing.evaluation import evaluate
+    from morphlib.training.trainer import train
 
     data, cache = folder
     ram = load_folder(data, TINY, progress=False, cache=cache)
@@ -247,7 +248,7 @@ def test_the_loop_table_pages(folder, page, expected):
 
 
 def test_the_loop_table_widget_searches_and_turns_pages(folder):
-    from morphlib.notebook import loop_table
+    from morphlib.ui.notebook import loop_table
     from tests.frontend import FrontEnd
 
     data, cache, page = *folder, FrontEnd()  # strict delivery: every change comes from the page
@@ -267,7 +268,7 @@ def _slot_of(cache, name_part):
 
 @pytest.mark.parametrize("part", ["S", "y"])
 def test_a_damaged_record_body_is_an_error_then_analysed_anew_never_misread(folder, part):
-    from morphlib.store import HEAD_BYTES
+    from morphlib.data.store import HEAD_BYTES
 
     data, cache = folder
     streamed = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
@@ -290,7 +291,7 @@ def test_a_damaged_record_body_is_an_error_then_analysed_anew_never_misread(fold
 
 
 def test_each_record_is_read_in_one_read(folder, monkeypatch):
-    import morphlib.store as store
+    import morphlib.data.store as store
 
     data, cache = folder
     streamed = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError, UnknownSoundError
-from morphlib.morphing import morph_xy
-from morphlib.spectral import magnitude
-from morphlib.sweeps import frame_times, parse_curve, parse_path, sweep, sweep_xy
+from morphlib.morphing.morphs import morph_xy
+from morphlib.sound.spectral import magnitude
+from morphlib.morphing.sweeps import frame_times, parse_curve, parse_path, sweep, sweep_xy
 
 from .conftest import TINY
 

@@ -3,7 +3,7 @@ import hashlib
 import numpy as np
 import soundfile as sf
 
-from morphlib.synth import demo_loop_names, random_kit, render_loop, synth_drums
+from morphlib.data.synth import demo_loop_names, random_kit, render_loop, synth_drums
 
 
 def _digest(path):

@@ -9,8 +9,8 @@ import soundfile as sf
 import morphlib as ml
 from morphlib.config import AnalysisSettings, settings_for
 from morphlib.errors import ParameterError, SettingsMismatchError
-from morphlib.synth import random_kit, render_loop
-from morphlib.tempo import (STRETCH_LIMITS, Tempo, bpm_from_name, choose_bars, detect_bpm, find_tempo, fit_to_window,
+from morphlib.data.synth import random_kit, render_loop
+from morphlib.data.tempo import (STRETCH_LIMITS, Tempo, bpm_from_name, choose_bars, detect_bpm, find_tempo, fit_to_window,
                             nearest_bars, seam_level, time_stretch)
 
 from .conftest import require_programs
@@ -176,7 +176,7 @@ def test_an_extreme_stretch_is_refused_and_cropped(tmp_path):
 def test_crop_keeps_todays_audio_and_still_reports_the_tempo(mixed_folder):
     loops = ml.load_folder(mixed_folder, SMALL, cache=False, progress=False)
     i = loops.index("two bars 120bpm")
-    y, _ = ml.read_audio(os.path.join(mixed_folder, "two bars 120bpm.wav"), sr=SR)
+    y, _ = ml.sound.audio.read_audio(os.path.join(mixed_folder, "two bars 120bpm.wav"), sr=SR)
     np.testing.assert_array_equal(loops.y[i], y[: SMALL.n_samples])
     assert loops.infos[i].bpm == 120.0 and loops.infos[i].stretch is None
     assert "blip 140bpm" in loops.names  # cropping keeps what stretching cannot loop
@@ -204,7 +204,7 @@ def test_fit_is_an_analysis_setting_that_models_know(tmp_path):
 
 
 def test_a_model_refuses_data_fitted_the_other_way(tmp_path):
-    from morphlib.morphing import MorphModel
+    from morphlib.model.morphmodel import MorphModel
 
     model = MorphModel(vae=None, settings=SMALL, model_dir=str(tmp_path))
     with pytest.raises(SettingsMismatchError, match="fit: stretch in the data, crop in the model"):
@@ -212,17 +212,17 @@ def test_a_model_refuses_data_fitted_the_other_way(tmp_path):
 
 
 def test_circular_griffin_lim_joins_without_a_seam():
-    from morphlib.spectral import spectral_convergence
+    from morphlib.sound.spectral import spectral_convergence
 
     circular = AnalysisSettings(**{**SMALL.to_dict(), "fit": "stretch"})
     y, _, _ = fit_to_window(drum_loop(120, 2, seed=9), sr=SR, n_samples=SMALL.n_samples, tempo=Tempo(120, "name", 2.0))
-    target = ml.magnitude(y, circular)  # what the loop sounds like across its join
+    target = ml.sound.spectral.magnitude(y, circular)  # what the loop sounds like across its join
     edges = [0, 1, 2, -3, -2, -1]
     across_join = {}
     for settings in (SMALL, circular):
-        out = ml.griffin_lim(ml.magnitude(y, settings), settings, n_iter=32)
+        out = ml.griffin_lim(ml.sound.spectral.magnitude(y, settings), settings, n_iter=32)
         assert out.shape == (SMALL.n_samples,)
-        across_join[settings.fit] = spectral_convergence(target[:, edges], ml.magnitude(out, circular)[:, edges])
+        across_join[settings.fit] = spectral_convergence(target[:, edges], ml.sound.spectral.magnitude(out, circular)[:, edges])
     # played in a loop, the circular reconstruction matches the loop across its join; the
     # tutorial's (zero-padded ends) does not know the join is there
     assert across_join["stretch"] < 0.5 * across_join["crop"]
@@ -230,13 +230,13 @@ def test_circular_griffin_lim_joins_without_a_seam():
 
 
 def test_circular_stft_round_trip_is_exact():
-    from morphlib.spectral import reconstructor
+    from morphlib.sound.spectral import reconstructor
 
     circular = AnalysisSettings(**{**SMALL.to_dict(), "fit": "stretch"})
     y = np.random.default_rng(1).standard_normal(circular.n_samples).astype(np.float32)
     pr = reconstructor(circular)
     np.testing.assert_allclose(pr.istft(pr.stft(y), len(y)), y, atol=1e-5)
-    S = ml.magnitude(y, circular)
+    S = ml.sound.spectral.magnitude(y, circular)
     np.testing.assert_allclose(S[:, 0], S[:, -1], rtol=1e-5, atol=1e-5)  # the first and last frame see the same join
 
 
@@ -247,7 +247,7 @@ def test_nearest_bars(window_s, bpm, bars):
 
 @pytest.mark.parametrize("bpm, bars, ok", [(128, 2, True), (90, 1, True), (10, 2, False), ("fast", 2, False), (128, 0, False)])
 def test_at_tempo_writes_whole_bars_at_the_projects_tempo(bpm, bars, ok):
-    from morphlib.morphing import Morph, at_tempo
+    from morphlib.morphing.morphs import Morph, at_tempo
 
     y = drum_loop(140, 2, seed=10)[: SMALL.n_samples]
     m = Morph("A", "B", 0.5, "linear", np.zeros(SMALL.shape, np.float32), y, SR)

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from morphlib.config import AnalysisSettings, get_preset
-from morphlib.dataset import load_folder
+from morphlib.data.dataset import load_folder
 from morphlib.errors import ModelFolderError, ParameterError, SettingsMismatchError
-from morphlib.modelfolder import checkpoint_epoch
-from morphlib.morphing import load_model
-from morphlib.training import train
+from morphlib.model.folder import checkpoint_epoch
+from morphlib.model.morphmodel import load_model
+from morphlib.training.trainer import train
 
 from .conftest import TINY
 
@@ -193,7 +193,7 @@ def test_checkpoints_are_written_by_time_and_writes_stay_within_budget(tiny_loop
 def test_kill_between_checkpoints_costs_at_most_the_interval(tiny_folder, tiny_loops, tmp_path):
     """A kill between checkpoints loses the epochs since the last one (never more than the
     interval's worth); the same command resumes from it, with no gap in the history."""
-    from morphlib.modelfolder import read_state
+    from morphlib.model.folder import read_state
 
     model_dir = str(tmp_path / "between")
     every = 1.5
@@ -217,8 +217,8 @@ def test_kill_between_checkpoints_costs_at_most_the_interval(tiny_folder, tiny_l
 def test_a_full_disk_is_a_clear_error_and_keeps_the_last_good_checkpoint(tiny_loops, tmp_path, monkeypatch):
     import errno
 
-    import morphlib.modelfolder as mf
-    from morphlib.modelfolder import read_state
+    import morphlib.model.folder as mf
+    from morphlib.model.folder import read_state
 
     model_dir = str(tmp_path / "full")
     real = mf.write_in_place
@@ -246,7 +246,7 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_good_checkpoint(tiny_lo
 
 
 def test_torn_and_missing_slots(tiny_loops, tmp_path):
-    from morphlib.modelfolder import read_state
+    from morphlib.model.folder import read_state
 
     model_dir = str(tmp_path / "m")
     train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False, checkpoint_every=1e-6)
@@ -276,7 +276,7 @@ def test_a_kill_while_the_best_model_is_replaced_is_recovered(tiny_loops, tmp_pa
 
 
 def test_a_folder_from_morphlib_0_1_resumes_and_its_old_checkpoint_goes(tiny_loops, tmp_path):
-    from morphlib.modelfolder import read_state
+    from morphlib.model.folder import read_state
 
     model_dir = str(tmp_path / "old")
     train(tiny_loops, model_dir, epochs=3, preset="tiny", progress=False, verbose=False, checkpoint_every=1e-6)
@@ -306,8 +306,8 @@ def test_bad_schedule_arguments(tiny_loops, tmp_path, kwargs, match):
 
 
 def test_status_says_what_a_lost_runtime_costs(tiny_loops, tmp_path):
-    from morphlib.modelfolder import checkpoint_status
-    from morphlib.training import TrainingListener
+    from morphlib.model.folder import checkpoint_status
+    from morphlib.training.trainer import TrainingListener
 
     seen = []
 
@@ -329,7 +329,7 @@ def _drops(monkeypatch, *, when):
     is half written first, as when the mount drops in the middle of a slot."""
     import errno
 
-    import morphlib.modelfolder as mf
+    import morphlib.model.folder as mf
 
     real, calls = mf.write_in_place, []
 
@@ -347,7 +347,7 @@ def _drops(monkeypatch, *, when):
 
 
 def test_a_drive_drop_mid_slot_keeps_training_and_the_next_checkpoint_lands(tiny_loops, tmp_path, monkeypatch, capsys):
-    from morphlib.modelfolder import read_state
+    from morphlib.model.folder import read_state
 
     model_dir = str(tmp_path / "drive")
     # Checkpoints 1 (slot-1) and 2 (slot-0) land; 3's data drops half-way; 4 retries slot-1 and lands.
@@ -363,8 +363,8 @@ def test_a_drive_drop_mid_slot_keeps_training_and_the_next_checkpoint_lands(tiny
 
 
 def test_a_folder_that_stays_unreachable_stops_cleanly_and_the_same_call_resumes(tiny_loops, tmp_path, monkeypatch, capsys):
-    import morphlib.training as training
-    from morphlib.modelfolder import read_state
+    import morphlib.training.trainer as training
+    from morphlib.model.folder import read_state
 
     model_dir = str(tmp_path / "gone")
     # The first checkpoint lands; every write after it fails, half-writing its slot.
@@ -385,7 +385,7 @@ def test_a_folder_that_stays_unreachable_stops_cleanly_and_the_same_call_resumes
 def test_remounting_is_explained_for_drive_folders():
     import errno
 
-    from morphlib.modelfolder import remount_message
+    from morphlib.model.folder import remount_message
 
     message = remount_message("/content/drive/MyDrive/vae_model", OSError(errno.ENOTCONN, "Transport endpoint is not connected"), kept="")
     assert "drive.mount('/content/drive', force_remount=True)" in message and "/content/drive/MyDrive/vae_model" in message
@@ -395,7 +395,7 @@ def test_remounting_is_explained_for_drive_folders():
 def test_the_cli_exits_75_when_the_model_folder_goes_away(tiny_folder, tmp_path):
     code = """
 import errno, sys
-import morphlib.modelfolder as mf
+import morphlib.model.folder as mf
 real, calls = mf.write_in_place, []
 def drops(path, chunks, **kwargs):
     calls.append(path)
@@ -418,7 +418,7 @@ def test_a_bank_checkpoints_in_float16_with_factored_moments_and_resumes(tiny_lo
     preset = dataclasses.replace(get_preset("tiny"), name="tiny-bank", detail_slots=4, detail_moments="factored")
     model_dir = tmp_path / "bank"
     train(tiny_loops, model_dir, epochs=2, preset=preset, progress=False, verbose=False)
-    from morphlib.modelfolder import read_state
+    from morphlib.model.folder import read_state
 
     layout = read_state(model_dir)["layout"]
     bank = [dt for shape, dt in layout["weights"] if shape == [4, TINY.n_frames * TINY.n_bins]]
@@ -432,7 +432,7 @@ def test_a_bank_with_adams_moments_checkpoints_them_in_bfloat16_and_resumes(tiny
     preset = dataclasses.replace(get_preset("tiny"), name="tiny-bank", detail_slots=4)
     model_dir = tmp_path / "bank"
     train(tiny_loops, model_dir, epochs=2, preset=preset, progress=False, verbose=False)
-    from morphlib.modelfolder import read_state
+    from morphlib.model.folder import read_state
 
     layout = read_state(model_dir)["layout"]
     cells = [4, TINY.n_frames * TINY.n_bins]
@@ -444,7 +444,7 @@ def test_a_bank_with_adams_moments_checkpoints_them_in_bfloat16_and_resumes(tiny
 
 @pytest.mark.parametrize("x", [np.float32([0.0, 1.0, -2.5, 3.14159, 1e-30, 6.5e4, 1e30]), np.linspace(-1, 1, 7, dtype=np.float32)])
 def test_bfloat16_keeps_the_exponent_and_8_bits(x):
-    from morphlib.modelfolder import BFloat16Array
+    from morphlib.model.folder import BFloat16Array
 
     back = BFloat16Array.expand(BFloat16Array(x).codes)
     assert back.dtype == np.float32

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ModelFolderError
-from morphlib.morphing import load_model
-from morphlib.weightsfile import MAX_PARAMS, architecture_from_meta, estimated_params
+from morphlib.model.morphmodel import load_model
+from morphlib.model.weightsfile import MAX_PARAMS, architecture_from_meta, estimated_params
 
 
 @pytest.fixture

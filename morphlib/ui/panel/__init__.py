@@ -1,0 +1,39 @@
+"""The morph panel: an instrument for morphing loops in a notebook, and its front end.
+
+``morphpanel``  :class:`MorphPanel`, the controls and what each change renders
+``delivery``    how every widget message reaches the page (inside a handler, as Colab needs)
+``player``      the live loop player (Web Audio) and the plain fallback players
+``pad``         the XY pad of four loops
+``latentmap``   the latent map: computed, drawn with matplotlib, and the clickable widget
+``picture``     spectrogram pictures fast enough to follow a slider
+``static/``     the front-end code of the player, the pad and the map (anywidget ES modules)
+
+``ipywidgets``, ``anywidget`` and ``IPython`` are imported when a panel is made, so that
+``import morphlib`` works on a machine without them.
+"""
+
+import importlib
+import pathlib
+
+#: The front-end code (JavaScript and CSS) the widgets load.
+STATIC = pathlib.Path(__file__).parent / "static"
+
+_EXPORTS = {
+    "MorphPanel": "morphpanel",
+    "make_player": "player",
+    "latent_map": "latentmap",
+    "plot_latent_map": "latentmap",
+    "SpectrogramStrip": "picture",
+    "strict": "delivery",
+}
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'morphlib.ui.panel' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
