@@ -188,15 +188,17 @@ class MorphModel:
             raise ParameterError(f"fit={fit} moves the posterior means; it cannot be combined with sample=True")
         if is_stored(S):
             self.check(S.store.settings)
-            parts = [(chunk, self.vae.encode(chunk, sample=sample)) for chunk in chunks(S, batch_size)]
+            batches = chunks(S, batch_size)
         else:
             S = self.check(as_batch(S))
-            parts = [(S[i : i + batch_size], self.vae.encode(S[i : i + batch_size], sample=sample)) for i in range(0, len(S), batch_size)]
-        if fit:
-            parts = [(x, self._fit(x, np.asarray(z), fit)) for x, z in parts]
-        if not parts:
+            batches = (S[i : i + batch_size] for i in range(0, len(S), batch_size))
+        z = []
+        for x in batches:  # each chunk encoded (and fitted) before the next is read: a library larger than memory streams
+            z_x = np.asarray(self.vae.encode(x, sample=sample))
+            z.append(self._fit(x, z_x, fit) if fit else z_x)
+        if not z:
             return np.zeros((0, self.latent_dim), np.float32)
-        return np.concatenate([np.asarray(z) for _, z in parts]).astype(np.float32)
+        return np.concatenate(z).astype(np.float32)
 
     def _fit(self, S, z, steps):
         """``fit_latents`` of each loop, kept by its content: a loop morphed again (a sweep,
