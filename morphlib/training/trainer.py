@@ -8,6 +8,7 @@ the training since the last checkpoint.
 """
 
 import contextlib
+import dataclasses
 import math
 import os
 import tempfile
@@ -56,76 +57,56 @@ def train(
 ):
     """Train (or resume training) a VAE on ``loops``, keeping everything in ``model_dir``.
 
+    Plan, build, fit, report (``_plan``, ``_build``, ``_fit``, ``_report``); the folder is held
+    by a lease while this run writes it. docs/training.md says more of each choice.
+
     Parameters
     ----------
     loops : LoopSet or str or os.PathLike
         The training set, or a folder to load it from.
     model_dir : str or os.PathLike
-        Model folder (created if missing). If it already holds a training run, that
-        run continues from its last checkpoint. If it holds a model and ``loops`` has
-        loops that the model was not trained on, they are added instead, in a short run
-        of its own (``newloops.add_loops``: ``max_minutes``, default one minute, from the
-        model's best weights, a third of every batch new loops; the model before is kept in
-        ``before-add-N/``).
+        Model folder (created if missing). A training run in it continues from its last
+        checkpoint; loops its model has not heard are added instead, in a short run of their
+        own (``newloops.add_loops``; the model before is kept in ``before-add-N/``).
     epochs : int > 0 or None
-        Total epochs wanted, counting those already done; default the recipe's share of
-        the preset's (500 for the tutorial preset and recipe). A finished run asked for
-        more continues to that number (a one-cycle schedule is stretched to it). On the
-        clock (``max_minutes``) the time decides; ``epochs``, if given, only caps them.
+        Total epochs wanted, counting those done; default the recipe's (500 for the tutorial
+        preset). On the clock the time decides, and ``epochs``, if given, caps it.
     preset : str or Preset or None
-        ``"tutorial"``, ``"studio"``, ``"fast"``, ``"tiny"``; default the folder's own,
-        else ``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``.
+        ``"tutorial"``, ``"studio"``, ``"studio44"``, ``"fast"``, ``"tiny"``; default the
+        folder's own, else ``"fast"`` when ``MORPHLIB_FAST`` is set, else ``"tutorial"``.
     recipe : str or Recipe or None
-        How to train (``morphlib.model.recipes``): ``"onecycle"`` (the default for a new
-        folder: the tutorial code's quality in about an eighth of its time, and better
-        at the end) or ``"tutorial"`` (Adam 1e-3 constant, batch 16, float32, all 500
-        epochs, the exact reproduction). Default the folder's own.
+        ``"onecycle"`` (the default for a new folder) or ``"tutorial"`` (the exact
+        reproduction; ``morphlib.model.recipes``). Default the folder's own.
     precision : str or None
         Overrides the recipe's arithmetic: ``"float32"``, ``"mixed_bfloat16"``,
         ``"mixed_float16"`` or ``"auto"``.
     strategy : str or None
-        Devices (``morphlib.model.devices``): ``"auto"`` (default: a Colab TPU, several GPUs
-        mirrored, else one device), ``"default"``, ``"mirrored"``, ``"tpu"`` or
-        ``"multiworker"`` (reads ``TF_CONFIG``; worker 0 writes the model folder). The
-        batch is global: the recipe's batch is split across the replicas, so that the
-        same recipe trains the same way on any number of devices.
+        ``"auto"``, ``"default"``, ``"mirrored"``, ``"tpu"`` or ``"multiworker"``
+        (``morphlib.model.devices``; worker 0 writes the folder; the batch is global).
     seed : int >= 0
         Seeds weight initialisation, shuffling and the posterior samples.
     checkpoint_every : float > 0
-        Seconds between checkpoints (weights, Adam's state, history and best model written
-        into ``model_dir``); also written after the first epoch and at every stop. A kill
-        or a lost runtime costs at most this much training (plus the epoch running).
-        Default 120: the tutorial preset's 500 epochs write about half a gigabyte, where
-        a checkpoint per epoch would write 36 GB (ruinous on Google Drive).
+        Seconds between checkpoints (also after the first epoch and at every stop): what a
+        lost runtime costs at most. Default 120.
     max_minutes : float > 0 or None
-        A time budget (``morphlib.training.budget``): a new run lays the recipe's schedule over
-        this much training time and ends, at the learning rate's floor with the best
-        model written, when the time is up. It is the total wanted, like ``epochs``: a
-        run cut short resumes on the same clock, the same budget again is done, a larger
-        one trains the difference as a warm restart. A folder trained by epochs keeps its
-        schedule, and this then stops the run after the epoch in progress once this many
-        minutes have passed.
+        A time budget (``morphlib.training.budget``): the schedule is laid over this much
+        training time, all runs of the folder; a larger one later trains the difference.
+        A folder trained by epochs keeps its schedule and only stops after this long.
     progress : bool
-        Show a progress bar over epochs, with when the last checkpoint was saved.
+        A progress bar (on the clock: time used of time given, epochs and their rate).
     callbacks : sequence of keras.callbacks.Callback
-        Extra callbacks. Those derived from :class:`TrainingListener` (such as the
-        notebooks' ``LiveLossPlot``) also see the history so far and the checkpoints.
+        Extra callbacks; a :class:`TrainingListener` also sees the history and checkpoints.
     verbose : bool
         Print where the run starts and ends.
 
     Returns
     -------
     model : MorphModel
-        The best model so far (lowest training loss), with ``history``, ``interrupted``
-        (True when stopped by Ctrl-C / a kernel interrupt), ``timed_out`` (True when
-        ``max_minutes`` stopped a folder trained by epochs), ``clock`` (on the clock: the
-        budget and the time used, seconds) and ``bytes_written`` (into ``model_dir``).
+        The best model so far, with ``history``, ``interrupted``, ``timed_out``, ``clock``
+        (on the clock: the budget and the time used, s) and ``bytes_written``.
     """
-    from ..model.backend import keras_tf_tfp
     from ..data.dataset import LoopSet, load_folder
-    from ..model.vae import build_vae
 
-    keras, _, _ = keras_tf_tfp()
     checkpoint_every = check_positive("checkpoint_every", checkpoint_every, unit="seconds")
     if max_minutes is not None:
         max_minutes = check_positive("max_minutes", max_minutes, unit="minutes")
@@ -134,128 +115,203 @@ def train(
     model_dir = os.fspath(model_dir)
     seed = check_int("seed", seed, low=0)
     say = print if verbose else (lambda *a, **k: None)
-
     meta = _existing_meta(model_dir)
     if meta is not None:
-        from ..model.folder import check_settings
-
-        check_settings(loops.settings, meta["settings"], where=model_dir)
-        if preset is not None and not get_preset(preset).same_model(meta["preset"]):
-            raise ParameterError(_other_preset_message(model_dir, meta["preset"], get_preset(preset)))
-        # by name: a folder keeps the fields its recipe had when it began, defaults may change since
-        if recipe is not None and get_recipe(recipe).name != meta["recipe"].name:
-            raise ParameterError(
-                f"{model_dir} is being trained with recipe {meta['recipe'].name!r}; resume it without "
-                f"--recipe (or with that one), or train recipe {get_recipe(recipe).name!r} into another folder"
-            )
-        preset, recipe = meta["preset"], meta["recipe"]
+        _check_resumable(meta, loops, model_dir, preset=preset, recipe=recipe)
         new = new_loop_names(loops, model_dir)
         if new and os.path.exists(os.path.join(model_dir, BEST)):
             say(f"{len(new)} of the {len(loops)} loops are new to the model in {model_dir}: adding them in a short run of its "
                 f"own from its model, rather than resuming its schedule" + (" (epochs is not used for that)" if epochs else ""))
             return add_loops(loops, model_dir, seconds=60 * max_minutes if max_minutes else ADD_SECONDS, seed=seed,
                              progress=progress, verbose=verbose)
+    run = _plan(loops, model_dir, meta, epochs=epochs, preset=preset, recipe=recipe, precision=precision, strategy=strategy,
+                seed=seed, checkpoint_every=checkpoint_every, max_minutes=max_minutes, say=say)
+    _build(run)
+    # the folder is held while this run writes it: a second run stops, naming this one
+    with FolderLease(model_dir, stale_after=2 * checkpoint_every, say=say) if run.chief else contextlib.nullcontext():
+        written = _open_folder(run)
+        if run.done:
+            say(f"{model_dir} is {run.done}")
+            return _best_model(model_dir, run.vae, loops, run.preset, run.history, interrupted=False)
+        keeper, interrupted = _fit(run, progress=progress, callbacks=callbacks, written=written)
+        return _report(run, keeper, interrupted)
+
+
+@dataclasses.dataclass
+class _Run:
+    """One ``train`` call: its plan (read once from the arguments and the model folder), and
+    what building it made; each step of ``train`` takes it and hands it on."""
+
+    loops: object
+    model_dir: str
+    meta: dict
+    preset: object
+    recipe: object
+    epochs: int
+    epochs_given: bool
+    batch_size: int
+    precision: str
+    strategy: object
+    chief: bool
+    seed: int
+    checkpoint_every: float
+    max_minutes: float
+    say: object
+    vae: object = None
+    history: list = None
+    start: int = 0
+    state: dict = None
+    clock: object = None
+    done: str = None
+    write_dir: str = None
+
+
+def _check_resumable(meta, loops, model_dir, *, preset, recipe):
+    """Refuse to resume a folder with other analysis settings, another model or another recipe."""
+    from ..model.folder import check_settings
+
+    check_settings(loops.settings, meta["settings"], where=model_dir)
+    if preset is not None and not get_preset(preset).same_model(meta["preset"]):
+        raise ParameterError(_other_preset_message(model_dir, meta["preset"], get_preset(preset)))
+    # by name: a folder keeps the fields its recipe had when it began, defaults may change since
+    if recipe is not None and get_recipe(recipe).name != meta["recipe"].name:
+        raise ParameterError(
+            f"{model_dir} is being trained with recipe {meta['recipe'].name!r}; resume it without "
+            f"--recipe (or with that one), or train recipe {get_recipe(recipe).name!r} into another folder"
+        )
+
+
+def _plan(loops, model_dir, meta, *, epochs, preset, recipe, precision, strategy, seed, checkpoint_every, max_minutes, say):
+    """What this run trains, how, on which devices: the folder's own preset and recipe when it has a model."""
+    if meta is not None:
+        preset, recipe = meta["preset"], meta["recipe"]
     else:
         preset = get_preset(preset) if preset is not None else default_preset()
         recipe = get_recipe(DEFAULT_RECIPE if recipe is None else recipe)
-    epochs_given = epochs is not None
-    epochs = check_int("epochs", recipe.epochs_for(preset) if epochs is None else epochs, low=1, high=1_000_000)
-    batch_size = recipe.batch_size_for(preset)
-    precision = pick_precision(recipe.precision if precision is None else precision)
-
     strategy = get_strategy("auto" if strategy is None else strategy)
-    chief = is_chief(strategy)
     if max_minutes is not None and in_multi_worker_mode(strategy):
         raise ParameterError("max_minutes cannot stop several workers at the same epoch; use it with one machine")
-    keras.utils.set_random_seed(seed)
-    with strategy.scope():
-        vae = build_vae(loops.settings, preset, seed=seed, precision=precision, init=preset.init_for(recipe))
-        vae.compile(optimizer=make_optimizer(preset, precision))
-    with strategy.scope():  # the optimizer's variables are made here on resume
-        history, start, state = _restore(model_dir, vae, say)
-    clock, done = plan_clock(max_minutes, (state or {}).get("clock"), epochs_done=start)
-    if clock is not None:
-        if not epochs_given:
-            epochs = 1_000_000  # the time decides
-        epoch_s = _epoch_estimate(vae, loops, batch_size, steps_per_epoch(len(loops), batch_size))
-        clock.prior_epoch_s = epoch_s  # until an epoch after the first (which also builds the graph) is timed
-        if clock.used_s and clock.left() < epoch_s:  # a cycle cut short with less than an epoch left
-            done = f"done: its budget leaves {format_duration(clock.left())}, less than an epoch; give a larger max_minutes to train more"
+    return _Run(
+        loops=loops, model_dir=model_dir, meta=meta, preset=preset, recipe=recipe,
+        epochs=check_int("epochs", recipe.epochs_for(preset) if epochs is None else epochs, low=1, high=1_000_000),
+        epochs_given=epochs is not None, batch_size=recipe.batch_size_for(preset),
+        precision=pick_precision(recipe.precision if precision is None else precision), strategy=strategy,
+        chief=is_chief(strategy), seed=seed, checkpoint_every=checkpoint_every, max_minutes=max_minutes, say=say,
+    )
+
+
+def _build(run):
+    """The model, restored from the folder's last checkpoint, and the clock; ``run.done`` says
+    why there is nothing to train (a finished run, a spent budget). Writes nothing."""
+    from ..model.backend import keras_tf_tfp
+    from ..model.vae import build_vae
+
+    keras, _, _ = keras_tf_tfp()
+    keras.utils.set_random_seed(run.seed)
+    with run.strategy.scope():
+        run.vae = build_vae(run.loops.settings, run.preset, seed=run.seed, precision=run.precision, init=run.preset.init_for(run.recipe))
+        run.vae.compile(optimizer=make_optimizer(run.preset, run.precision))
+    with run.strategy.scope():  # the optimizer's variables are made here on resume
+        run.history, run.start, run.state = _restore(run.model_dir, run.vae, run.say)
+    run.clock, run.done = plan_clock(run.max_minutes, (run.state or {}).get("clock"), epochs_done=run.start)
+    if run.clock is not None:
+        if not run.epochs_given:
+            run.epochs = 1_000_000  # the time decides
+        epoch_s = _epoch_estimate(run.vae, run.loops, run.batch_size, steps_per_epoch(len(run.loops), run.batch_size))
+        run.clock.prior_epoch_s = epoch_s  # until an epoch after the first (which also builds the graph) is timed
+        if run.clock.used_s and run.clock.left() < epoch_s:  # a cycle cut short with less than an epoch left
+            run.done = f"done: its budget leaves {format_duration(run.clock.left())}, less than an epoch; give a larger max_minutes to train more"
         else:
-            check_fits(clock, epoch_s)  # a new budget too short: refused before anything is written
-    # the folder is held while this run writes it: a second run stops, naming this one
-    lease = FolderLease(model_dir, stale_after=2 * checkpoint_every, say=say) if chief else contextlib.nullcontext()
-    with lease:
-        os.makedirs(model_dir, exist_ok=True)
-        written = 0
-        if meta is None and chief:
-            write_meta(model_dir, settings=loops.settings, preset=preset, recipe=recipe, model_config=vae.get_config(), data_names=loops.names)
-            written += os.path.getsize(os.path.join(model_dir, META))
-        if done or start >= epochs:
-            say(f"{model_dir} is " + (done or f"already trained for {start} epochs (asked for {epochs}); pass a larger epochs to train more"))
-            return _best_model(model_dir, vae, loops, preset, history, interrupted=False)
-        if start:
-            keras.utils.set_random_seed(seed + start)  # fresh shuffles for the resumed part
-        span = f"epochs {start + 1} to {epochs}" if clock is None else f"from epoch {start + 1}" + (f" to at most {epochs}" if epochs_given else "")
-        say(
-            f"training {vae.n_params:,} parameters on {len(loops)} loops, {span} "
-            f"(preset {preset.name!r}, recipe {recipe.name!r}: {describe_schedule(recipe, preset, epochs, clock)}, global batch {batch_size}, "
-            f"{precision}, {describe_devices(strategy)}) into {model_dir}, checkpoint every {format_duration(checkpoint_every)}"
-            + (f", for at most {format_duration(max_minutes * 60)} of this run (a folder trained by epochs keeps its schedule)"
-               if max_minutes and clock is None else "")
-        )
-        # Other workers than the first keep their (identical) checkpoints out of the shared folder.
-        write_dir = model_dir if chief else tempfile.mkdtemp(prefix="morphlib-worker-")
-        keeper = FolderKeeper(write_dir, history, checkpoint_every=checkpoint_every, max_minutes=max_minutes if clock is None else None,
-                              newest=state if chief else None, say=say, clock=clock)
-        keeper.bytes_written += written
-        schedule = LearningRateSchedule(recipe, preset, epochs, clock=clock)
-        cbs = [schedule, keeper, *([EpochProgress(epochs, start, keeper, clock=clock)] if progress else []), *callbacks]
-        for cb in callbacks:
-            if isinstance(cb, TrainingListener):
-                cb.keeper = keeper
-        interrupted = False
-        try:
-            data = training_dataset(loops.S, batch_size=batch_size, seed=seed + start, full_batches=recipe.full_batches,
-                                    augment=Augmentation.of(preset))
-            steps = steps_per_epoch(len(loops), batch_size) if recipe.full_batches else None
-            with _ctrl_c_stops(vae) as asked:
-                vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
-            interrupted = bool(asked)
-        except KeyboardInterrupt:
-            interrupted = True
-        except ModelFolderError:
-            keeper.close(save=False)  # the folder takes no more (full?): its last good checkpoint stays
-            raise
-        finally:
-            keeper.close()
-        if keeper.stopped_unreachable:
-            return _stop_unreachable(keeper, vae, loops, preset, say)
-        if interrupted:
-            say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
-        elif keeper.diverged:
-            say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
-        elif keeper.cycle_ended:
-            say(f"trained on the clock: the cycle ended at epoch {keeper.last_epoch} after {format_duration(clock.budget_s)} in all, "
-                f"best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}; a larger max_minutes trains more (a warm restart)")
-        elif keeper.timed_out:
-            say(f"stopped after {format_duration(max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
-        else:
-            say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
-        if not chief:
-            import shutil
+            check_fits(run.clock, epoch_s)  # a new budget too short: refused before anything is written
+    if not run.done and run.start >= run.epochs:
+        run.done = f"already trained for {run.start} epochs (asked for {run.epochs}); pass a larger epochs to train more"
 
-            from ..model.morphmodel import MorphModel
 
-            shutil.rmtree(write_dir, ignore_errors=True)  # its copies of worker 0's checkpoints
-            return MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=keeper.history)
-        model = _best_model(model_dir, vae, loops, preset, keeper.history, interrupted=interrupted)
-        model.timed_out = keeper.timed_out
-        model.clock = None if clock is None else clock.to_dict()
-        model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
-        say(f"wrote {model.bytes_written / 1e6:.1f} MB into {model_dir} ({keeper.n_checkpoints} checkpoints)")
-        return model
+def _open_folder(run):
+    """Make the model folder and, for a new model, its ``morphlib.json``; the bytes written."""
+    os.makedirs(run.model_dir, exist_ok=True)
+    if run.meta is not None or not run.chief:
+        return 0
+    write_meta(run.model_dir, settings=run.loops.settings, preset=run.preset, recipe=run.recipe,
+               model_config=run.vae.get_config(), data_names=run.loops.names)
+    return os.path.getsize(os.path.join(run.model_dir, META))
 
+
+def _fit(run, *, progress, callbacks, written):
+    """Train from ``run.start``, checkpointing into the folder; ``(keeper, interrupted)``."""
+    from ..model.backend import keras_tf_tfp
+
+    keras, _, _ = keras_tf_tfp()
+    if run.start:
+        keras.utils.set_random_seed(run.seed + run.start)  # fresh shuffles for the resumed part
+    clock, epochs = run.clock, run.epochs
+    span = f"epochs {run.start + 1} to {epochs}" if clock is None else f"from epoch {run.start + 1}" + (f" to at most {epochs}" if run.epochs_given else "")
+    run.say(
+        f"training {run.vae.n_params:,} parameters on {len(run.loops)} loops, {span} "
+        f"(preset {run.preset.name!r}, recipe {run.recipe.name!r}: {describe_schedule(run.recipe, run.preset, epochs, clock)}, "
+        f"global batch {run.batch_size}, {run.precision}, {describe_devices(run.strategy)}) into {run.model_dir}, "
+        f"checkpoint every {format_duration(run.checkpoint_every)}"
+        + (f", for at most {format_duration(run.max_minutes * 60)} of this run (a folder trained by epochs keeps its schedule)"
+           if run.max_minutes and clock is None else "")
+    )
+    # Other workers than the first keep their (identical) checkpoints out of the shared folder.
+    run.write_dir = run.model_dir if run.chief else tempfile.mkdtemp(prefix="morphlib-worker-")
+    keeper = FolderKeeper(run.write_dir, run.history, checkpoint_every=run.checkpoint_every,
+                          max_minutes=run.max_minutes if clock is None else None, newest=run.state if run.chief else None,
+                          say=run.say, clock=clock)
+    keeper.bytes_written += written
+    cbs = [LearningRateSchedule(run.recipe, run.preset, epochs, clock=clock), keeper,
+           *([EpochProgress(epochs, run.start, keeper, clock=clock)] if progress else []), *callbacks]
+    for cb in callbacks:
+        if isinstance(cb, TrainingListener):
+            cb.keeper = keeper
+    interrupted = False
+    try:
+        data = training_dataset(run.loops.S, batch_size=run.batch_size, seed=run.seed + run.start,
+                                full_batches=run.recipe.full_batches, augment=Augmentation.of(run.preset))
+        steps = steps_per_epoch(len(run.loops), run.batch_size) if run.recipe.full_batches else None
+        with _ctrl_c_stops(run.vae) as asked:
+            run.vae.fit(data, epochs=epochs, initial_epoch=run.start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
+        interrupted = bool(asked)
+    except KeyboardInterrupt:
+        interrupted = True
+    except ModelFolderError:
+        keeper.close(save=False)  # the folder takes no more (full?): its last good checkpoint stays
+        raise
+    finally:
+        keeper.close()
+    return keeper, interrupted
+
+
+def _report(run, keeper, interrupted):
+    """Say how the run ended and return the best model (worker 0's, or this worker's own)."""
+    say, clock = run.say, run.clock
+    if keeper.stopped_unreachable:
+        return _stop_unreachable(keeper, run.vae, run.loops, run.preset, say)
+    if interrupted:
+        say(f"interrupted after epoch {keeper.last_epoch} (saved); run the same call again to resume from there")
+    elif keeper.diverged:
+        say(f"stopped at epoch {keeper.last_epoch}: the loss became NaN or infinite; the best model is kept (try a lower learning rate)")
+    elif keeper.cycle_ended:
+        say(f"trained on the clock: the cycle ended at epoch {keeper.last_epoch} after {format_duration(clock.budget_s)} in all, "
+            f"best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}; a larger max_minutes trains more (a warm restart)")
+    elif keeper.timed_out:
+        say(f"stopped after {format_duration(run.max_minutes * 60)} (max_minutes) at epoch {keeper.last_epoch} (saved); run the same call again to go on")
+    else:
+        say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
+    if not run.chief:
+        import shutil
+
+        from ..model.morphmodel import MorphModel
+
+        shutil.rmtree(run.write_dir, ignore_errors=True)  # its copies of worker 0's checkpoints
+        return MorphModel(run.vae, run.loops.settings, preset=run.preset, model_dir=run.model_dir, history=keeper.history)
+    model = _best_model(run.model_dir, run.vae, run.loops, run.preset, keeper.history, interrupted=interrupted)
+    model.timed_out = keeper.timed_out
+    model.clock = None if clock is None else clock.to_dict()
+    model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
+    say(f"wrote {model.bytes_written / 1e6:.1f} MB into {run.model_dir} ({keeper.n_checkpoints} checkpoints)")
+    return model
 
 @contextlib.contextmanager
 def _ctrl_c_stops(model):
