@@ -127,7 +127,16 @@ def build_parser():
     parser = _Parser(prog="python -m morphlib", description="Morph drum loops with a convolutional VAE.")
     parser.add_argument("--version", action="version", version=f"morphlib {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_demo_command(sub)
+    _add_synth_drums_command(sub)
+    _add_train_command(sub)
+    _add_evaluate_command(sub)
+    _add_morph_command(sub)
+    _add_sweep_command(sub)
+    return parser
 
+
+def _add_demo_command(sub):
     p = sub.add_parser("demo", help="demo loops → train → evaluate → morph WAVs and a PNG", description=(
         "Make demo loops, train the studio preset on them (the tutorial's with --preset tutorial, a small one with --fast) "
         f"on a budget of {DEMO_MINUTES:g} minutes ({DEMO_MINUTES_FAST:g} with --fast; --max-minutes to change it, --epochs to train "
@@ -141,11 +150,15 @@ def build_parser():
     p.add_argument("--seed", type=_seed, default=0)
     _add_training_schedule(p)
 
+
+def _add_synth_drums_command(sub):
     p = sub.add_parser("synth-drums", help="write synthetic techno drum loops", description="Write N synthetic drum loops (2 bars at 140 BPM, 44.1 kHz stereo WAV). The same seed gives the same files; existing files are kept.")
     p.add_argument("out_dir", metavar="OUT_DIR")
     p.add_argument("--n", type=_positive_int, default=74, help="number of loops (74)")
     p.add_argument("--seed", type=_seed, default=0)
 
+
+def _add_train_command(sub):
     p = sub.add_parser("train", help="train (or resume training) a model", description="Train a VAE on every audio file below DATA_DIR into MODEL_DIR. Running the same command again resumes from the last finished epoch. "
                        "When DATA_DIR holds loops that a trained model in MODEL_DIR has not heard, they are added in a short run of its own "
                        "(--max-minutes, default 1; the model before is kept in MODEL_DIR/before-add-N).")
@@ -158,6 +171,8 @@ def build_parser():
     _add_training_schedule(p)
     _add_analysis(p)
 
+
+def _add_evaluate_command(sub):
     p = sub.add_parser("evaluate", help="reconstruction figures of a model on a folder", description="MSE, per-file cosine similarity, spectral convergence and log-spectral distance of MODEL_DIR's model on DATA_DIR.")
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("--model", required=True, metavar="MODEL_DIR")
@@ -170,6 +185,8 @@ def build_parser():
     _add_phase(p)
     _add_keep_hits(p)
 
+
+def _add_morph_command(sub):
     p = sub.add_parser("morph", help="morph sound A into sound B", description=(
         "Blend the latent vectors of A and B (z = (1 - alpha) z_A + alpha z_B: alpha 0 is A, 1 is B), decode, "
         "and write WAV files. A and B are audio files, names of the loops the model was trained on, or names in --data."))
@@ -188,6 +205,8 @@ def build_parser():
     _add_tempo(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
 
+
+def _add_sweep_command(sub):
     p = sub.add_parser("sweep", help="morph over several loops as alpha follows a curve", description=(
         "Write one WAV in which the morph moves while it plays: with two sounds, alpha follows --curve across "
         "--loops loop lengths (frame by frame, one continuous phase); with four (the XY pad's corners a, b, c, d "
@@ -206,8 +225,6 @@ def build_parser():
     p.add_argument("--seed", type=_seed, default=0)
     _add_tempo(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    return parser
-
 
 def main(argv=None):
     parser = build_parser()

@@ -87,6 +87,19 @@ def test_train_on_a_bigger_folder_adds_the_new_loops(trained, tmp_path, tiny_fol
     assert read_state(trained)["epoch"] == 6 and read_state(trained)["best_from"] == 4
 
 
+def test_the_model_folder_is_read_once_while_train_adds_loops(trained, tmp_path, tiny_folder, monkeypatch):
+    import morphlib.model.folder as mf
+
+    reads = []
+    real = mf._read_raw_meta
+    monkeypatch.setattr(mf, "_read_raw_meta", lambda path: (reads.append(path), real(path))[1])
+    folder = _folder_with_new_loops(tmp_path, tiny_folder, n_new=1)
+    loops = load_folder(folder, TINY, progress=False)
+    model = train(loops, trained, max_minutes=1.0 / 60, progress=False, verbose=False)
+    assert model.added == ["New 0"] and "New 0" in model.known_names  # the names written went into its copy
+    assert len(reads) == 1, reads
+
+
 def test_added_loops_get_better(tmp_path):
     # a loop the model never heard is reconstructed closer after a short addition
     write_loops(tmp_path / "old", 4)

@@ -106,7 +106,15 @@ def write_meta(model_dir, *, settings, preset, model_config, data_names=(), reci
 
 
 def read_meta(model_dir):
-    """The folder's ``morphlib.json``, or ModelFolderError naming what is wrong."""
+    """The folder's ``morphlib.json``, or ModelFolderError naming what is wrong.
+
+    A :class:`ModelFolder` gives the copy it read once."""
+    if isinstance(model_dir, ModelFolder):
+        return model_dir.meta
+    return _parse_meta(_read_raw_meta(model_dir), os.path.join(os.fspath(model_dir), META))
+
+
+def _read_raw_meta(model_dir):
     model_dir = os.fspath(model_dir)
     path = os.path.join(model_dir, META)
     if not os.path.isdir(model_dir):
@@ -115,21 +123,85 @@ def read_meta(model_dir):
         raise ModelFolderError(f"{model_dir} is not a morphlib model folder: {META} is missing (was it trained with morphlib?)")
     try:
         with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
+            raw = json.load(f)
     except (OSError, ValueError) as exc:
         raise ModelFolderError(f"{path} is damaged and cannot be read ({exc}); train again into a new folder") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise ModelFolderError(f"{path} was not written by morphlib (no format {FORMAT!r})")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFolderError(f"{path} has format version {meta['format_version']}; this morphlib reads up to {FORMAT_VERSION}: upgrade morphlib")
+    if raw.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFolderError(f"{path} has format version {raw['format_version']}; this morphlib reads up to {FORMAT_VERSION}: upgrade morphlib")
+    return raw
+
+
+def _parse_meta(raw, path):
+    meta = dict(raw)
     try:
-        meta["settings"] = AnalysisSettings.from_dict(meta["settings"])
-        meta["preset"] = Preset(**meta["preset"])
-        meta["recipe"] = recipe_from_dict(meta.get("recipe"))
-        meta["model"] = dict(meta["model"])
+        meta["settings"] = AnalysisSettings.from_dict(raw["settings"])
+        meta["preset"] = Preset(**raw["preset"])
+        meta["recipe"] = recipe_from_dict(raw.get("recipe"))
+        meta["model"] = dict(raw["model"])
+        meta["data"] = dict(raw.get("data", {}))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFolderError(f"{path} is damaged: {exc}") from None
     return meta
+
+
+class ModelFolder(os.PathLike):
+    """One model folder, its ``morphlib.json`` read once and handed along.
+
+    ``train``, ``add_loops`` and ``load_model`` take it where they take a path (it is
+    path-like) and read the metadata from it rather than from the disk again; what they
+    write into ``morphlib.json`` goes through it, so its copy stays the file's.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self._raw = self._meta = None
+
+    @classmethod
+    def of(cls, folder):
+        """``folder`` itself when it is a ModelFolder, else a new one for the path."""
+        return folder if isinstance(folder, cls) else cls(folder)
+
+    def __fspath__(self):
+        return self.path
+
+    def __repr__(self):
+        return f"ModelFolder({self.path!r})"
+
+    @property
+    def has_model(self):
+        """Whether the folder holds ``morphlib.json`` (a model begun in it)."""
+        return self._raw is not None or os.path.exists(os.path.join(self.path, META))
+
+    @property
+    def meta(self):
+        """``morphlib.json`` parsed (``read_meta``'s dict), read on first use."""
+        if self._meta is None:
+            self._raw = _read_raw_meta(self.path)
+            self._meta = _parse_meta(self._raw, os.path.join(self.path, META))
+        return self._meta
+
+    @property
+    def names(self):
+        """The loops the folder's model was trained on."""
+        return frozenset(self.meta["data"].get("names", ()))
+
+    def write_meta(self, **kwargs):
+        """``write_meta`` into this folder, keeping what was written as its copy."""
+        self._raw = write_meta(self.path, **kwargs)
+        self._meta = _parse_meta(self._raw, os.path.join(self.path, META))
+
+    def add_names(self, names):
+        """Record ``names`` among the loops of the folder's model (after ``add_loops``)."""
+        known = list(dict.fromkeys([*self.meta["data"].get("names", ()), *names]))
+        self._raw["data"] = {**self._raw.get("data", {}), "n_files": len(known), "names": known}
+        atomic_write_text(os.path.join(self.path, META), json.dumps(self._raw, indent=2, ensure_ascii=False), root=self.path)
+        self._meta["data"] = dict(self._raw["data"])
 
 
 def settings_for_folder(model_dir, preset=None, **kwargs):
@@ -149,7 +221,7 @@ def settings_for_folder(model_dir, preset=None, **kwargs):
     from ..config import default_preset, settings_for
 
     given = {k: v for k, v in kwargs.items() if v is not None}
-    if model_dir is not None and os.path.exists(os.path.join(os.fspath(model_dir), META)):
+    if model_dir is not None and ModelFolder.of(model_dir).has_model:
         return AnalysisSettings(**{**read_meta(model_dir)["settings"].to_dict(), **given})
     return settings_for(preset or default_preset(), **given)
 

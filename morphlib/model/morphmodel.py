@@ -110,7 +110,7 @@ class MorphModel:
         self.vae = vae
         self.settings = settings
         self.preset = preset
-        self.model_dir = model_dir
+        self.model_dir = None if model_dir is None else os.fspath(model_dir)
         self.history = list(history)
         #: Whether morphs take their hits from the ends (``morphlib.sound.hits``); the preset's choice.
         self.keep_hits = bool(getattr(preset, "keep_hits", False))
@@ -446,11 +446,11 @@ def load_model(model_dir):
     """
     from ..errors import ModelFolderError
     from .vae import VAE
-    from .folder import BEST, META, read_history, read_meta, recover_best
+    from .folder import BEST, META, ModelFolder, read_history, recover_best
     from .weightsfile import architecture_from_meta, read_weights
 
-    model_dir = os.fspath(model_dir)
-    meta = read_meta(model_dir)
+    folder = ModelFolder.of(model_dir)  # its morphlib.json read once, here or by the caller
+    model_dir, meta = folder.path, folder.meta
     recover_best(model_dir)
     path = os.path.join(model_dir, BEST)
     if not os.path.lexists(path):
@@ -466,6 +466,6 @@ def load_model(model_dir):
     except ParameterError as exc:
         raise ModelFolderError(f"{where}: {exc}") from None
     read_weights(vae, path)
-    return MorphModel(vae, settings, preset=meta["preset"], model_dir=model_dir, history=read_history(model_dir))
+    return MorphModel(vae, settings, preset=meta["preset"], model_dir=folder, history=read_history(model_dir))
 
 

@@ -15,7 +15,6 @@ leaves the folder as it was.
 """
 
 import dataclasses
-import json
 import math
 import os
 import shutil
@@ -25,7 +24,7 @@ import numpy as np
 
 from ..errors import ModelFolderError, ParameterError
 from .lease import FolderLease
-from ..model.folder import CHECKPOINT_EVERY
+from ..model.folder import CHECKPOINT_EVERY, ModelFolder
 from ..progress import format_duration
 
 #: Seconds of training that bring new loops up to the others' quality (README, "New loops in a minute").
@@ -61,11 +60,10 @@ def new_loop_names(loops, model_dir):
     names : list of str
         In the order of ``loops``; empty for a folder without a model.
     """
-    from ..model.folder import META, read_meta
-
-    if not os.path.exists(os.path.join(os.fspath(model_dir), META)):
+    folder = ModelFolder.of(model_dir)
+    if not folder.has_model:
         return []
-    known = set(read_meta(model_dir)["data"]["names"])
+    known = folder.names
     names = getattr(loops, "names", loops)
     return [n for n in names if n not in known]
 
@@ -99,20 +97,20 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
         folder holding the earlier model, or None when nothing was new).
     """
     from ..data.dataset import LoopSet, load_folder
-    from ..model.folder import check_settings, read_meta, settings_for_folder
+    from ..model.folder import check_settings, settings_for_folder
     from ..model.morphmodel import load_model
 
     say = print if verbose else (lambda *a, **k: None)
-    model_dir = os.fspath(model_dir)
+    folder = ModelFolder.of(model_dir)  # its morphlib.json read once, here or by train
+    model_dir, meta = folder.path, folder.meta
     seconds = _check_seconds(seconds)
-    meta = read_meta(model_dir)
     if not isinstance(loops, LoopSet):
-        loops = load_folder(loops, settings_for_folder(model_dir), progress=progress)
+        loops = load_folder(loops, settings_for_folder(folder), progress=progress)
     check_settings(loops.settings, meta["settings"], where=model_dir)
-    new = new_loop_names(loops, model_dir)
+    new = new_loop_names(loops, folder)
     if not new:
         say(f"{model_dir} knows all {len(loops)} loops; nothing to add")
-        model = load_model(model_dir)
+        model = load_model(folder)
         model.added, model.before = [], None
         return model
     known = [i for i, n in enumerate(loops.names) if n not in set(new)]
@@ -123,7 +121,7 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
     # held while it trains and writes; it writes no checkpoint before its end, so it counts
     # as dead to another run only after twice its own time (or two checkpoint intervals)
     with FolderLease(model_dir, stale_after=2 * max(seconds, CHECKPOINT_EVERY), say=say):
-        vae, recipe, precision = _trainable_copy(model_dir, meta, seed)
+        vae, recipe, precision = _trainable_copy(folder, meta, seed)
         try:
             history = _train_mixed(vae, loops, fresh, known, recipe=recipe, preset=meta["preset"], seconds=seconds,
                                    seed=seed, progress=progress)
@@ -131,8 +129,8 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
             say(f"interrupted: {model_dir} is as it was (the new loops were not added); run it again to add them")
             raise
         before = _keep_before(model_dir)
-        kept = _write_added(model_dir, _resumable(vae, meta["preset"], precision), loops, meta, history)
-        model = load_model(model_dir)
+        kept = _write_added(folder, _resumable(vae, meta["preset"], precision), loops, meta, history)
+        model = load_model(folder)
         _write_latents(model_dir, model, loops, kept)
     model.added, model.before = new, before
     last = history[-1]
@@ -308,11 +306,9 @@ def _write_added(model_dir, vae, loops, meta, history):
     """The model with the new loops: its file, the list of its loops, a history row, and a
     checkpoint that a later ``train`` resumes from (not the old run's); returns the latents
     of known loops missing from ``loops``, read before the model file changed."""
-    from ..files import atomic_write_text
     from ..model.vae import VAE
     from ..model.folder import (
         BEST,
-        META,
         CheckpointWriter,
         read_history,
         read_latents,
@@ -329,11 +325,7 @@ def _write_added(model_dir, vae, loops, meta, history):
     clean.set_weights(vae.get_weights())
     save_keras_atomically(clean, os.path.join(model_dir, BEST))
 
-    with open(os.path.join(model_dir, META), encoding="utf-8") as f:
-        raw = json.load(f)
-    names = list(dict.fromkeys([*meta["data"]["names"], *loops.names]))
-    raw["data"] = {**raw.get("data", {}), "n_files": len(names), "names": names}
-    atomic_write_text(os.path.join(model_dir, META), json.dumps(raw, indent=2, ensure_ascii=False), root=model_dir)
+    ModelFolder.of(model_dir).add_names(loops.names)
 
     rows = read_history(model_dir)
     epoch = (rows[-1]["epoch"] if rows else 0) + 1

@@ -33,17 +33,16 @@ from ..model.recipes import DEFAULT_RECIPE, get_recipe, pick_precision
 from ..model.folder import (
     BEST,
     CHECKPOINT_EVERY,
-    META,
     CheckpointWriter,
+    META,
+    ModelFolder,
     full_disk_message,
     read_history,
-    read_meta,
     read_state,
     recover_best,
     restore_checkpoint,
     save_keras_atomically,
     write_history,
-    write_meta,
 )
 
 #: Checkpoints in a row that may fail because the model folder cannot be reached (a dropped
@@ -57,8 +56,7 @@ def train(
 ):
     """Train (or resume training) a VAE on ``loops``, keeping everything in ``model_dir``.
 
-    Plan, build, fit, report (``_plan``, ``_build``, ``_fit``, ``_report``); the folder is held
-    by a lease while this run writes it. docs/training.md says more of each choice.
+    Plan, build, fit, report; the folder is held by a lease while this run writes it.
 
     Parameters
     ----------
@@ -77,14 +75,13 @@ def train(
     recipe : str or Recipe or None
         ``"onecycle"`` (the default for a new folder) or ``"tutorial"`` (the exact
         reproduction; ``morphlib.model.recipes``). Default the folder's own.
-    precision : str or None
-        Overrides the recipe's arithmetic: ``"float32"``, ``"mixed_bfloat16"``,
-        ``"mixed_float16"`` or ``"auto"``.
+    precision : {"float32", "mixed_bfloat16", "mixed_float16", "auto"} or None
+        Overrides the recipe's arithmetic.
     strategy : str or None
         ``"auto"``, ``"default"``, ``"mirrored"``, ``"tpu"`` or ``"multiworker"``
         (``morphlib.model.devices``; worker 0 writes the folder; the batch is global).
     seed : int >= 0
-        Seeds weight initialisation, shuffling and the posterior samples.
+        Seeds the first weights, the shuffles and the posterior samples.
     checkpoint_every : float > 0
         Seconds between checkpoints (also after the first epoch and at every stop): what a
         lost runtime costs at most. Default 120.
@@ -92,18 +89,15 @@ def train(
         A time budget (``morphlib.training.budget``): the schedule is laid over this much
         training time, all runs of the folder; a larger one later trains the difference.
         A folder trained by epochs keeps its schedule and only stops after this long.
-    progress : bool
-        A progress bar (on the clock: time used of time given, epochs and their rate).
+    progress, verbose : bool
+        A progress bar (on the clock: time used of time given, epochs, rate); what it does, printed.
     callbacks : sequence of keras.callbacks.Callback
         Extra callbacks; a :class:`TrainingListener` also sees the history and checkpoints.
-    verbose : bool
-        Print where the run starts and ends.
 
     Returns
     -------
     model : MorphModel
-        The best model so far, with ``history``, ``interrupted``, ``timed_out``, ``clock``
-        (on the clock: the budget and the time used, s) and ``bytes_written``.
+        The best model, with ``history``, ``interrupted``, ``timed_out``, ``clock`` and ``bytes_written``.
     """
     from ..data.dataset import LoopSet, load_folder
 
@@ -112,19 +106,20 @@ def train(
         max_minutes = check_positive("max_minutes", max_minutes, unit="minutes")
     if not isinstance(loops, LoopSet):
         loops = load_folder(loops, progress=progress)
-    model_dir = os.fspath(model_dir)
+    folder = ModelFolder.of(model_dir)  # its morphlib.json read once, and handed along
+    model_dir = folder.path
     seed = check_int("seed", seed, low=0)
     say = print if verbose else (lambda *a, **k: None)
-    meta = _existing_meta(model_dir)
+    meta = _existing_meta(folder)
     if meta is not None:
         _check_resumable(meta, loops, model_dir, preset=preset, recipe=recipe)
-        new = new_loop_names(loops, model_dir)
+        new = new_loop_names(loops, folder)
         if new and os.path.exists(os.path.join(model_dir, BEST)):
             say(f"{len(new)} of the {len(loops)} loops are new to the model in {model_dir}: adding them in a short run of its "
                 f"own from its model, rather than resuming its schedule" + (" (epochs is not used for that)" if epochs else ""))
-            return add_loops(loops, model_dir, seconds=60 * max_minutes if max_minutes else ADD_SECONDS, seed=seed,
+            return add_loops(loops, folder, seconds=60 * max_minutes if max_minutes else ADD_SECONDS, seed=seed,
                              progress=progress, verbose=verbose)
-    run = _plan(loops, model_dir, meta, epochs=epochs, preset=preset, recipe=recipe, precision=precision, strategy=strategy,
+    run = _plan(loops, folder, meta, epochs=epochs, preset=preset, recipe=recipe, precision=precision, strategy=strategy,
                 seed=seed, checkpoint_every=checkpoint_every, max_minutes=max_minutes, say=say)
     _build(run)
     # the folder is held while this run writes it: a second run stops, naming this one
@@ -132,7 +127,7 @@ def train(
         written = _open_folder(run)
         if run.done:
             say(f"{model_dir} is {run.done}")
-            return _best_model(model_dir, run.vae, loops, run.preset, run.history, interrupted=False)
+            return _best_model(folder, run.vae, loops, run.preset, run.history, interrupted=False)
         keeper, interrupted = _fit(run, progress=progress, callbacks=callbacks, written=written)
         return _report(run, keeper, interrupted)
 
@@ -143,7 +138,7 @@ class _Run:
     what building it made; each step of ``train`` takes it and hands it on."""
 
     loops: object
-    model_dir: str
+    folder: ModelFolder
     meta: dict
     preset: object
     recipe: object
@@ -165,6 +160,10 @@ class _Run:
     done: str = None
     write_dir: str = None
 
+    @property
+    def model_dir(self):
+        return self.folder.path
+
 
 def _check_resumable(meta, loops, model_dir, *, preset, recipe):
     """Refuse to resume a folder with other analysis settings, another model or another recipe."""
@@ -181,7 +180,7 @@ def _check_resumable(meta, loops, model_dir, *, preset, recipe):
         )
 
 
-def _plan(loops, model_dir, meta, *, epochs, preset, recipe, precision, strategy, seed, checkpoint_every, max_minutes, say):
+def _plan(loops, folder, meta, *, epochs, preset, recipe, precision, strategy, seed, checkpoint_every, max_minutes, say):
     """What this run trains, how, on which devices: the folder's own preset and recipe when it has a model."""
     if meta is not None:
         preset, recipe = meta["preset"], meta["recipe"]
@@ -192,7 +191,7 @@ def _plan(loops, model_dir, meta, *, epochs, preset, recipe, precision, strategy
     if max_minutes is not None and in_multi_worker_mode(strategy):
         raise ParameterError("max_minutes cannot stop several workers at the same epoch; use it with one machine")
     return _Run(
-        loops=loops, model_dir=model_dir, meta=meta, preset=preset, recipe=recipe,
+        loops=loops, folder=folder, meta=meta, preset=preset, recipe=recipe,
         epochs=check_int("epochs", recipe.epochs_for(preset) if epochs is None else epochs, low=1, high=1_000_000),
         epochs_given=epochs is not None, batch_size=recipe.batch_size_for(preset),
         precision=pick_precision(recipe.precision if precision is None else precision), strategy=strategy,
@@ -232,8 +231,8 @@ def _open_folder(run):
     os.makedirs(run.model_dir, exist_ok=True)
     if run.meta is not None or not run.chief:
         return 0
-    write_meta(run.model_dir, settings=run.loops.settings, preset=run.preset, recipe=run.recipe,
-               model_config=run.vae.get_config(), data_names=run.loops.names)
+    run.folder.write_meta(settings=run.loops.settings, preset=run.preset, recipe=run.recipe,
+                          model_config=run.vae.get_config(), data_names=run.loops.names)
     return os.path.getsize(os.path.join(run.model_dir, META))
 
 
@@ -306,7 +305,7 @@ def _report(run, keeper, interrupted):
 
         shutil.rmtree(run.write_dir, ignore_errors=True)  # its copies of worker 0's checkpoints
         return MorphModel(run.vae, run.loops.settings, preset=run.preset, model_dir=run.model_dir, history=keeper.history)
-    model = _best_model(run.model_dir, run.vae, run.loops, run.preset, keeper.history, interrupted=interrupted)
+    model = _best_model(run.folder, run.vae, run.loops, run.preset, keeper.history, interrupted=interrupted)
     model.timed_out = keeper.timed_out
     model.clock = None if clock is None else clock.to_dict()
     model.bytes_written = keeper.bytes_written + getattr(model, "bytes_written", 0)
@@ -368,8 +367,9 @@ def _stop_unreachable(keeper, vae, loops, preset, say):
     return model
 
 
-def _existing_meta(model_dir):
-    if not os.path.exists(os.path.join(model_dir, META)):
+def _existing_meta(folder):
+    model_dir = folder.path
+    if not folder.has_model:
         stray = sorted(set(os.listdir(model_dir)) - {LEASE}) if os.path.isdir(model_dir) else []  # a new folder another run holds
         if stray:
             raise ModelFolderError(
@@ -377,7 +377,7 @@ def _existing_meta(model_dir):
                 "choose an empty or new folder so that nothing in it is overwritten"
             )
         return None
-    return read_meta(model_dir)
+    return folder.meta
 
 
 def _restore(model_dir, vae, say):
