@@ -573,7 +573,7 @@ def _drive_panel(page, front_end, server, artifacts):
 
     _open_and_run_all(page, front_end, server)
     panel = _rendered_panel(page)
-    assert MARKUP_NAME in panel.inner_text(), "the loop named with markup is not shown as its text"
+    assert MARKUP_NAME in panel.text_content(), "the loop named with markup is not shown as its text"
     assert page.evaluate("() => window.__morphlib_xss === undefined"), "a loop's name ran as markup in the page"
     first_png = panel.evaluate(IMAGE_BYTES)
     started = _press_play(page, front_end, panel)
