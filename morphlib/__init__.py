@@ -11,7 +11,6 @@ is quick and works on a machine without them::
     ml.write_wav("morph.wav", m.y, sr=m.sr)
 """
 
-import importlib
 
 __version__ = "0.1.0"
 
@@ -51,21 +50,9 @@ _EXPORTS = {
     "setup_paths": "ui.notebook",
     "MorphPanel": "ui.panel.morphpanel",
 }
-_SUBMODULES = {name: name for name in ("sound", "data", "model", "training", "morphing", "ui", "cli", "config", "errors", "files", "progress")}
+_SUBMODULES = ("sound", "data", "model", "training", "morphing", "ui", "cli", "config", "errors", "files", "progress")
 
 from .errors import MorphlibError  # noqa: E402, F401  (every error morphlib raises on purpose; the rest in ml.errors)
+from .lazy import lazy  # noqa: E402
 
-
-def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'morphlib' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_EXPORTS, *_SUBMODULES])
+__getattr__, __dir__ = lazy(__name__, modules=_SUBMODULES, names=_EXPORTS)

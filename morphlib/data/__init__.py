@@ -2,16 +2,6 @@
 set (``LoopSet``, ``load_folder``) and the on-disk store that lets a library larger than
 memory stream."""
 
-import importlib
+from ..lazy import lazy
 
-_MODULES = ('dataset', 'store', 'synth', 'tempo')
-
-
-def __getattr__(name):
-    if name in _MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy(__name__, modules=('dataset', 'store', 'synth', 'tempo'))

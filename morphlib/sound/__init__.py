@@ -5,16 +5,6 @@ The bottom of the line (like librosa's ``core``): analysis, models and morphs al
 and it imports nothing of morphlib but the foundations (errors, config, files).
 """
 
-import importlib
+from ..lazy import lazy
 
-_MODULES = ('audio', 'audiometrics', 'hits', 'phase', 'spectral')
-
-
-def __getattr__(name):
-    if name in _MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy(__name__, modules=('audio', 'audiometrics', 'hits', 'phase', 'spectral'))

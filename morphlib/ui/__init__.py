@@ -7,11 +7,10 @@ Its names load on first use, so that ``import morphlib`` stays quick::
     ml.ui.LiveLossPlot()
 """
 
-import importlib
+from ..lazy import lazy
 
-_MODULES = ("notebook", "panel", "plots")
 #: The helpers notebooks call, by module.
-_EXPORTS = {
+_NAMES = {
     **{name: "notebook" for name in ("setup_paths", "model_folders", "preset_folders", "compare_models", "show_loops",
                                      "show_reconstruction", "show_strip", "show_sweep", "LiveLossPlot", "sorted_table",
                                      "loop_table", "in_colab", "mount_drive")},
@@ -22,14 +21,4 @@ _EXPORTS = {
     "MorphPanel": "panel.morphpanel",
 }
 
-
-def __getattr__(name):
-    if name in _MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_MODULES, *_EXPORTS])
+__getattr__, __dir__ = lazy(__name__, modules=("notebook", "panel", "plots"), names=_NAMES)
