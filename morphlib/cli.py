@@ -133,6 +133,7 @@ def build_parser():
     _add_evaluate_command(sub)
     _add_morph_command(sub)
     _add_sweep_command(sub)
+    _add_export_html_command(sub)
     return parser
 
 
@@ -225,6 +226,22 @@ def _add_sweep_command(sub):
     p.add_argument("--seed", type=_seed, default=0)
     _add_tempo(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+
+def _add_export_html_command(sub):
+    p = sub.add_parser("export-html", help="the morph from A to B as one HTML page that plays in any browser", description=(
+        "Render the path from A to B at --steps values of alpha and write it, with a player, into one self-contained "
+        "HTML file: open it in any modern browser (no Python, no network) and drag alpha while it plays."))
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--out", required=True, help="the .html file to write")
+    p.add_argument("--data", metavar="DATA_DIR", help="look A and B up in this folder")
+    p.add_argument("--steps", type=_positive_int, default=33, help="values of alpha from 0 to 1 (33)")
+    p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations of each step (32)")
+    _add_keep_hits(p)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
 
 def main(argv=None):
     parser = build_parser()
@@ -424,6 +441,21 @@ def cmd_demo(args):
     print(png)
 
 
+def cmd_export_html(args):
+    from .model.morphmodel import load_model
+    from .ui.export import morph_path, save_html
+
+    model = load_model(args.model)
+    loops = None
+    if args.data:
+        from .data.dataset import load_folder
+
+        loops = load_folder(args.data, model.settings)
+    morphs = morph_path(model, args.a, args.b, loops=loops, steps=args.steps, n_iter=args.n_iter, keep_hits=args.keep_hits)
+    path, n_bytes = save_html(args.out, morphs, overwrite=args.overwrite)
+    print(f"{path} ({n_bytes / 1e6:.1f} MB, {len(morphs)} steps of alpha)")
+
+
 COMMANDS = {
     "demo": cmd_demo,
     "synth-drums": cmd_synth_drums,
@@ -431,4 +463,5 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "morph": cmd_morph,
     "sweep": cmd_sweep,
+    "export-html": cmd_export_html,
 }

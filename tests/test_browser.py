@@ -704,3 +704,40 @@ def test_the_quick_start_runs_all_in_colab_from_an_empty_drive_to_a_playing_pane
     assert (drive / "consents").read_text().splitlines() == ["/content/drive"]  # asked once, by the setup cell
     assert os.listdir(drive / "MyDrive") == ["Drums"] and os.listdir(drive / "MyDrive" / "Drums") == []  # nothing written into Drive
     assert len(os.listdir(tmp_path / "demo")) == 16 and os.listdir(tmp_path / "models") == ["vae_demo"]
+
+
+def test_an_exported_morph_plays_and_morphs_from_disk_with_no_network(chromium, sync_playwright, demo_model, artifacts, tmp_path):
+    """``morphlib export-html``'s page, opened from disk in Chromium: play, drag α, hear it move."""
+    from morphlib.data.dataset import load_folder
+    from morphlib.model.morphmodel import load_model
+    from morphlib.ui.export import morph_path, save_html
+
+    data_dir, model_dir = demo_model
+    model = load_model(model_dir)
+    loops = load_folder(data_dir, model.settings, progress=False, cache=False)
+    page_path, n_bytes = save_html(tmp_path / "morph.html", morph_path(model, 0, 1, loops=loops, steps=9, n_iter=4))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 600})
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"file://{page_path}")
+            root = page.locator(".morphlib-morph")
+            page.locator(".play").click()
+            page.wait_for_function("() => document.querySelector('.morphlib-morph').dataset.state === 'playing'", timeout=30_000)
+            assert root.get_attribute("data-index") == "4"  # α = 0.5 of 9 steps
+            track = page.locator("input[type=range]").bounding_box()
+            y = track["y"] + track["height"] / 2
+            page.mouse.move(track["x"] + 0.5 * track["width"], y)
+            page.mouse.down()
+            page.mouse.move(track["x"] + 0.95 * track["width"], y, steps=10)
+            page.mouse.up()
+            page.wait_for_function("() => document.querySelector('.morphlib-morph').dataset.index === '8'", timeout=10_000)
+            assert int(root.get_attribute("data-swaps")) >= 1 and root.get_attribute("data-state") == "playing"
+            assert loops.names[0] in page.locator(".ends").text_content()
+            page.screenshot(path=os.path.join(artifacts, "exported-morph.png"))
+            assert [u for u in requests if not u.startswith("file://")] == [], requests  # nothing from a network
+        finally:
+            browser.close()
+    assert n_bytes < 15e6

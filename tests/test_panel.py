@@ -307,3 +307,15 @@ def test_loop_names_are_escaped_wherever_they_reach_html(page, tiny_model, marku
     page.click(panel.save_button)
     assert "could not save this morph: OSError" in panel.status.value and "No space left" in panel.status.value
     assert "<img" not in panel.status.value
+
+
+def test_save_html_writes_the_path_between_the_panels_a_and_b(page, panel):
+    import json
+    import re
+
+    path = page.run(panel.save_html, steps=3)
+    assert os.path.basename(path) == "Loop A to Loop B path.html" and os.path.dirname(path) == str(panel.export_dir)
+    with open(path, encoding="utf-8") as f:
+        data = json.loads(re.search(r'id="morphlib-path">(.*?)</script>', f.read(), re.S).group(1))
+    assert (data["a"], data["b"], len(data["steps"])) == ("Loop A", "Loop B", 3)
+    assert page.run(panel.save_html, steps=3) != path  # a new name: nothing is overwritten

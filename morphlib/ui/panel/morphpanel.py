@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ...sound.audio import unique_path, write_wav
+from ...sound.audio import safe_filename, unique_path, write_wav
 from ...model.morphmodel import METHODS, blend_latents, closest
 from ...morphing.morphs import Morph, bilinear_weights
 from ...sound.spectral import phase_of
@@ -424,6 +424,27 @@ class MorphPanel:
             m = at_tempo(m, bpm, window_s=self.model.settings.duration, bars=fitted_bars(self.loops, near))
         path = unique_path(os.path.join(self.export_dir, m.filename()))
         return write_wav(path, m.y, sr=m.sr)
+
+    def save_html(self, path=None, *, steps=None):
+        """Write the path from sound A to sound B as one self-contained HTML page that plays and
+        morphs by dragging in any browser (``morphlib.ui.export``); return its path.
+
+        Parameters
+        ----------
+        path : str or os.PathLike or None
+            Default: a new name in ``export_dir``.
+        steps : int >= 2 or None
+            Steps of α (default ``export.STEPS``, 33).
+        """
+        from ..export import STEPS, morph_path, save_html
+
+        i, j = self._corner_indices()[:2]
+        a, b = self.loops.names[i], self.loops.names[j]
+        morphs = morph_path(self.model, a, b, loops=self.loops, steps=steps or STEPS, n_iter=int(self.n_iter.value),
+                            keep_hits=bool(self.keep_hits.value))
+        if path is None:
+            path = unique_path(os.path.join(self.export_dir, safe_filename(f"{a} to {b}", suffix=" path.html")))
+        return save_html(path, morphs)[0]
 
     def _ipython_display_(self):
         from IPython.display import display
