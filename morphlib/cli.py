@@ -106,6 +106,12 @@ def _add_training_schedule(p):
                         "up (a run cut short resumes on the same clock; a larger M later trains the difference)")
 
 
+def _add_export_sr(p):
+    p.add_argument("--export-sr", type=_positive_int, metavar="HZ",
+                   help="write the files at this sample rate (e.g. 44100 or 48000, your project's), resampled with soxr; "
+                        "default the model's")
+
+
 def _add_keep_hits(p):
     p.add_argument("--keep-hits", action=argparse.BooleanOptionalAction, default=None,
                    help="give mid-morphs the band envelopes of their ends blended in dB, so that they keep their hits "
@@ -150,6 +156,7 @@ def _add_demo_command(sub):
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: the preset's)")
     p.add_argument("--seed", type=_seed, default=0)
     _add_training_schedule(p)
+    _add_export_sr(p)
 
 
 def _add_synth_drums_command(sub):
@@ -204,6 +211,7 @@ def _add_morph_command(sub):
     p.add_argument("--seed", type=_seed, default=0, help="Griffin-Lim's initial phase")
     p.add_argument("--crossfade", action="store_true", help="also write the naive magnitude crossfade, for comparison")
     _add_tempo(p)
+    _add_export_sr(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
 
 
@@ -225,6 +233,7 @@ def _add_sweep_command(sub):
     _add_keep_hits(p)
     p.add_argument("--seed", type=_seed, default=0)
     _add_tempo(p)
+    _add_export_sr(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
 
@@ -348,7 +357,7 @@ def cmd_morph(args):
     if clash and not args.overwrite:
         raise FileExistsError(f"{clash[0]} already exists; pass --overwrite to replace it, or choose another --out")
     for m, path in zip(morphs, paths):
-        write_wav(path, m.y, sr=m.sr, overwrite=args.overwrite)
+        write_wav(path, m.y, sr=m.sr, overwrite=args.overwrite, export_sr=args.export_sr)
         print(path)
 
 
@@ -379,7 +388,7 @@ def cmd_sweep(args):
         if args.path:
             raise MorphlibError("--path is for the XY pad: give four sounds, or use --curve with two")
         m = sweep(model, *args.sounds, curve=args.curve, n_loops=args.loops or 4, method=args.method, **common)
-    print(write_wav(args.out, m.y, sr=m.sr, overwrite=args.overwrite))
+    print(write_wav(args.out, m.y, sr=m.sr, overwrite=args.overwrite, export_sr=args.export_sr))
 
 
 def demo_model(model_dir, preset=None, *, fast=False):
@@ -429,7 +438,7 @@ def cmd_demo(args):
     morphs = morph(model, a, b, list(DEMO_ALPHAS), loops=loops)
     baseline = crossfade(loops, a, b, 0.5)
     for m in [*morphs, baseline]:
-        print(write_wav(unique_path(os.path.join(morph_dir, m.filename())), m.y, sr=m.sr))
+        print(write_wav(unique_path(os.path.join(morph_dir, m.filename())), m.y, sr=m.sr, export_sr=args.export_sr))
 
     import matplotlib
 

@@ -157,3 +157,22 @@ def test_write_wav_never_writes_through_a_link(tmp_path):
     with pytest.raises(LinkRefusedError, match=r"\.m\.wav\.part is a link"):
         write_wav(tmp_path / "exports" / "m.wav", np.zeros(10), sr=8000)
     assert victim.read_text() == "the user's work"
+
+
+@pytest.mark.parametrize("export_sr", [44100, 48000])
+def test_write_wav_exports_at_the_projects_rate(tmp_path, export_sr):
+    sr = 22050
+    t = np.arange(sr) / sr
+    y = 0.5 * np.sin(2 * np.pi * 1000 * t).astype(np.float32)  # 1 kHz for one second
+    path = write_wav(tmp_path / "m.wav", y, sr=sr, export_sr=export_sr)
+    out, file_sr = sf.read(path)
+    assert file_sr == export_sr and abs(len(out) - export_sr) <= 1
+    spectrum = np.abs(np.fft.rfft(out))
+    assert abs(np.argmax(spectrum) * export_sr / len(out) - 1000) < 2  # the tone is where it was
+    assert np.max(np.abs(out)) <= 0.99 and np.max(np.abs(out)) > 0.45
+
+
+def test_write_wav_refuses_an_export_rate_outside_its_range(tmp_path):
+    with pytest.raises(ParameterError, match="export_sr must be between 8000 and 192000, got 1"):
+        write_wav(tmp_path / "m.wav", np.zeros(10), sr=8000, export_sr=1)
+    assert not (tmp_path / "m.wav").exists()

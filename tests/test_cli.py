@@ -198,3 +198,19 @@ def test_train_on_a_folder_with_new_loops_adds_them(tmp_path):
     assert main(["train", str(tmp_path / "loops"), "--model", model, "--max-minutes", "0.02"]) == 0
     assert read_meta(model)["data"]["names"] == ["Loop A", "Loop B", "Loop C", "Loop E"]
     assert os.path.isdir(os.path.join(model, "before-add-1"))
+
+
+@pytest.mark.parametrize("command", ["morph", "sweep"])
+def test_morph_and_sweep_export_at_the_projects_rate(tiny_model_dir, tmp_path, capsys, command):
+    out = tmp_path / f"{command}.wav"
+    extra = ["--alpha", "0.5"] if command == "morph" else ["--loops", "2"]
+    assert main([command, "--model", tiny_model_dir, "Loop A", "Loop B", *extra, "--out", str(out), "--n-iter", "2",
+                 "--export-sr", "48000"]) == 0
+    info = sf.info(out)
+    from tests.conftest import TINY
+
+    loops = 1 if command == "morph" else 2
+    assert info.samplerate == 48000 and info.duration == pytest.approx(loops * TINY.n_samples / TINY.sr, abs=1e-3)
+    assert main([command, "--model", tiny_model_dir, "Loop A", "Loop B", *extra, "--out", str(tmp_path / "bad.wav"),
+                 "--export-sr", "1"]) == 1
+    assert "export_sr must be between 8000 and 192000" in capsys.readouterr().err

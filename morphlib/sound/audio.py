@@ -9,6 +9,7 @@ import unicodedata
 
 import numpy as np
 
+from ..config import check_int
 from ..errors import AudioFileError, ParameterError
 from ..files import part_name, refuse_links
 
@@ -360,7 +361,11 @@ def unique_path(path):
     return f"{stem} ({k}){ext}"
 
 
-def write_wav(path, y, *, sr, overwrite=False):
+#: Sample rates a file may be exported at, in Hz (a project's: 44.1 or 48 kHz, and others).
+EXPORT_SR_RANGE = (8000, 192000)
+
+
+def write_wav(path, y, *, sr, overwrite=False, export_sr=None):
     """Write a mono 16-bit WAV file, never clipping and never overwriting by accident.
 
     Parameters
@@ -374,6 +379,9 @@ def write_wav(path, y, *, sr, overwrite=False):
     overwrite : bool
         Replace an existing file. When False and ``path`` exists, a FileExistsError
         names it.
+    export_sr : int in ``EXPORT_SR_RANGE`` or None
+        The file's sample rate in Hz (a project's, e.g. 44100 or 48000), resampled from
+        ``sr`` with soxr's high quality; None: ``sr``.
 
     Returns
     -------
@@ -386,6 +394,10 @@ def write_wav(path, y, *, sr, overwrite=False):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ParameterError(f"y must be mono with shape (n,), got shape {y.shape}")
+    if export_sr is not None:
+        export_sr = check_int("export_sr", export_sr, low=EXPORT_SR_RANGE[0], high=EXPORT_SR_RANGE[1])
+        if export_sr != sr:
+            y, sr = resample(prevent_clipping(y), orig_sr=sr, target_sr=export_sr), export_sr
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(
             f"{path} already exists; choose another name, or pass overwrite=True (--overwrite)"

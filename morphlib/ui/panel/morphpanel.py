@@ -63,6 +63,9 @@ class MorphPanel:
     live : bool
         The live loop player (anywidget, Web Audio); False, or no anywidget, gives plain
         players.
+    export_sr : int or None
+        The sample rate in Hz of the files "save" writes (your project's, e.g. 44100 or
+        48000), resampled with soxr; None: the model's.
 
     Attributes
     ----------
@@ -77,10 +80,11 @@ class MorphPanel:
     """
 
     def __init__(self, model, loops, *, export_dir, a=0, b=1, c=None, d=None, alpha=0.5, xy=(0.5, 0.5), mode="ab",
-                 n_iter=32, seed=0, live=True):
+                 n_iter=32, seed=0, live=True, export_sr=None):
         delivery.strict_from_env()
         model.check(loops)
         self.model, self.loops, self.export_dir, self.seed = model, loops, os.fspath(export_dir), seed
+        self.export_sr = export_sr  # checked when a file is written (sound.audio.write_wav)
         self.z = model.latents_of(loops)  # loops the model has not heard: fitted latents (latentfit)
         self._names, self._picked = set(loops.names), {}
         self._build_controls(a, b, c, d, alpha=alpha, xy=xy, mode=mode, n_iter=n_iter, live=live)
@@ -423,7 +427,7 @@ class MorphPanel:
             near = m.a if (m.corners or m.alpha < 0.5) else m.b
             m = at_tempo(m, bpm, window_s=self.model.settings.duration, bars=fitted_bars(self.loops, near))
         path = unique_path(os.path.join(self.export_dir, m.filename()))
-        return write_wav(path, m.y, sr=m.sr)
+        return write_wav(path, m.y, sr=m.sr, export_sr=self.export_sr)
 
     def save_html(self, path=None, *, steps=None):
         """Write the path from sound A to sound B as one self-contained HTML page that plays and
