@@ -6,14 +6,16 @@
 ``pad``         the XY pad of four loops
 ``latentmap``   the latent map: computed, drawn with matplotlib, and the clickable widget
 ``picture``     spectrogram pictures fast enough to follow a slider
-``static/``     the front-end code of the player, the pad and the map (anywidget ES modules)
+``static/``     the front-end code of the player, the pad and the map (anywidget ES modules), and of
+                the page a morph leaves as (``morph.html``, ``.js``, ``.css``: ``morphlib.ui.export``)
 
 ``ipywidgets``, ``anywidget`` and ``IPython`` are imported when a panel is made, so that
 ``import morphlib`` works on a machine without them.
 """
 
-import importlib
 import pathlib
+
+from ...lazy import lazy
 
 #: The front-end code (JavaScript and CSS) the widgets load.
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -27,13 +29,4 @@ _EXPORTS = {
     "strict": "delivery",
 }
 
-
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'morphlib.ui.panel' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
-
-
-def __dir__():
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy(__name__, names=_EXPORTS)
