@@ -106,6 +106,13 @@ def _add_training_schedule(p):
                         "up (a run cut short resumes on the same clock; a larger M later trains the difference)")
 
 
+def _add_model_and_ends(p):
+    p.add_argument("--model", required=True, metavar="MODEL_DIR")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--data", metavar="DATA_DIR", help="look A and B up in this folder")
+
+
 def _add_export_sr(p):
     p.add_argument("--export-sr", type=_positive_int, metavar="HZ",
                    help="write the files at this sample rate (e.g. 44100 or 48000, your project's), resampled with soxr; "
@@ -198,12 +205,9 @@ def _add_morph_command(sub):
     p = sub.add_parser("morph", help="morph sound A into sound B", description=(
         "Blend the latent vectors of A and B (z = (1 - alpha) z_A + alpha z_B: alpha 0 is A, 1 is B), decode, "
         "and write WAV files. A and B are audio files, names of the loops the model was trained on, or names in --data."))
-    p.add_argument("--model", required=True, metavar="MODEL_DIR")
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
+    _add_model_and_ends(p)
     p.add_argument("--alpha", type=_alpha, nargs="+", default=[0.5], metavar="X", help="one or more values in [0, 1]")
     p.add_argument("--out", required=True, help="a .wav file for one alpha, a folder for several")
-    p.add_argument("--data", metavar="DATA_DIR", help="look A and B up in this folder")
     p.add_argument("--method", choices=("linear", "spherical"), default="linear")
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations (32)")
     _add_phase(p)
@@ -241,11 +245,8 @@ def _add_export_html_command(sub):
     p = sub.add_parser("export-html", help="the morph from A to B as one HTML page that plays in any browser", description=(
         "Render the path from A to B at --steps values of alpha and write it, with a player, into one self-contained "
         "HTML file: open it in any modern browser (no Python, no network) and drag alpha while it plays."))
-    p.add_argument("--model", required=True, metavar="MODEL_DIR")
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
+    _add_model_and_ends(p)
     p.add_argument("--out", required=True, help="the .html file to write")
-    p.add_argument("--data", metavar="DATA_DIR", help="look A and B up in this folder")
     p.add_argument("--steps", type=_positive_int, default=33, help="values of alpha from 0 to 1 (33)")
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations of each step (32)")
     _add_keep_hits(p)
@@ -329,17 +330,23 @@ def _morph_paths(out, morphs):
     return [os.path.join(out, m.filename()) for m in morphs]
 
 
-def cmd_morph(args):
-    from .sound.audio import write_wav
-    from .morphing.morphs import crossfade, morph
+def _model_and_loops(args):
+    """The model in ``--model``, and the loops of ``--data`` analysed with its settings (None without it)."""
     from .model.morphmodel import load_model
 
     model = load_model(args.model)
-    loops = None
-    if args.data:
-        from .data.dataset import load_folder
+    if not args.data:
+        return model, None
+    from .data.dataset import load_folder
 
-        loops = load_folder(args.data, model.settings)
+    return model, load_folder(args.data, model.settings)
+
+
+def cmd_morph(args):
+    from .sound.audio import write_wav
+    from .morphing.morphs import crossfade, morph
+
+    model, loops = _model_and_loops(args)
     morphs = morph(model, args.a, args.b, args.alpha, loops=loops, method=args.method, n_iter=args.n_iter, seed=args.seed,
                    phase=args.phase, bpm=args.bpm, bars=args.bars, keep_hits=args.keep_hits)
     if args.crossfade:
@@ -363,7 +370,6 @@ def cmd_morph(args):
 
 def cmd_sweep(args):
     from .sound.audio import write_wav
-    from .model.morphmodel import load_model
     from .morphing.sweeps import sweep, sweep_xy
 
     if len(args.sounds) not in (2, 4):
@@ -372,12 +378,7 @@ def cmd_sweep(args):
         raise MorphlibError(f"--out {args.out} must be a .wav file")
     if os.path.exists(args.out) and not args.overwrite:
         raise FileExistsError(f"{args.out} already exists; pass --overwrite to replace it, or choose another --out")
-    model = load_model(args.model)
-    loops = None
-    if args.data:
-        from .data.dataset import load_folder
-
-        loops = load_folder(args.data, model.settings)
+    model, loops = _model_and_loops(args)
     common = dict(loops=loops, n_iter=args.n_iter, seed=args.seed, phase=args.phase, bpm=args.bpm, bars=args.bars,
                   keep_hits=args.keep_hits)
     if len(args.sounds) == 4:
@@ -451,15 +452,9 @@ def cmd_demo(args):
 
 
 def cmd_export_html(args):
-    from .model.morphmodel import load_model
     from .ui.export import morph_path, save_html
 
-    model = load_model(args.model)
-    loops = None
-    if args.data:
-        from .data.dataset import load_folder
-
-        loops = load_folder(args.data, model.settings)
+    model, loops = _model_and_loops(args)
     morphs = morph_path(model, args.a, args.b, loops=loops, steps=args.steps, n_iter=args.n_iter, keep_hits=args.keep_hits)
     path, n_bytes = save_html(args.out, morphs, overwrite=args.overwrite)
     print(f"{path} ({n_bytes / 1e6:.1f} MB, {len(morphs)} steps of alpha)")

@@ -8,6 +8,7 @@ At 22,050 Hz a 33-step path of 3.4 s loops is about 6.6 MB.
 """
 
 import base64
+import html
 import io
 import json
 import os
@@ -80,8 +81,6 @@ def to_html(morphs, *, title=None):
 
 
 def _escape(text):
-    import html
-
     return html.escape(str(text), quote=True)
 
 
