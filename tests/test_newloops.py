@@ -140,12 +140,15 @@ def test_add_needs_a_model_and_its_settings(tmp_path, tiny_loops, trained):
 def test_interrupted_add_leaves_the_folder_as_it_was(trained, tmp_path, tiny_folder, monkeypatch):
     import morphlib.training.newloops as newloops
 
-    def interrupted(*args, **kwargs):
+    real = newloops.AddKeeper.on_epoch_end
+
+    def interrupted(self, epoch, logs=None):  # Ctrl-C after an epoch has trained
+        real(self, epoch, logs)
         raise KeyboardInterrupt
 
     listing = sorted(os.listdir(trained))
     meta = json.load(open(os.path.join(trained, "morphlib.json")))
-    monkeypatch.setattr(newloops, "_train_mixed", interrupted)
+    monkeypatch.setattr(newloops.AddKeeper, "on_epoch_end", interrupted)
     with pytest.raises(KeyboardInterrupt):
         add_loops(_folder_with_new_loops(tmp_path, tiny_folder), trained, seconds=1, progress=False)
     assert sorted(os.listdir(trained)) == listing
@@ -169,3 +172,46 @@ def test_new_loops_share_of_a_batch_falls_over_the_addition(share, batch, fracti
 
     monkeypatch.setattr(newloops, "NEW_SHARE", share)
     assert newloops.new_in_batch(batch, fraction) == expected
+
+
+def test_adding_runs_on_the_training_loop_with_its_clock_and_schedule(trained, tmp_path, tiny_folder, monkeypatch):
+    import morphlib.training.newloops as newloops
+    from morphlib.training.engine import LearningRateSchedule, fit_loop
+
+    seen, rates = {}, []
+
+    def watched(vae, data, *, callbacks, **kwargs):
+        seen["callbacks"] = callbacks
+        schedule = next(cb for cb in callbacks if isinstance(cb, LearningRateSchedule))
+        real_begin = schedule.on_epoch_begin
+
+        def begin(epoch, logs=None):
+            real_begin(epoch, logs)
+            rates.append(float(np.asarray(schedule.model.optimizer.learning_rate)))
+
+        schedule.on_epoch_begin = begin
+        return fit_loop(vae, data, callbacks=callbacks, **kwargs)
+
+    monkeypatch.setattr(newloops, "fit_loop", watched)
+    model = add_loops(_folder_with_new_loops(tmp_path, tiny_folder), trained, seconds=2.0, progress=False, verbose=False)
+    keeper = next(cb for cb in seen["callbacks"] if isinstance(cb, newloops.AddKeeper))
+    schedule = next(cb for cb in seen["callbacks"] if isinstance(cb, LearningRateSchedule))
+    # a warm restart's cycle over the addition's own seconds, ended within them
+    assert keeper.clock.budget_s == 2.0 and keeper.clock.cycle == 2 and keeper.clock.ended()
+    assert schedule.recipe.restart_peak == newloops.PEAK and keeper.steps >= 2 and keeper.seconds < 2.0 + 1.5
+    preset = read_meta(trained)["preset"]
+    assert max(rates) > 2 * preset.learning_rate and rates[-1] < max(rates)  # up to the peak and down again
+    # one history row for the whole addition, in the checkpoint too
+    assert read_state(trained)["history"][-1]["seconds"] == pytest.approx(keeper.seconds, abs=1e-3)
+    assert model.added == ["New 0", "New 1"]
+
+
+def test_a_diverged_add_leaves_the_folder_as_it_was(trained, tmp_path, tiny_folder, monkeypatch):
+    import morphlib.training.newloops as newloops
+
+    real = newloops.AddKeeper.on_epoch_end
+    monkeypatch.setattr(newloops.AddKeeper, "on_epoch_end", lambda self, epoch, logs=None: real(self, epoch, {"loss": float("nan")}))
+    listing = sorted(os.listdir(trained))
+    with pytest.raises(ModelFolderError, match="diverged .* the folder is as it was"):
+        add_loops(_folder_with_new_loops(tmp_path, tiny_folder), trained, seconds=1, progress=False, verbose=False)
+    assert sorted(os.listdir(trained)) == listing

@@ -409,6 +409,8 @@ class VAE(keras.Model):
         return results
 
     def train_step(self, data):
+        if isinstance(data, dict):  # {"x", "loc", "scale"}: a frozen encoder's posterior given (add_loops)
+            return self._step(data["x"], posterior=(data["loc"], data["scale"]))
         return self._step(data[0] if isinstance(data, (tuple, list)) else data)
 
     def train_step_given_posterior(self, x, loc, scale):

@@ -21,6 +21,7 @@ import uuid
 
 from ..errors import ModelFolderError
 from ..files import atomic_write_text, discard, open_for_writing
+from ..model.folder import read_state
 from ..progress import format_duration
 
 LEASE = "lease.json"
@@ -107,8 +108,6 @@ class FolderLease:
 
     def _heartbeat(self, held):
         """When the holder last showed life: its lease's start, or the folder's newest checkpoint."""
-        from ..model.folder import read_state
-
         beats = [float(held.get("since") or 0.0)]
         try:
             state = read_state(self.model_dir)

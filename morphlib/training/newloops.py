@@ -22,10 +22,33 @@ import time
 
 import numpy as np
 
+from ..data.dataset import LoopSet, load_folder
 from ..errors import ModelFolderError, ParameterError
-from .lease import FolderLease
-from ..model.folder import CHECKPOINT_EVERY, ModelFolder
+from ..files import refuse_links
+from ..model.backend import keras_tf_tfp
+from ..model.folder import (
+    BEST,
+    CHECKPOINT_EVERY,
+    HISTORY,
+    LATENTS,
+    META,
+    ModelFolder,
+    check_settings,
+    read_history,
+    read_latents,
+    read_state,
+    settings_for_folder,
+    write_latents,
+)
+from ..model.morphmodel import load_model
+from ..model.recipes import pick_precision
+from ..model.vae import build_vae
 from ..progress import format_duration
+from .budget import Clock
+from .engine import EpochProgress, FolderKeeper, LearningRateSchedule, epoch_estimate, fit_loop
+from .lease import FolderLease
+from .optimizer import make_optimizer
+from .pipeline import steps_per_epoch
 
 #: Seconds of training that bring new loops up to the others' quality (README, "New loops in a minute").
 DEFAULT_SECONDS = 60.0
@@ -96,10 +119,6 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
         The model with the new loops, with ``added`` (their names) and ``before`` (the
         folder holding the earlier model, or None when nothing was new).
     """
-    from ..data.dataset import LoopSet, load_folder
-    from ..model.folder import check_settings, settings_for_folder
-    from ..model.morphmodel import load_model
-
     say = print if verbose else (lambda *a, **k: None)
     folder = ModelFolder.of(model_dir)  # its morphlib.json read once, here or by train
     model_dir, meta = folder.path, folder.meta
@@ -118,24 +137,25 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
     say(f"adding {len(new)} new loop{'s' * (len(new) != 1)} to {model_dir} ({_few(new)}): "
         f"{format_duration(seconds)} from its model on a short cycle of its own, {_share_text()} of every batch new loops"
         + ("" if known else "; none of its old loops is here to replay, so it may drift from them"))
-    # held while it trains and writes; it writes no checkpoint before its end, so it counts
-    # as dead to another run only after twice its own time (or two checkpoint intervals)
+    # held while it trains and writes; it writes nothing before its end, so it counts as
+    # dead to another run only after twice its own time (or two checkpoint intervals)
     with FolderLease(model_dir, stale_after=2 * max(seconds, CHECKPOINT_EVERY), say=say):
         vae, recipe, precision = _trainable_copy(folder, meta, seed)
-        try:
-            history = _train_mixed(vae, loops, fresh, known, recipe=recipe, preset=meta["preset"], seconds=seconds,
-                                   seed=seed, progress=progress)
-        except KeyboardInterrupt:
-            say(f"interrupted: {model_dir} is as it was (the new loops were not added); run it again to add them")
-            raise
-        before = _keep_before(model_dir)
-        kept = _write_added(folder, _resumable(vae, meta["preset"], precision), loops, meta, history)
+        keeper, interrupted = _fit_added(vae, loops, fresh, known, folder=folder, recipe=recipe, precision=precision,
+                                         seconds=seconds, seed=seed, progress=progress, say=say)
+        if interrupted or keeper.before is None:
+            why = "interrupted" if interrupted else "the loss became NaN or infinite"
+            say(f"{why}: {model_dir} is as it was (the new loops were not added); run it again to add them")
+            if interrupted:
+                raise KeyboardInterrupt
+            raise ModelFolderError(f"adding loops to {model_dir} diverged (NaN loss); the folder is as it was: "
+                                   "try fewer seconds, or train the whole folder again")
+        folder.add_names(loops.names)
         model = load_model(folder)
-        _write_latents(model_dir, model, loops, kept)
-    model.added, model.before = new, before
-    last = history[-1]
-    say(f"added {len(new)} loops in {format_duration(last['seconds'])} ({last['steps']} steps); "
-        f"the model before is in {before}")
+        _write_latents(model_dir, model, loops, keeper.kept_latents)
+    model.added, model.before = new, keeper.before
+    say(f"added {len(new)} loops in {format_duration(keeper.seconds)} ({keeper.steps} steps); "
+        f"the model before is in {keeper.before}")
     return model
 
 
@@ -191,12 +211,6 @@ def _trainable_copy(model_dir, meta, seed):
     loops from the encoder's guesses for them. Measured by ``benchmarks/addloops.py``
     (README): the old loops lost 0.15 dB where a trained encoder lost them 0.40 dB, and
     the new ones reached 2.65 dB against 2.37."""
-    from ..model.backend import keras_tf_tfp
-    from ..model.vae import build_vae
-    from ..model.morphmodel import load_model
-    from ..model.recipes import pick_precision
-    from .optimizer import make_optimizer
-
     keras = keras_tf_tfp()[0]
     keras.utils.set_random_seed(seed)
     preset, recipe = meta["preset"], meta["recipe"]
@@ -211,82 +225,153 @@ def _trainable_copy(model_dir, meta, seed):
 def _resumable(vae, preset, precision):
     """``vae`` whole again (encoder trainable), with a fresh optimizer built for all of its
     weights, so that its checkpoint has the layout that ``train`` resumes from."""
-    from .optimizer import make_optimizer
-
     vae.encoder.trainable = True
     vae.compile(optimizer=make_optimizer(preset, precision))
     vae.optimizer.build(vae.trainable_variables)
     return vae
 
 
-def _train_mixed(vae, loops, fresh, known, *, recipe, preset, seconds, seed, progress):
-    """Steps until ``seconds`` are up (the last one ending within them), the learning rate a
-    warm-restart cycle over the time; returns one history row for the whole run."""
-    rng = np.random.default_rng(seed)
+def _fit_added(vae, loops, fresh, known, *, folder, recipe, precision, seconds, seed, progress, say):
+    """The addition on the training loop: a warm restart's cycle (peak ``PEAK``) laid over
+    ``seconds`` on a clock of its own, mixed batches, an :class:`AddKeeper`; ``(keeper, interrupted)``."""
+    preset = folder.meta["preset"]
     if PEAK is not None and recipe.schedule != "constant":
         recipe = dataclasses.replace(recipe, restart_peak=PEAK)
     batch = recipe.batch_size_for(preset)
-    step = _step_function(vae, loops)
-    bar = _bar(seconds) if progress else None
-    started, steps, step_s, logs = time.monotonic(), 0, 0.0, {}
-    try:
+    steps = steps_per_epoch(len(loops), batch)
+    clock = Clock(seconds, cycle=2)  # cycle 2: the learning rate of a warm restart
+    clock.prior_epoch_s = epoch_estimate(vae, loops, batch, steps)  # until an epoch after the first is timed
+    keeper = AddKeeper(folder, preset=preset, precision=precision, steps_per_epoch=steps, clock=clock, say=say)
+    callbacks = [LearningRateSchedule(recipe, preset, 1, clock=clock), keeper,
+                 *([EpochProgress(1, 0, clock=clock, desc="adding loops")] if progress else [])]
+    data = mixed_batches(vae, loops, fresh, known, batch=batch, clock=clock, seed=seed)
+    interrupted = fit_loop(vae, data, epochs=1_000_000, start=0, steps=steps, keeper=keeper, callbacks=callbacks)
+    return keeper, interrupted
+
+
+def mixed_batches(vae, loops, fresh, known, *, batch, clock, seed=0):
+    """Batches of ``loops`` for an addition: ``new_in_batch`` of each drawn from ``fresh``
+    (indices of the new loops), at the fraction of ``clock``'s time used, the rest from
+    ``known``. With the encoder frozen, each batch comes with its posterior, computed here
+    once for every loop (``{"x", "loc", "scale"}``: ``VAE.train_step`` then runs only the
+    decoder); else the spectrograms alone.
+
+    Returns
+    -------
+    dataset : tf.data.Dataset
+        Endless, of ``float32 [shape=(batch, n_bins, n_frames)]`` batches (or dicts of them).
+    """
+    _, tf, _ = keras_tf_tfp()
+    rng = np.random.default_rng(seed)
+    given = GIVEN_POSTERIOR and not vae.encoder.trainable
+    loc, scale = _posteriors(vae, loops) if given else (None, None)
+
+    def batches():
         while True:
-            elapsed = time.monotonic() - started
-            if steps and elapsed + step_s > seconds:
-                break
-            n_new = batch if not known else new_in_batch(batch, elapsed / seconds)
-            idx = np.sort(np.concatenate([rng.choice(fresh, n_new), rng.choice(known, batch - n_new) if known else []]).astype(int))
+            n_new = batch if not known else new_in_batch(batch, clock.fraction())
+            idx = np.concatenate([rng.choice(fresh, n_new), rng.choice(known, batch - n_new) if known else []])
+            idx = np.sort(idx.astype(int))
             x = np.asarray(loops.S[idx], np.float32)
-            vae.optimizer.learning_rate = recipe.learning_rate_at(preset, elapsed / seconds, restart=True)
-            t = time.monotonic()
-            logs = step(x, idx)
-            step_s = time.monotonic() - t if steps else 0.0  # the first step also builds the graph
-            steps += 1
-            if bar is not None:
-                bar.n = min(seconds, round(time.monotonic() - started, 1))
-                bar.set_postfix(loss=f"{float(logs['loss']):.4g}", refresh=True)
-    finally:
-        if bar is not None:
-            bar.close()
-    return [{"loss": float(logs.get("loss", math.nan)), "mse": float(logs.get("mse", math.nan)),
-             "kl": float(logs.get("kl", math.nan)), "seconds": round(time.monotonic() - started, 3), "steps": steps}]
+            yield {"x": x, "loc": loc[idx], "scale": scale[idx]} if given else x
+
+    x_spec = tf.TensorSpec((batch, *loops.S.shape[1:]), tf.float32)
+    if not given:
+        return tf.data.Dataset.from_generator(batches, output_signature=x_spec)
+    spec = {"x": x_spec, "loc": tf.TensorSpec((batch, *loc.shape[1:]), tf.float32),
+            "scale": tf.TensorSpec((batch, *scale.shape[1:]), tf.float32)}
+    return tf.data.Dataset.from_generator(batches, output_signature=spec)
 
 
-def _step_function(vae, loops, batch=32):
-    """``(x, indices) → logs``: one training step on a batch of ``loops``. With the encoder
-    frozen, its posterior of every loop is computed here once and each step runs only the
-    decoder (``VAE.train_step_given_posterior``); otherwise Keras' ``train_on_batch``."""
-    if not GIVEN_POSTERIOR or vae.encoder.trainable:
-        return lambda x, idx: vae.train_on_batch(x, return_dict=True)
-    import tensorflow as tf
-
+def _posteriors(vae, loops, batch=32):
+    """The encoder's ``(loc, scale)`` of every loop, as arrays."""
     parts = [vae.posterior_params(np.asarray(loops.S[i : i + batch], np.float32)) for i in range(0, len(loops), batch)]
-    loc = np.concatenate([np.asarray(p[0]) for p in parts])
-    scale = np.concatenate([np.asarray(p[1]) for p in parts])
-    vae.optimizer.build(vae.trainable_variables)  # its variables exist before the step is traced
-    train = tf.function(vae.train_step_given_posterior)
-
-    def step(x, idx):
-        vae.reset_metrics()  # logs of this step, as train_on_batch gives them
-        return train(tf.constant(x), tf.constant(loc[idx]), tf.constant(scale[idx]))
-
-    return step
+    return (np.concatenate([np.asarray(p[0], np.float32) for p in parts]),
+            np.concatenate([np.asarray(p[1], np.float32) for p in parts]))
 
 
-def _bar(seconds):
-    import sys
+class AddKeeper(FolderKeeper):
+    """The keeper of an addition: the folder stays as it was until the addition ends
+    (nothing written before it, nothing when it is interrupted or diverges); then the model
+    before goes to ``before-add-N/``, and the model as the addition ends — its last weights,
+    not those of its lowest loss, which the new loops' falling share moves — is written
+    with one history row for the whole addition and a checkpoint that ``train`` resumes
+    from, whose loss on the bigger set is the one to beat (``best_from``). The clock stops
+    the addition when its next epoch would not end within its seconds.
 
-    from tqdm.auto import tqdm
+    Attributes
+    ----------
+    before : str or None
+        The folder holding the model before, once written.
+    kept_latents : dict
+        Latents of the loops the model knew, read before its file changed.
+    seconds : float
+    steps : int
+    """
 
-    return tqdm(total=round(seconds, 1), desc="adding loops", unit="s", file=sys.stderr,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")
+    keep_if_interrupted = False
+
+    def __init__(self, folder, *, preset, precision, steps_per_epoch, clock, say):
+        rows = read_history(folder)
+        try:
+            old = read_state(folder)
+        except ModelFolderError:
+            old = None
+        super().__init__(folder.path, rows, checkpoint_every=math.inf, newest=old, say=say, clock=clock)
+        self.preset, self.precision, self.steps_per_epoch = preset, precision, steps_per_epoch
+        self._old_rows, self._old_clock = rows, (old or {}).get("clock")
+        self.before, self.kept_latents, self.seconds, self.epochs, self._logs = None, {}, 0.0, 0, {}
+
+    @property
+    def steps(self):
+        return self.epochs * self.steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not math.isfinite(float(logs.get("loss", math.nan))):
+            self.diverged = True
+            self.model.stop_training = True
+            return
+        self.epochs, self._logs = self.epochs + 1, {k: float(logs[k]) for k in ("loss", "mse", "kl") if k in logs}
+        now = time.monotonic()
+        self.clock.note_epoch(now - self._epoch_end)
+        self._epoch_end = now
+        if not self.clock.next_epoch_fits():
+            self.clock.finish()
+            self.cycle_ended = self.model.stop_training = True
+
+    def close(self, *, save=True):
+        if self._closed:
+            return
+        self.seconds = time.monotonic() - self._started
+        if save and self.epochs and not self.diverged:
+            self._write()
+        super().close(save=False)
+
+    def _write(self):
+        """Keep the model before, then write the added one: its file, a history row, a checkpoint."""
+        try:
+            self.kept_latents = read_latents(self.model_dir)  # before the model changes (they are stamped with it)
+        except ModelFolderError:
+            self.kept_latents = {}
+        self.before = _keep_before(self.model_dir)
+        _resumable(self.model, self.preset, self.precision)
+        row = {"epoch": (self._old_rows[-1]["epoch"] if self._old_rows else 0) + 1, **self._logs,
+               "seconds": round(self.seconds, 3)}
+        self.history, self.last_epoch, self.best_from = [*self._old_rows, row], row["epoch"], row["epoch"]
+        self._best_weights = self.model.get_weights()
+        if not self.save():
+            raise ModelFolderError(f"could not write the added model into {self.model_dir} ({self.unreachable}); "
+                                   f"the model before is in {self.before}: remount the folder and add the loops again")
+
+    def _checkpoint_state(self):
+        state = {"epoch": self.last_epoch, "loss": self.history[-1].get("loss"), "best_from": self.best_from}
+        if self._old_clock:  # the folder's own clock: its cycle has ended with the addition
+            state["clock"] = {**self._old_clock, "used_s": max(self._old_clock["budget_s"], self._old_clock["used_s"])}
+        return state
 
 
 def _keep_before(model_dir):
     """Copy the folder's model, meta, history and latents into ``before-add-N/``; its path."""
-    from ..files import refuse_links
-    from ..model.folder import BEST, HISTORY, LATENTS, META
-
     n = 1
     while os.path.exists(os.path.join(model_dir, f"before-add-{n}")):
         n += 1
@@ -302,53 +387,8 @@ def _keep_before(model_dir):
     return before
 
 
-def _write_added(model_dir, vae, loops, meta, history):
-    """The model with the new loops: its file, the list of its loops, a history row, and a
-    checkpoint that a later ``train`` resumes from (not the old run's); returns the latents
-    of known loops missing from ``loops``, read before the model file changed."""
-    from ..model.vae import VAE
-    from ..model.folder import (
-        BEST,
-        CheckpointWriter,
-        read_history,
-        read_latents,
-        read_state,
-        save_keras_atomically,
-        write_history,
-    )
-
-    try:
-        latents = read_latents(model_dir)  # before the model changes (they are stamped with it)
-    except ModelFolderError:
-        latents = {}
-    clean = VAE.from_config(vae.get_config())
-    clean.set_weights(vae.get_weights())
-    save_keras_atomically(clean, os.path.join(model_dir, BEST))
-
-    ModelFolder.of(model_dir).add_names(loops.names)
-
-    rows = read_history(model_dir)
-    epoch = (rows[-1]["epoch"] if rows else 0) + 1
-    row = {"epoch": epoch, **{k: history[-1][k] for k in ("loss", "mse", "kl", "seconds")}}
-    write_history(model_dir, rows + [row])
-
-    try:
-        old = read_state(model_dir)
-    except ModelFolderError:
-        old = None
-    state = {"epoch": epoch, "loss": row["loss"], "best_from": epoch}
-    if old and old.get("clock"):
-        state["clock"] = {**old["clock"], "used_s": max(old["clock"]["budget_s"], old["clock"]["used_s"])}  # its cycle has ended
-    writer = CheckpointWriter(model_dir, old)
-    writer.write(vae, state, rows + [row])
-    writer.wait()
-
-    return {n: v for n, v in latents.items() if n not in set(loops.names)}  # known loops not in this folder
-
-
 def _write_latents(model_dir, model, loops, kept):
     """``latents.json`` of the added model: the folder's loops, and the known ones not in it."""
-    from ..model.folder import write_latents
-
+    kept = {n: v for n, v in kept.items() if n not in set(loops.names)}
     z = model.encode(loops.S)
     write_latents(model_dir, [*kept, *loops.names], np.concatenate([np.asarray(list(kept.values())).reshape(-1, z.shape[1]), z]))

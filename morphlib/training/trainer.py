@@ -9,45 +9,51 @@ the training since the last checkpoint.
 
 import contextlib
 import dataclasses
-import math
 import os
+import shutil
 import tempfile
 import time
-import numpy as np
 
-from ..model.backend import keras_callback_base
+from ..config import check_int, check_positive, default_preset, get_preset
+from ..data.dataset import LoopSet, load_folder
+from ..errors import ModelFolderError, ParameterError
+from ..model.backend import keras_tf_tfp
 from ..model.devices import describe as describe_devices
 from ..model.devices import get_strategy, in_multi_worker_mode, is_chief
-from ..config import check_int, check_positive, default_preset, get_preset
-from ..errors import FolderUnreachableError, ModelFolderError, ParameterError
-from ..files import is_full, is_unreachable
+from ..model.morphmodel import MorphModel, load_model
+from ..model.recipes import DEFAULT_RECIPE, get_recipe, pick_precision
+from ..model.vae import build_vae
+from ..progress import format_duration
+from .budget import check_fits
+from .budget import plan as plan_clock
 from .lease import LEASE, FolderLease
 from .newloops import DEFAULT_SECONDS as ADD_SECONDS
 from .newloops import add_loops, new_loop_names
+from .engine import (
+    UNREACHABLE_TRIES,  # noqa: F401 (a setting of the loop, read here by tests and callers)
+    EpochProgress,
+    FolderKeeper,
+    LearningRateSchedule,
+    TrainingListener,
+    describe_schedule,
+    epoch_estimate,
+    fit_loop,
+)
 from .optimizer import make_optimizer
 from .pipeline import Augmentation, steps_per_epoch, training_dataset
-from .budget import check_fits
-from .budget import plan as plan_clock
-from ..progress import format_duration
-from ..model.recipes import DEFAULT_RECIPE, get_recipe, pick_precision
 from ..model.folder import (
     BEST,
     CHECKPOINT_EVERY,
-    CheckpointWriter,
     META,
     ModelFolder,
-    full_disk_message,
+    check_settings,
     read_history,
     read_state,
     recover_best,
+    remount_message,
     restore_checkpoint,
-    save_keras_atomically,
-    write_history,
+    write_latents,
 )
-
-#: Checkpoints in a row that may fail because the model folder cannot be reached (a dropped
-#: Drive mount) before training stops; until then it goes on in memory.
-UNREACHABLE_TRIES = 3
 
 
 def train(
@@ -99,8 +105,6 @@ def train(
     model : MorphModel
         The best model, with ``history``, ``interrupted``, ``timed_out``, ``clock`` and ``bytes_written``.
     """
-    from ..data.dataset import LoopSet, load_folder
-
     checkpoint_every = check_positive("checkpoint_every", checkpoint_every, unit="seconds")
     if max_minutes is not None:
         max_minutes = check_positive("max_minutes", max_minutes, unit="minutes")
@@ -167,8 +171,6 @@ class _Run:
 
 def _check_resumable(meta, loops, model_dir, *, preset, recipe):
     """Refuse to resume a folder with other analysis settings, another model or another recipe."""
-    from ..model.folder import check_settings
-
     check_settings(loops.settings, meta["settings"], where=model_dir)
     if preset is not None and not get_preset(preset).same_model(meta["preset"]):
         raise ParameterError(_other_preset_message(model_dir, meta["preset"], get_preset(preset)))
@@ -202,9 +204,6 @@ def _plan(loops, folder, meta, *, epochs, preset, recipe, precision, strategy, s
 def _build(run):
     """The model, restored from the folder's last checkpoint, and the clock; ``run.done`` says
     why there is nothing to train (a finished run, a spent budget). Writes nothing."""
-    from ..model.backend import keras_tf_tfp
-    from ..model.vae import build_vae
-
     keras, _, _ = keras_tf_tfp()
     keras.utils.set_random_seed(run.seed)
     with run.strategy.scope():
@@ -216,7 +215,7 @@ def _build(run):
     if run.clock is not None:
         if not run.epochs_given:
             run.epochs = 1_000_000  # the time decides
-        epoch_s = _epoch_estimate(run.vae, run.loops, run.batch_size, steps_per_epoch(len(run.loops), run.batch_size))
+        epoch_s = epoch_estimate(run.vae, run.loops, run.batch_size, steps_per_epoch(len(run.loops), run.batch_size))
         run.clock.prior_epoch_s = epoch_s  # until an epoch after the first (which also builds the graph) is timed
         if run.clock.used_s and run.clock.left() < epoch_s:  # a cycle cut short with less than an epoch left
             run.done = f"done: its budget leaves {format_duration(run.clock.left())}, less than an epoch; give a larger max_minutes to train more"
@@ -238,8 +237,6 @@ def _open_folder(run):
 
 def _fit(run, *, progress, callbacks, written):
     """Train from ``run.start``, checkpointing into the folder; ``(keeper, interrupted)``."""
-    from ..model.backend import keras_tf_tfp
-
     keras, _, _ = keras_tf_tfp()
     if run.start:
         keras.utils.set_random_seed(run.seed + run.start)  # fresh shuffles for the resumed part
@@ -264,21 +261,14 @@ def _fit(run, *, progress, callbacks, written):
     for cb in callbacks:
         if isinstance(cb, TrainingListener):
             cb.keeper = keeper
-    interrupted = False
     try:
         data = training_dataset(run.loops.S, batch_size=run.batch_size, seed=run.seed + run.start,
                                 full_batches=run.recipe.full_batches, augment=Augmentation.of(run.preset))
-        steps = steps_per_epoch(len(run.loops), run.batch_size) if run.recipe.full_batches else None
-        with _ctrl_c_stops(run.vae) as asked:
-            run.vae.fit(data, epochs=epochs, initial_epoch=run.start, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=cbs)
-        interrupted = bool(asked)
-    except KeyboardInterrupt:
-        interrupted = True
-    except ModelFolderError:
-        keeper.close(save=False)  # the folder takes no more (full?): its last good checkpoint stays
-        raise
-    finally:
+    except BaseException:
         keeper.close()
+        raise
+    steps = steps_per_epoch(len(run.loops), run.batch_size) if run.recipe.full_batches else None
+    interrupted = fit_loop(run.vae, data, epochs=epochs, start=run.start, steps=steps, keeper=keeper, callbacks=cbs)
     return keeper, interrupted
 
 
@@ -299,10 +289,6 @@ def _report(run, keeper, interrupted):
     else:
         say(f"done: {keeper.last_epoch} epochs, best loss {keeper.best_loss:.5g} at epoch {keeper.best_epoch}")
     if not run.chief:
-        import shutil
-
-        from ..model.morphmodel import MorphModel
-
         shutil.rmtree(run.write_dir, ignore_errors=True)  # its copies of worker 0's checkpoints
         return MorphModel(run.vae, run.loops.settings, preset=run.preset, model_dir=run.model_dir, history=keeper.history)
     model = _best_model(run.folder, run.vae, run.loops, run.preset, keeper.history, interrupted=interrupted)
@@ -312,48 +298,8 @@ def _report(run, keeper, interrupted):
     say(f"wrote {model.bytes_written / 1e6:.1f} MB into {run.model_dir} ({keeper.n_checkpoints} checkpoints)")
     return model
 
-@contextlib.contextmanager
-def _ctrl_c_stops(model):
-    """While ``fit`` runs, Ctrl-C (SIGINT) asks it to stop after the step it is in, rather
-    than raising KeyboardInterrupt wherever the main thread happens to be: raised inside
-    TensorFlow's or Keras' own code it could be swallowed there, and training went on.
-    Yields a list that holds True once asked. A second Ctrl-C raises at once. Outside the
-    main thread, or where another handler is installed, it changes nothing."""
-    import signal
-    import threading
-
-    asked = []
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield asked
-        return
-
-    def stop(signum, frame):
-        asked.append(True)
-        model.stop_training = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    signal.signal(signal.SIGINT, stop)
-    try:
-        yield asked
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _epoch_estimate(vae, loops, batch_size, steps):
-    """Seconds an epoch takes here, roughly: a forward pass of one batch, three times (the
-    backward pass costs about twice the forward), for every step."""
-    x = np.asarray(loops.S[: min(batch_size, len(loops))], np.float32)
-    vae(x, training=False)  # builds the layers
-    started = time.perf_counter()
-    vae(x, training=False)
-    return 3 * (time.perf_counter() - started) * steps
-
-
 def _stop_unreachable(keeper, vae, loops, preset, say):
     """The folder stayed unreachable: say how to go on, and hand back the model from memory."""
-    from ..model.folder import remount_message
-    from ..model.morphmodel import MorphModel
-
     last = keeper.checkpoints.last
     kept = (f"Its last good checkpoint (epoch {last['epoch']}) is kept; the epochs after it are trained again."
             if last else "No checkpoint reached it; the run starts again.")
@@ -401,8 +347,6 @@ def _restore(model_dir, vae, say):
     best = os.path.join(model_dir, BEST)
     history = read_history(model_dir)
     if os.path.exists(best):  # no checkpoint (deleted by hand): start from the best weights
-        from ..model.morphmodel import load_model
-
         vae.set_weights(load_model(model_dir).vae.get_weights())
         say(f"no checkpoint in {model_dir}: continuing from its best model, epoch {len(history) + 1}")
         return history, len(history), None
@@ -420,9 +364,6 @@ def _other_preset_message(model_dir, held, asked):
 
 
 def _best_model(model_dir, vae, loops, preset, history, *, interrupted):
-    from ..model.folder import write_latents
-    from ..model.morphmodel import MorphModel, load_model
-
     if os.path.exists(os.path.join(model_dir, BEST)):
         model = load_model(model_dir)
         model.history = list(history)
@@ -433,298 +374,3 @@ def _best_model(model_dir, vae, loops, preset, history, *, interrupted):
     return model
 
 
-Callback = keras_callback_base()
-
-
-class FolderKeeper(Callback):
-    """Keeps the model folder: history, checkpoints and the best model, written by time.
-
-    After each epoch the history row is kept in memory (and the best weights, when the loss
-    improved). A checkpoint — weights and Adam's state (in the background), the history and
-    the best model, if it changed — goes into the folder after the first epoch of a run,
-    then whenever ``checkpoint_every`` seconds have passed since the last one, and at
-    every stop. So the bytes written grow with training time, not with epochs.
-
-    A folder that cannot be reached (Colab's Drive mount dropped: ``ENOTCONN``, ``EIO``)
-    does not stop training: it goes on in memory, the checkpoint is tried again at the next
-    interval (in the slot that failed, so the last good one stays whole), and after
-    ``UNREACHABLE_TRIES`` failures in a row training stops cleanly, saying how to remount.
-
-    Parameters
-    ----------
-    model_dir : str
-    history : list of dict
-        Rows already done.
-    checkpoint_every : float > 0
-        Seconds.
-    max_minutes : float > 0 or None
-    newest : dict or None
-        The folder's newest checkpoint state, as ``_restore`` read it.
-    say : callable
-        Where to report a checkpoint that could not be written (``print``).
-    clock : morphlib.training.budget.Clock or None
-        A time budget: training stops when the next epoch would not fit in it, and each
-        checkpoint keeps the time used.
-
-    Attributes
-    ----------
-    unreachable : OSError or None
-        Why the folder could not be reached, while it cannot.
-    stopped_unreachable : bool
-        Training stopped because the folder stayed unreachable.
-    """
-
-    def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, newest=None, say=print,
-                 clock=None):
-        super().__init__()
-        self.model_dir = model_dir
-        self.clock = clock
-        self._save_s = 0.0
-        self.history = list(history)
-        self.checkpoint_every = checkpoint_every
-        self.max_minutes = max_minutes
-        self.say = say
-        # after new loops were added (newloops), the loss of the smaller set is no longer the one to beat
-        since = (newest or {}).get("best_from", 0)
-        finite = [r["loss"] for r in self.history if r["epoch"] >= since and math.isfinite(r.get("loss", math.nan))]
-        self.best_loss = min(finite) if finite else math.inf
-        self.best_epoch = next((r["epoch"] for r in self.history if r["epoch"] >= since and r.get("loss") == self.best_loss), 0)
-        self.best_from = since
-        self._best_weights = None
-        self.last_epoch = self.history[-1]["epoch"] if self.history else 0
-        self.saved_epoch = self.last_epoch
-        self.diverged = self.timed_out = self.cycle_ended = self.stopped_unreachable = False
-        self.unreachable, self.failures, self._landed = None, 0, 0
-        self.n_checkpoints = 0
-        self.bytes_written = 0
-        self.checkpoints = CheckpointWriter(model_dir, newest)
-        self._started = self._saved_at = self._tried_at = time.monotonic()
-        self._tried = False
-        self._closed = False
-
-    def on_train_begin(self, logs=None):
-        self._started = self._saved_at = self._tried_at = self._epoch_end = time.monotonic()
-        if self.clock is not None:
-            self.clock.start()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        row = {"epoch": epoch + 1, **{k: float(logs[k]) for k in ("loss", "mse", "kl") if k in logs}}
-        row["lr"] = float(np.asarray(self.model.optimizer.learning_rate))
-        row["seconds"] = round(time.perf_counter() - self._t0, 4)
-        loss = row.get("loss", math.nan)
-        if not math.isfinite(loss):
-            self.diverged = True
-            self.model.stop_training = True
-            return  # keep the last good checkpoint; an epoch with NaN weights is not saved
-        self.history.append(row)
-        self.last_epoch = epoch + 1
-        if loss < self.best_loss:
-            self.best_loss, self.best_epoch = loss, epoch + 1
-            self._best_weights = self.model.get_weights()
-        if self.checkpoints.done():
-            self._settle()  # a background write that failed since the last epoch counts now
-        now = time.monotonic()
-        if self.clock is not None:
-            self.clock.note_epoch(now - self._epoch_end)  # the epoch and what came after the last one
-            self._epoch_end = now
-            if not self.clock.next_epoch_fits(reserve=self._save_s):
-                self.clock.finish()  # the cycle ends here, and the same budget is done
-                self.cycle_ended = True
-                self.model.stop_training = True
-                self.save()
-                return
-        if not self._tried or now - self._tried_at >= self.checkpoint_every:
-            self.save()
-        if self.max_minutes is not None and now - self._started >= 60 * self.max_minutes:
-            self.timed_out = True
-            self.model.stop_training = True
-        if self.stopped_unreachable:
-            self.model.stop_training = True
-
-    def save(self):
-        """Checkpoint now: history file, weights and optimizer (background), best model.
-
-        Returns False when the folder could not be reached (counted; see the class)."""
-        self._tried, self._tried_at = True, time.monotonic()
-        self._settle()
-        state = {"epoch": self.last_epoch, "loss": self.history[-1].get("loss")}
-        if self.best_from:
-            state["best_from"] = self.best_from
-        if self.clock is not None:
-            state["clock"] = self.clock.to_dict()
-        try:
-            with self._full_disk_is_an_error():
-                self.bytes_written += write_history(self.model_dir, self.history)
-                self.checkpoints.write(self.model, state, self.history)
-                self.flush_best()
-        except OSError as exc:
-            if not is_unreachable(exc, self.model_dir):
-                raise
-            self._failed(exc)
-            return False
-        self.saved_epoch, self._saved_at = self.last_epoch, time.monotonic()
-        self._save_s = self._saved_at - self._tried_at  # what the last epoch of a budget must leave room for
-        self.n_checkpoints += 1
-        return True
-
-    def _settle(self):
-        """Wait for the write in flight; count its failure if the folder could not be reached."""
-        try:
-            self.checkpoints.wait()
-        except FolderUnreachableError as exc:
-            self._failed(exc.__cause__ or exc)
-            return
-        if self.checkpoints.completed > self._landed:  # a write landed: the folder is back
-            self._landed, self.unreachable, self.failures = self.checkpoints.completed, None, 0
-
-    def _failed(self, exc):
-        self.unreachable, self.failures = exc, self.failures + 1
-        if self.saved_epoch > (self.checkpoints.last or {}).get("epoch", 0):
-            self.saved_epoch = (self.checkpoints.last or {}).get("epoch", 0)  # what a lost runtime now costs
-        if self.failures >= UNREACHABLE_TRIES:
-            self.stopped_unreachable = True
-        else:
-            self.say(f"could not write a checkpoint into {self.model_dir} ({exc}); training goes on in "
-                     f"memory and tries again in {format_duration(self.checkpoint_every)}")
-
-    @contextlib.contextmanager
-    def _full_disk_is_an_error(self):
-        try:
-            yield
-        except OSError as exc:
-            if not is_full(exc):
-                raise
-            last = self.checkpoints.last
-            kept = f"The last good checkpoint (epoch {last['epoch']}) is kept; training resumes from it." if last else ""
-            raise ModelFolderError(full_disk_message(self.model_dir, exc, kept=kept)) from exc
-
-    def at_risk(self):
-        """``(epochs, seconds)`` of training that a lost runtime would cost now."""
-        return self.last_epoch - self.saved_epoch, time.monotonic() - self._saved_at
-
-    def status(self):
-        """When the last checkpoint was saved and what a lost runtime would cost now, in words."""
-        if self.saved_epoch == 0:
-            return "no checkpoint yet"
-        epochs, seconds = self.at_risk()
-        risk = "nothing" if epochs == 0 else f"{epochs} epoch{'s' * (epochs != 1)}"
-        return f"saved epoch {self.saved_epoch} {format_duration(seconds)} ago; a lost runtime now costs {risk}"
-
-    def close(self, *, save=True):
-        """At any stop: checkpoint what is not saved yet (unless ``save`` is False, when the
-        folder failed), and wait for it to be on disk."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._settle()  # a failed write in flight is reported, not written over
-            if save and self.model is not None and self.last_epoch > self.saved_epoch and not self.stopped_unreachable:
-                self.save()
-            self._settle()
-            if self.unreachable is not None and not self.stopped_unreachable:
-                self.stopped_unreachable = True  # the last checkpoint failed too: say so, do not end as done
-        finally:
-            self.bytes_written += self.checkpoints.bytes_written
-
-    def flush_best(self):
-        """Write the best weights held in memory to ``model.keras`` (no optimizer state)."""
-        if self._best_weights is None:
-            return
-        from ..model.vae import VAE
-
-        clean = VAE.from_config(self.model.get_config())
-        clean.set_weights(self._best_weights)
-        self.bytes_written += save_keras_atomically(clean, os.path.join(self.model_dir, BEST))
-        self._best_weights = None
-
-    def best_weights(self):
-        """The best weights of this run, from memory (None when they are in ``model.keras``)."""
-        return self._best_weights
-
-
-class LearningRateSchedule(Callback):
-    """Sets Adam's learning rate at the start of every epoch from the recipe: a function of
-    the epoch (so that a resumed run continues on the same curve), or, on the clock, of the
-    fraction of the budget used by the middle of the coming epoch."""
-
-    def __init__(self, recipe, preset, epochs, *, clock=None):
-        super().__init__()
-        self.recipe, self.preset, self.epochs, self.clock = recipe, preset, epochs, clock
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if self.clock is None:
-            rate = self.recipe.learning_rate(self.preset, epoch, self.epochs)
-        else:
-            where = self.clock.fraction(ahead=self.clock.epoch_estimate() / 2)
-            rate = self.recipe.learning_rate_at(self.preset, where, restart=self.clock.cycle > 1)
-        self.model.optimizer.learning_rate.assign(rate)
-
-
-def describe_schedule(recipe, preset, epochs, clock=None):
-    """The learning rate in words, e.g. ``"Adam 0.001"`` or ``"Adam one-cycle 0.0003 → 0.003 → 3e-06"``,
-    and, on the clock, what the budget means for it."""
-    restart = clock is not None and clock.cycle > 1
-    lr = lambda f: f"{recipe.learning_rate_at(preset, f, restart=restart):.2g}"  # noqa: E731
-    if recipe.schedule == "constant":
-        words = f"Adam {lr(0)}"
-    else:
-        words = f"Adam one-cycle {lr(0)} → {preset.learning_rate * (recipe.restart_peak if restart else recipe.peak):.2g} → {lr(1)}"
-    return words if clock is None else f"{words}, {clock.describe()}"
-
-
-class TrainingListener(Callback):
-    """A callback that ``train`` hands its :class:`FolderKeeper` (as ``self.keeper``) before
-    training: the history so far, the best loss, and when the last checkpoint was saved."""
-
-    keeper = None
-
-
-class EpochProgress(Callback):
-    """A tqdm bar with the latest loss figures and the last checkpoint.
-
-    By epochs, it counts epochs of the total. On the clock (``clock`` given), it counts
-    seconds of training time used of the time given, with the epochs done and their rate
-    beside it: an epoch total that the time will not reach is never shown.
-    """
-
-    def __init__(self, epochs, start, keeper=None, *, clock=None):
-        super().__init__()
-        self.epochs, self.start, self.keeper, self.clock = epochs, start, keeper, clock
-
-    def on_train_begin(self, logs=None):
-        import sys
-        import time
-
-        from tqdm.auto import tqdm
-
-        self.began, self.done = time.monotonic(), 0
-        if self.clock is None:
-            self.bar = tqdm(total=self.epochs, initial=self.start, desc="training", unit="epoch", file=sys.stderr)
-        else:
-            self.bar = tqdm(total=round(self.clock.budget_s, 1), initial=round(self.clock.used_s, 1), desc="training on the clock",
-                            unit="s", file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s{postfix}")
-
-    def on_epoch_end(self, epoch, logs=None):
-        import time
-
-        logs = logs or {}
-        self.done += 1
-        figures = {}
-        if self.clock is not None:
-            figures["epoch"] = epoch + 1
-            figures["rate"] = f"{self.done / max(time.monotonic() - self.began, 1e-9):.3g} epoch/s"
-        figures.update({k: f"{float(v):.4g}" for k, v in logs.items() if k in ("loss", "mse", "kl")})
-        if self.keeper is not None and self.keeper.saved_epoch:
-            figures["saved"] = f"ep {self.keeper.saved_epoch}, {format_duration(self.keeper.at_risk()[1])} ago"
-        self.bar.set_postfix(figures, refresh=False)
-        if self.clock is None:
-            self.bar.update(1)
-        else:
-            self.bar.update(min(self.clock.elapsed(), self.bar.total) - self.bar.n)
-
-    def on_train_end(self, logs=None):
-        self.bar.close()
