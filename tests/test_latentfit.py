@@ -102,11 +102,11 @@ def test_evaluate_reconstructs_loops_the_model_has_not_heard_from_fitted_latents
 
 
 def test_a_loop_is_fitted_once_per_model(tiny_model, monkeypatch):
-    import morphlib.model.latentfit as latentfit
+    import morphlib.model.morphmodel as morphmodel
 
     calls = []
-    real = latentfit.fit_latents
-    monkeypatch.setattr(latentfit, "fit_latents", lambda vae, S, z0, **kw: calls.append(len(S)) or real(vae, S, z0, **kw))
+    real = morphmodel.fit_latents
+    monkeypatch.setattr(morphmodel, "fit_latents", lambda vae, S, z0, **kw: calls.append(len(S)) or real(vae, S, z0, **kw))
     S = _unheard(tiny_model, 3) * 1.01  # content no other test has fitted
     first = tiny_model.encode(S[:2], fit=11)
     again = tiny_model.encode(S, fit=11)  # two of the three are known

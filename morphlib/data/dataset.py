@@ -4,6 +4,9 @@ import dataclasses
 import difflib
 import itertools
 import os
+import html
+import multiprocessing
+import sys
 
 import numpy as np
 
@@ -12,6 +15,8 @@ from ..config import AnalysisSettings
 from ..errors import AudioFileError, DataFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import magnitude
 from .store import FLOAT16_MAX, LoopStore, StoredArray
+from ..progress import progress_bar
+from .tempo import STRETCH_LIMITS, bars_in, find_tempo, fit_to_window, stretcher
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,8 +185,6 @@ def format_table(rows):
 
 
 def _html_table(rows, caption=""):
-    import html
-
     if not rows:
         return f"<p>{html.escape(caption)} (empty)</p>"
     head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
@@ -326,8 +329,6 @@ def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=
 
 def open_store(cache, settings):
     """The LoopStore in ``cache`` for ``settings``, or None when the folder cannot be written."""
-    import sys
-
     try:
         store = LoopStore(cache, settings)
         if os.access(store.folder, os.W_OK):
@@ -351,8 +352,6 @@ def _analyse_all(candidates, folders, settings, store, *, progress, workers):
     when there are many) and written to the store in groups, so that nothing but the
     group in progress is held in memory.
     """
-    from ..progress import progress_bar
-
     several = len(folders) > 1
     slots, todo, skipped = [], [], []
     for folder, path in candidates:
@@ -420,9 +419,6 @@ def _process_context():
     loaded the workers are spawned (they import only the audio code); spawning needs a
     main module it can import again, which a script read from stdin is not.
     """
-    import multiprocessing
-    import sys
-
     methods = multiprocessing.get_all_start_methods()
     if "tensorflow" not in sys.modules and "fork" in methods:
         return multiprocessing.get_context("fork")
@@ -434,8 +430,6 @@ def _process_context():
 
 def _fit_to_window(y, path, info, settings):
     """``y`` made ``settings.n_samples`` long as ``settings.fit`` says; ``info`` says how."""
-    from .tempo import STRETCH_LIMITS, bars_in, find_tempo, fit_to_window, stretcher
-
     tempo = find_tempo(y, sr=settings.sr, name=path)
     if tempo is not None:
         info.bpm, info.bpm_source = round(tempo.bpm, 2), tempo.source

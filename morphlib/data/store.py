@@ -38,6 +38,7 @@ import numpy as np
 from ..sound.audio import INFO_FIELDS, MAX_FILE_BYTES, AudioInfo
 from ..errors import StoreError
 from ..files import atomic_write_text, discard, open_for_writing
+from .tempo import bpm_from_name
 
 #: Bump when the layout of records or index changes: older stores are rebuilt.
 VERSION = 2
@@ -173,7 +174,6 @@ class LoopStore:
         again."""
         if self.settings.fit != "stretch":
             return key
-        from .tempo import bpm_from_name
 
         bpm = bpm_from_name(path)
         if bpm is None:

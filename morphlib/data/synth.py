@@ -14,6 +14,7 @@ import scipy.signal
 
 from ..config import TUTORIAL_BARS, TUTORIAL_BPM, check_int
 from ..errors import ParameterError
+from ..progress import progress_bar
 
 _WORDS = (
     "Overkill", "Kaputnik", "Strobe", "Warehouse", "Hypno", "Acid", "Pulse", "Neon",
@@ -286,8 +287,6 @@ def synth_drums(out_dir, *, n=74, seed=0, sr=44100, bpm=TUTORIAL_BPM, bars=TUTOR
         The loops' paths, in the order they were generated.
     """
     import soundfile as sf
-
-    from ..progress import progress_bar
 
     n = check_int("n", n, low=1)
     seed = check_int("seed", seed, low=0)

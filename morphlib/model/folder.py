@@ -25,10 +25,11 @@ import os
 import threading
 import time
 import zlib
+import zipfile
 
 import numpy as np
 
-from ..config import AnalysisSettings, Preset
+from ..config import AnalysisSettings, Preset, default_preset, settings_for
 from ..errors import FolderUnreachableError, ModelFolderError, SettingsMismatchError
 from ..files import (
     atomic_write_text,
@@ -42,6 +43,7 @@ from ..files import (
     write_in_place,
 )
 from .recipes import recipe_from_dict
+from ..progress import format_duration
 
 FORMAT = "morphlib-model"
 FORMAT_VERSION = 1
@@ -82,8 +84,6 @@ def recover_best(model_dir, *, drop_stale=False):
     With ``drop_stale`` (only for the process that trains into the folder) a temporary
     file that a kill left half-written is deleted too.
     """
-    import zipfile
-
     path = os.path.join(os.fspath(model_dir), BEST)
     recovered = recover_replaced(best_part(path), path, zipfile.is_zipfile, root=model_dir)
     if drop_stale:
@@ -218,8 +218,6 @@ def settings_for_folder(model_dir, preset=None, **kwargs):
     **kwargs
         AnalysisSettings fields that win (None values are ignored).
     """
-    from ..config import default_preset, settings_for
-
     given = {k: v for k, v in kwargs.items() if v is not None}
     if model_dir is not None and ModelFolder.of(model_dir).has_model:
         return AnalysisSettings(**{**read_meta(model_dir)["settings"].to_dict(), **given})
@@ -313,7 +311,6 @@ def checkpoint_status(model_dir):
     saved = state.get("saved_at")
     if saved is None:
         return f"last checkpoint: epoch {state['epoch']}"
-    from ..progress import format_duration
 
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(saved))
     return f"last checkpoint: epoch {state['epoch']}, saved {when} ({format_duration(time.time() - saved)} ago)"

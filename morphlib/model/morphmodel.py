@@ -3,14 +3,20 @@
 
 import functools
 import os
+import difflib
+import hashlib
 
 import numpy as np
 
 from ..sound.audio import prevent_clipping
 from ..config import AnalysisSettings, check_int
-from ..errors import ParameterError
+from ..errors import ModelFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import griffin_lim
 from ..data.store import chunks, is_stored
+from ..sound.hits import keep_hits as follow_ends
+from .folder import BEST, META, ModelFolder, check_settings, read_history, read_latents, read_meta, recover_best
+from .latentfit import FIT_STEPS, fit_latents, latent_gradient
+from .weightsfile import architecture_from_meta, read_weights
 
 METHODS = ("linear", "spherical")
 
@@ -148,8 +154,6 @@ class MorphModel:
         ----------
         data : LoopSet or AnalysisSettings or np.ndarray
         """
-        from .folder import check_settings
-
         where = self.model_dir or "this model"
         if isinstance(data, AnalysisSettings):
             check_settings(data, self.settings, where=where)
@@ -203,10 +207,6 @@ class MorphModel:
     def _fit(self, S, z, steps):
         """``fit_latents`` of each loop, kept by its content: a loop morphed again (a sweep,
         the panel, ``morph`` called in a loop) is not fitted again."""
-        import hashlib
-
-        from .latentfit import fit_latents
-
         keys = [(hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).digest(), steps) for x in S]
         todo = [k for k, key in enumerate(keys) if key not in self._fitted]
         if todo:
@@ -218,8 +218,6 @@ class MorphModel:
 
     @functools.cached_property
     def _graph_latent_gradient(self):
-        from .latentfit import latent_gradient
-
         return latent_gradient(self.vae)
 
     def has_heard(self, name):
@@ -257,8 +255,6 @@ class MorphModel:
         -------
         z : np.ndarray [shape=(n, latent_dim), dtype=float32]
         """
-        from .latentfit import FIT_STEPS
-
         steps = FIT_STEPS if fit is None else check_int("fit", fit, low=0)
         z = self.encode(S)
         if len(names) != len(z):
@@ -310,7 +306,6 @@ class MorphModel:
         S = self.decode(blend_latents(z_ends, weights, method=method))
         if not (self.keep_hits if keep_hits is None else keep_hits):
             return S
-        from ..sound.hits import keep_hits as follow_ends
 
         return follow_ends(S, self._decoded_ends(z_ends), weights)
 
@@ -348,9 +343,6 @@ class MorphModel:
         hits : list of (str, float)
             Names and distances, closest first.
         """
-        from ..config import check_int
-        from .folder import read_latents
-
         z = np.asarray(z, np.float32).reshape(-1)
         if z.shape != (self.latent_dim,):
             raise ParameterError(f"z must have {self.latent_dim} values (the latent size), got shape {z.shape}")
@@ -372,11 +364,6 @@ class MorphModel:
         ModelFolderError
             When the folder holds no (or stale) latents.
         """
-        import difflib
-
-        from ..errors import UnknownSoundError
-        from .folder import read_latents
-
         latents = read_latents(self.model_dir)
         key = os.path.splitext(str(name))[0]
         if key in latents:
@@ -398,9 +385,6 @@ class MorphModel:
 
 
 def _known_names(model_dir):
-    from ..errors import ModelFolderError
-    from .folder import read_meta
-
     if model_dir is None:
         return None
     try:
@@ -444,10 +428,7 @@ def load_model(model_dir):
     ModelFolderError
         Missing, damaged or foreign folder, naming the file.
     """
-    from ..errors import ModelFolderError
     from .vae import VAE
-    from .folder import BEST, META, ModelFolder, read_history, recover_best
-    from .weightsfile import architecture_from_meta, read_weights
 
     folder = ModelFolder.of(model_dir)  # its morphlib.json read once, here or by the caller
     model_dir, meta = folder.path, folder.meta

@@ -16,6 +16,7 @@ import math
 
 from ..config import INITS, check_int
 from ..errors import ParameterError
+from .backend import keras_tf_tfp
 
 SCHEDULES = ("constant", "onecycle")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -177,7 +178,6 @@ def pick_precision(requested="auto"):
         raise ParameterError(f"precision must be one of {PRECISIONS}, got {requested!r}")
     if requested != "auto":
         return requested
-    from .backend import keras_tf_tfp
 
     _, tf, _ = keras_tf_tfp()
     if tf.config.list_logical_devices("TPU"):

@@ -27,6 +27,7 @@ import tempfile
 import zipfile
 
 from ..errors import ModelFolderError
+from ..config import FREQUENCY_DECODERS, INITS
 
 #: Most parameters a model folder may ask for (1.2 GB of float32): the largest preset has 33 M.
 MAX_PARAMS = 300_000_000
@@ -53,7 +54,6 @@ FLOAT_FIELDS = {
 
 
 def _choices():
-    from ..config import FREQUENCY_DECODERS, INITS
     from .vae import COMPRESSIONS, OUTPUTS, POSTERIORS
 
     return {"posterior": POSTERIORS, "compression": COMPRESSIONS, "output_activation": OUTPUTS,

@@ -10,8 +10,17 @@ import dataclasses
 
 import numpy as np
 
-from ..sound.audiometrics import LSD_TOP_DB, audio_figures, cosine_similarity, log_spectral_distance, zero_fraction  # noqa: F401
+from ..sound.audiometrics import (
+    LSD_TOP_DB,
+    audio_figures,
+    cosine_similarity,
+    log_spectral_distance,
+    morph_path_figures,
+    zero_fraction,
+)
 from ..sound.spectral import spectral_convergence
+from ..data.tempo import seam_level
+from ..progress import progress_bar
 
 @dataclasses.dataclass
 class Evaluation:
@@ -156,8 +165,6 @@ def evaluate(model, loops, *, audio=True, morph_pairs=20, n_iter=32, phase="rand
     evaluation : Evaluation
         No figure is NaN, whatever the input.
     """
-    from ..progress import progress_bar
-
     model.check(loops)
     files = []
     items = progress_bar(_reconstructions(model, loops), desc="evaluating", total=len(loops), enabled=progress and audio, unit="loop")
@@ -196,8 +203,6 @@ def _reconstructions(model, loops, batch=32):
 
 
 def _audio_row(model, loops, k, S, R, n_iter, phase):
-    from ..data.tempo import seam_level
-
     y_ref = loops.y[k]
     y_hat = model.to_audio(R, n_iter=n_iter, init=phase)
     ours = audio_figures(S, y_ref, R, y_hat, loops.settings)
@@ -304,9 +309,6 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
     -------
     evaluation : MorphEvaluation
     """
-    from ..sound.audiometrics import morph_path_figures
-    from ..progress import progress_bar
-
     model.check(loops)
     pairs = list(pairs) if pairs is not None else morph_pairs(len(loops), n_pairs, seed=seed)
     z = model.latents_of(loops)

@@ -11,6 +11,8 @@ from ..config import check_int
 from ..errors import ParameterError
 from ..sound.spectral import griffin_lim
 from ..model.morphmodel import METHODS, check_alpha, check_unit
+from ..data.tempo import nearest_bars, time_stretch
+from ..model.latentfit import FIT_STEPS
 
 
 @dataclasses.dataclass
@@ -93,8 +95,6 @@ def resolve_sound(model, key, *, loops=None):
         The encoder's mean for a loop the model was trained on; for other loops and for
         audio files, the latent fitted to it (``latentfit``).
     """
-    from ..model.latentfit import FIT_STEPS
-
     if loops is not None:
         model.check(loops)
         i = loops.index(key)
@@ -190,8 +190,6 @@ def at_tempo(m, bpm, *, window_s, bars=None):
         A copy with ``y`` of ``n_loops * bars * 240 / bpm`` seconds (rounded to a
         sample), ``bpm`` and ``bars`` set: its name says them.
     """
-    from ..data.tempo import nearest_bars, time_stretch
-
     try:
         ok = 20 <= float(bpm) <= 400
     except (TypeError, ValueError):

@@ -7,6 +7,7 @@ across the loop boundaries (no click at the seams). The decoder runs once, on a 
 frames nearest to its own α.
 """
 
+import dataclasses
 import numpy as np
 
 from ..sound.audio import prevent_clipping
@@ -145,8 +146,6 @@ def _frames(decoded, anchors, weights, settings, n_loops):
 
 def _resynthesise(S, settings, n_iter, seed, phase="random"):
     """Griffin-Lim over the whole sweep at once, so that the phase runs on across the seams."""
-    import dataclasses
-
     # a sweep runs from its start to its end: it is not one loop, so it does not wrap around
     whole = dataclasses.replace(settings, n_frames=S.shape[1], fit="crop")
     return prevent_clipping(griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase))

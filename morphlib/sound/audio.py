@@ -6,6 +6,8 @@ import os
 import re
 import stat
 import unicodedata
+import hashlib
+import struct
 
 import numpy as np
 
@@ -194,8 +196,6 @@ def _wav_bytes_missing(path):
 
     libsndfile quietly reads what is there, so a cut-off download would otherwise load.
     """
-    import struct
-
     try:
         with open(path, "rb") as f:
             head = f.read(12)
@@ -321,8 +321,6 @@ def safe_filename(name, *, suffix="", default="untitled", max_bytes=MAX_NAME_BYT
     max_bytes : int
         Length limit of the result in bytes of UTF-8.
     """
-    import hashlib
-
     name, suffix = _filtered(name), _filtered(suffix, strip=False)
     if not name:
         name = default
