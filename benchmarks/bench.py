@@ -36,6 +36,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
+import common  # noqa: E402
+
 TARGETS = {
     "train_speedup": 3.0,  # each recipe: >= 3x the tutorial code's speed per epoch
     "time_to_baseline_quality": 1 / 5,  # each recipe: <= 1/5 of the tutorial code's 500 epochs
@@ -52,11 +54,14 @@ def _python(code_or_file, *args, env=None, keep=None):
     if keep and os.path.exists(keep):
         with open(keep) as f:
             return json.load(f)
-    cmd = [sys.executable, *(["-c", code_or_file] if "\n" in code_or_file else [code_or_file]), *map(str, args)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
-    if out.returncode != 0:
-        raise SystemExit(f"{cmd[:3]} failed:\n{out.stderr[-3000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if common.IN_PROCESS and "\n" in code_or_file and not env:  # --quick: a script here, a file (the tutorial's code) apart
+        result = common.run_here(code_or_file, args)
+    else:
+        cmd = [sys.executable, *(["-c", code_or_file] if "\n" in code_or_file else [code_or_file]), *map(str, args)]
+        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
+        if out.returncode != 0:
+            raise SystemExit(f"{cmd[:3]} failed:\n{out.stderr[-3000:]}")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
     if keep:
         os.makedirs(os.path.dirname(keep), exist_ok=True)
         with open(keep, "w") as f:
@@ -300,6 +305,7 @@ def main(argv=None):
                                   "the measurements it holds (results/) and measures only what is missing")
     p.add_argument("--json", help="also write the JSON object here")
     args = p.parse_args(argv)
+    common.IN_PROCESS = args.quick
     n_loops = 8 if args.quick else args.loops
     epochs = 2 if args.quick else args.epochs
     baseline_epochs = 2 if args.quick else args.baseline_epochs

@@ -1,6 +1,8 @@
 """What the benchmarks share: running a measurement in a fresh process, and an earlier
 morphlib taken from git to measure as "before" in the same run."""
 
+import contextlib
+import io
 import json
 import os
 import platform
@@ -9,18 +11,43 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: Set by a benchmark's ``--quick``: measurements that need nothing of a fresh process (no
+#: variables of their own, this checkout's morphlib) run in this one. A quick run checks
+#: that the code runs, not its figures, and a fresh Python with TensorFlow costs about 6 s
+#: here: most of the slow test tier's time before.
+IN_PROCESS = False
+
 
 def run_json(code, args, *, pythonpath=ROOT, cwd=None, env=None):
     """Run ``python -c code ARGS`` and return the JSON object its last line prints.
 
     ``cwd`` should not be the checkout when ``pythonpath`` names another morphlib (a
-    ``-c`` script imports from its working folder first); ``env`` adds variables.
+    ``-c`` script imports from its working folder first); ``env`` adds variables. With
+    ``IN_PROCESS`` set, a script that needs neither runs here (``run_here``).
     """
+    if IN_PROCESS and pythonpath == ROOT and cwd is None and not env:
+        return run_here(code, args)
     out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": pythonpath, **(env or {})}, cwd=cwd)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_here(code, args):
+    """``run_json`` in this process: ``code`` run as ``__main__`` with ``sys.argv`` set to
+    ``ARGS``; the JSON object the last line it prints holds."""
+    printed, argv = io.StringIO(), sys.argv
+    sys.argv = ["-c", *map(str, args)]
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "<measurement>", "exec"), {"__name__": "__main__"})
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise
+    finally:
+        sys.argv = argv
+    return json.loads(printed.getvalue().strip().splitlines()[-1])
 
 
 def morphlib_at(rev, folder):

@@ -45,6 +45,9 @@ def main(argv=None):
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
+    import common
+
+    common.IN_PROCESS = args.quick
     n, epochs, every = (8, 4, 1) if args.quick else (args.loops, args.epochs, 5)
     work = args.work or tempfile.mkdtemp(prefix="morphlib-plateau-")
     rows = []

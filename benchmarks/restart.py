@@ -65,6 +65,9 @@ def main(argv=None):
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
+    import common
+
+    common.IN_PROCESS = args.quick
     work = args.work or tempfile.mkdtemp(prefix="morphlib-restart-")
     folder, cache = os.path.join(work, "loops"), os.path.join(work, "cache")
     preset = "tiny" if args.quick else "tutorial"

@@ -143,6 +143,9 @@ def main(argv=None):
     p.add_argument("--work", help="working folder (default: a new temporary one; needs ~0.9 MB per loop)")
     p.add_argument("--json", help="also write the JSON object here")
     args = p.parse_args(argv)
+    import common
+
+    common.IN_PROCESS = args.quick
     sys.path.insert(0, ROOT)
     from morphlib.config import AnalysisSettings
 
