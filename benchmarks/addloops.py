@@ -3,6 +3,8 @@
     python benchmarks/addloops.py                        # studio preset, recorded drums, kits 32 and 40 held out
     python benchmarks/addloops.py --presets studio studio44 --seconds 60
     python benchmarks/addloops.py --levers               # and a model with each lever for unseen kits (about 30 min)
+    python benchmarks/addloops.py --presets studio44 --shares 0.35@10 0.45:0.25@10 0.45:0.25@10 --step-back 0.9
+                                                         # the new loops' share of a batch, and the peak, from one model
     python benchmarks/addloops.py --quick                # seconds: checks that it runs
 
 Recorded drums (``gm_loops.py``) are split by kit: a model is trained with its defaults on
@@ -67,8 +69,9 @@ def audible(model, loops, names, every=1, *, fit=0):
     return float(np.mean([audible_lsd(S[k], model.to_audio(decoded[k]), loops.settings) for k in range(len(S))]))
 
 
-def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None):
-    """One preset: train on the kits not held out, then add them two ways; a dict of figures."""
+def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None, shares=(), step_back=(), fit_steps=()):
+    """One preset: train on the kits not held out, then add them two ways (and with each of
+    ``shares``, from the same trained model); a dict of figures."""
     import morphlib.training.newloops as newloops
     from morphlib.config import settings_for
     from morphlib.model.latentfit import FIT_STEPS
@@ -88,10 +91,14 @@ def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=No
     train_s = time.perf_counter() - t
     plain_dir = model_dir + "-plain"
     shutil.copytree(model_dir, plain_dir)
+    if shares:
+        shutil.copytree(model_dir, plain_dir + "-before")
     trained = load_model(model_dir)
     row = {"preset": name, "old_loops": len(old), "new_loops": len(held), "train_seconds": train_s, "add_seconds": seconds,
            "old_before": audible(trained, everything, old.names, every), "new_before": audible(trained, everything, held, every),
            "new_fitted": audible(trained, everything, held, every, fit=FIT_STEPS)}
+    if fit_steps:  # how far fitting the unseen loops' latents reaches with more or fewer steps
+        row["new_fitted_by_steps"] = {str(k): audible(trained, everything, held, every, fit=k) for k in fit_steps}
     added = newloops.add_loops(everything, model_dir, seconds=seconds, progress=False, verbose=False)
     row.update(old_after=audible(added, everything, old.names, every), new_after=audible(added, everything, held, every))
     share = newloops.NEW_SHARE
@@ -101,7 +108,65 @@ def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=No
     finally:
         newloops.NEW_SHARE = share
     row.update(old_plain=audible(plain, everything, old.names, every), new_plain=audible(plain, everything, held, every))
+    if shares:
+        row["shares"] = share_runs(everything, old.names, held, plain_dir + "-before", shares, step_back=step_back,
+                                   seconds=seconds, every=every)
     return row
+
+
+def parse_share(text, default_peak=None):
+    """``FIRST[:LAST][@PEAK]`` → (first, last, peak): the new loops' share of a batch at the
+    addition's first and last step, and the peak learning rate (× the preset's; default
+    ``default_peak``, else morphlib's)."""
+    import morphlib.training.newloops as newloops
+
+    shares, _, peak = text.partition("@")
+    first, _, last = shares.partition(":")
+    return float(first), float(last or first), float(peak) if peak else (default_peak or newloops.PEAK)
+
+
+def share_runs(everything, old_names, held, pristine, specs, *, step_back=(), seconds=60.0, every=2):
+    """An addition with each of ``specs`` (``parse_share``), each from a copy of the model in
+    ``pristine``; after the first, its weights taken each fraction of ``step_back`` of the
+    way from the model before. A list of dicts: new and old loops' audible LSD (dB)."""
+    import morphlib.training.newloops as newloops
+    from morphlib.model.morphmodel import load_model
+
+    saved = newloops.NEW_SHARE, newloops.PEAK
+    rows = []
+    try:
+        for k, spec in enumerate(specs):
+            first, last, peak = parse_share(spec, default_peak=saved[1])
+            newloops.NEW_SHARE, newloops.PEAK = (first, last), peak
+            model_dir = f"{pristine}-share{k}"
+            shutil.copytree(pristine, model_dir)
+            added = newloops.add_loops(everything, model_dir, seconds=seconds, progress=False, verbose=False)
+            rows.append({"spec": spec, "first": first, "last": last, "peak": peak,
+                         "new": audible(added, everything, held, every), "old": audible(added, everything, old_names, every)})
+            if k == 0 and step_back:
+                before = load_model(pristine).vae.get_weights()
+                after = added.vae.get_weights()
+                for f in step_back:
+                    added.vae.set_weights([b + f * (a - b) for a, b in zip(after, before)])
+                    rows.append({"spec": f"{spec}, weights {f:g} of the way from the model before", "first": first, "last": last,
+                                 "peak": peak, "step_back": f, "new": audible(added, everything, held, every),
+                                 "old": audible(added, everything, old_names, every)})
+    finally:
+        newloops.NEW_SHARE, newloops.PEAK = saved
+    return rows
+
+
+def print_shares(rows):
+    for r in rows:
+        if r.get("new_fitted_by_steps"):
+            print(f"{r['preset']}: unseen kits from latents fitted in " + ", ".join(
+                f"{k} steps {v:.2f} dB" for k, v in r["new_fitted_by_steps"].items()))
+        if not r.get("shares"):
+            continue
+        print(f"{r['preset']}: additions of {r['add_seconds']:.0f} s from one model (old loops {r['old_before']:.2f} dB before)")
+        print(f"  {'addition':62s} {'new loops':>10s} {'old loops lose':>15s}")
+        for s in r["shares"]:
+            print(f"  {s['spec']:62s} {s['new']:>7.2f} dB {s['old'] - r['old_before']:>+12.2f} dB")
 
 
 #: The levers tried for unseen kits (issue 23), as fields of the preset that each replaces.
@@ -185,6 +250,14 @@ def main(argv=None):
     p.add_argument("--levers", nargs="*", metavar="LEVER",
                    help="also train a model with each lever for unseen kits (augmentation, weight decay, a wider or convolutional decoder, more latent dimensions; "
                         "all without names; each a full training) and hear the held-out kits through it")
+    p.add_argument("--shares", nargs="+", default=[], metavar="FIRST[:LAST][@PEAK]",
+                   help="also add the loops with each of these, from the same trained model: the new loops' share of every batch "
+                        "at the first and the last step, and the peak learning rate as a multiple of the preset's "
+                        "(0.45:0.25@10 is the default; give one twice to see its spread)")
+    p.add_argument("--fit-steps", nargs="+", type=int, default=[], metavar="K",
+                   help="also the unseen kits from latents fitted in K steps (the default is latentfit.FIT_STEPS)")
+    p.add_argument("--step-back", nargs="+", type=float, default=[], metavar="F",
+                   help="after the first of --shares, its weights taken F of the way from the model before")
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
@@ -198,9 +271,16 @@ def main(argv=None):
     quick = dict(settings=AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16), epochs=2, seconds=3.0) if args.quick else {}
     presets = [variant(text, get_preset) for text in args.presets]  # PRESET or PRESET:field=value,...
     at = {p.name: settings_for(p.name.split(":")[0], fit="crop") for p in presets}
-    rows = [run(folder, preset, work, **{"seconds": args.seconds, "epochs": args.epochs, "settings": at[preset.name], **quick})
+    for spec in args.shares:
+        try:
+            parse_share(spec)
+        except ValueError:
+            p.error(f"--shares {spec!r}: give FIRST[:LAST][@PEAK], e.g. 0.45:0.25@10")
+    rows = [run(folder, preset, work, shares=args.shares, step_back=args.step_back, fit_steps=args.fit_steps,
+                **{"seconds": args.seconds, "epochs": args.epochs, "settings": at[preset.name], **quick})
             for preset in presets]
     print_rows(rows)
+    print_shares(rows)
     if args.levers is not None:
         unknown = [n for n in args.levers if n not in LEVERS]
         if unknown:

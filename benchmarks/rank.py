@@ -2,6 +2,7 @@
 
     python benchmarks/rank.py                     # 74 loops of recorded drums (gm_loops.py)
     python benchmarks/rank.py --data FOLDER       # your own loops
+    python benchmarks/rank.py --ranks 256 --smooth 3   # and the originals smoothed over 3 bins
     python benchmarks/rank.py --quick             # seconds: checks that it runs
 
 The tutorial's decoder ends in one Dense layer over each frame's ``hidden``-wide code, so
@@ -63,6 +64,14 @@ def per_loop_truncations(S, ranks, compress, expand):
         yield r, expand(fit).transpose(0, 2, 1)
 
 
+def smooth_bins(S, n):
+    """``S`` [shape=(..., n_bins, n_frames)] averaged over ``n`` neighbouring bins (edges: the
+    bins there are)."""
+    kernel = np.ones(n) / n
+    padded = np.pad(S, [(0, 0)] * (S.ndim - 2) + [(n // 2, n - 1 - n // 2), (0, 0)], mode="edge")
+    return np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="valid"), -2, padded)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="the loops (default: recorded drums made by gm_loops.py)")
@@ -70,6 +79,9 @@ def main(argv=None):
     p.add_argument("--ranks", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     p.add_argument("--per-loop", type=int, nargs="*", default=[], metavar="R",
                    help="also each loop's own rank-R fit (the floor of a factorised detail bank)")
+    p.add_argument("--smooth", type=int, nargs="*", default=[], metavar="N",
+                   help="also the original magnitude smoothed over N neighbouring bins (a moving average along "
+                        "frequency): how much of the error is each loop's fine structure from bin to bin")
     p.add_argument("--every", type=int, default=4, help="put every N-th loop through Griffin-Lim (default 4)")
     p.add_argument("--quick", action="store_true", help="6 loops, small analysis settings")
     p.add_argument("--work")
@@ -93,6 +105,10 @@ def main(argv=None):
     ranks = [k for k in (args.ranks if not args.quick else [2, 4]) if k <= min(S.shape[0] * S.shape[2], S.shape[1])]
     picked = range(0, len(S), args.every if not args.quick else 1)
     results = {"original": float(np.mean([audible_lsd(S[i], griffin_lim(S[i], settings), settings) for i in picked]))}
+    for n in args.smooth:
+        smoothed = smooth_bins(S[list(picked)], n)
+        results[f"smoothed over {n} bins"] = float(np.mean([audible_lsd(S[i], griffin_lim(smoothed[j], settings), settings)
+                                                           for j, i in enumerate(picked)]))
     for name, (compress, expand) in DOMAINS.items():
         for k, fit in truncations(S, ranks, compress, expand):
             results[f"{name} rank {k}"] = float(np.mean([audible_lsd(S[i], griffin_lim(fit[i], settings), settings) for i in picked]))

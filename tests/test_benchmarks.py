@@ -136,9 +136,11 @@ def test_recorded_drum_loops(tmp_path):
 
 def test_quick_rank_benchmark_runs(tmp_path):
     out = tmp_path / "rank.json"
-    result = _bench(os.path.join(ROOT, "benchmarks", "rank.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    result = _bench(os.path.join(ROOT, "benchmarks", "rank.py"), "--quick", "--smooth", "3", "--work", str(tmp_path / "w"),
+                    "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
+    assert report.pop("smoothed over 3 bins") > report["original"]  # the fine structure from bin to bin is heard
     assert set(report) == {"original", "log1p(|S|) rank 2", "log1p(|S|) rank 4", "log(1 + |S|/0.1) rank 2", "log(1 + |S|/0.1) rank 4"}
     assert report["original"] < report["log1p(|S|) rank 4"] < report["log1p(|S|) rank 2"]  # more spectra, closer
 
@@ -168,10 +170,10 @@ def test_quick_epoch_levers_benchmark_runs(tmp_path):
 
 def test_quick_bank_step_benchmark_runs(tmp_path):
     out = tmp_path / "bank.json"
-    result = _bench(os.path.join(ROOT, "benchmarks", "bank_step.py"), "--quick", "--json", str(out))
+    result = _bench(os.path.join(ROOT, "benchmarks", "bank_step.py"), "--quick", "--keras-adam", "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     row = json.loads(out.read_text())["banks"]["quick"]
-    assert row["adam_ms"] > 0 and row["factored_ms"] > 0
+    assert row["adam_ms"] > 0 and row["factored_ms"] > 0 and row["keras_adam_ms"] > 0 and "Keras' Adam" in result.stdout
     # Adam keeps two moments as big as the bank; the factored update a row and a column
     assert row["adam_state_mb"] > 10 * row["factored_state_mb"]
     assert "factored" in result.stdout and row["ratio"] == row["factored_ms"] / row["adam_ms"]
@@ -180,7 +182,8 @@ def test_quick_bank_step_benchmark_runs(tmp_path):
 def test_quick_addloops_benchmark_runs(tmp_path):
     out = tmp_path / "add.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out),
-                    "--presets", "studio:latent_dim=8", "--levers", "as it is", "weight decay 0.05")
+                    "--presets", "studio:latent_dim=8", "--levers", "as it is", "weight decay 0.05",
+                    "--shares", "0.5@6", "0.45:0.25", "--step-back", "0.5", "--fit-steps", "0", "5")
     if "needs FluidSynth" in result.stdout + result.stderr:
         _needs_fluidsynth()
     assert result.returncode == 0, result.stderr[-3000:]
@@ -188,6 +191,11 @@ def test_quick_addloops_benchmark_runs(tmp_path):
     assert row["new_loops"] >= 1 and row["old_loops"] >= 1
     assert all(0 < row[k] < 100 for k in ("new_before", "new_fitted", "new_after", "old_after"))
     assert "(new loops in 3 s)" in result.stdout and "fitted latents" in result.stdout
+    # the share and peak variants, each from the same trained model, and the first stepped back
+    assert [(r["first"], r["last"], r["peak"], r.get("step_back")) for r in row["shares"]] == [
+        (0.5, 0.5, 6.0, None), (0.5, 0.5, 6.0, 0.5), (0.45, 0.25, 10.0, None)]
+    assert all(0 < r["new"] < 100 and 0 < r["old"] < 100 for r in row["shares"]) and "old loops lose" in result.stdout
+    assert set(row["new_fitted_by_steps"]) == {"0", "5"} and row["new_fitted_by_steps"]["0"] == pytest.approx(row["new_before"])
     tried = json.loads(out.read_text())[1:]
     assert [r["lever"] for r in tried] == ["as it is", "weight decay 0.05"] and all(r["unseen_fitted"] > 0 for r in tried)
     assert row["preset"] == "studio:latent_dim=8" and all(r["preset"] == "studio:latent_dim=8" for r in tried)  # a variant
@@ -233,3 +241,15 @@ def _needs_fluidsynth():
 
     require_programs("fluidsynth", install="apt-get install fluidsynth fluid-soundfont-gm", why="the benchmark's recorded drums")
     pytest.fail("the benchmark says it needs FluidSynth, which is installed: is fluid-soundfont-gm missing?")
+
+
+def test_smoothing_over_bins_averages_neighbours_and_keeps_the_shape():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import numpy as np
+    from rank import smooth_bins
+
+    S = np.zeros((2, 7, 3))
+    S[:, 3, :] = 3.0
+    out = smooth_bins(S, 3)
+    assert out.shape == S.shape and np.allclose(out[:, 2:5, :], 1.0) and np.allclose(out[:, [0, 1, 5, 6], :], 0.0)
+    assert np.allclose(smooth_bins(S, 1), S)
