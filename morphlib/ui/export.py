@@ -19,6 +19,7 @@ from ..errors import ParameterError
 from ..files import part_name, refuse_links
 from ..sound.audio import prevent_clipping
 from .panel import STATIC
+from ..morphing.morphs import morph
 
 #: Steps of α in a path: every 1/32, 0 and 1 included.
 STEPS = 33
@@ -41,8 +42,6 @@ def morph_path(model, a, b, *, loops=None, steps=STEPS, n_iter=32, seed=0, keep_
     -------
     morphs : list of Morph
     """
-    from ..morphing.morphs import morph
-
     if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= 257:
         raise ParameterError(f"steps must be a whole number from 2 to 257, got {steps!r}")
     alphas = [float(x) for x in np.linspace(0.0, 1.0, steps)]

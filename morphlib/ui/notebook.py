@@ -11,6 +11,12 @@ import time
 
 from ..errors import DataFolderError
 from ..training.trainer import TrainingListener
+from ..data.dataset import PAGE, _html_table, default_cache_dir, find_audio_files
+from ..data.synth import synth_drums
+from ..model.folder import BEST, META, read_history, read_meta
+from ..model.morphmodel import load_model
+from ..morphing.evaluation import evaluate
+from .plots import play, plot_history, plot_strip, plot_sweep, specplot
 
 #: Where Colab mounts Google Drive (``MORPHLIB_DRIVE`` moves it: the browser test's fake Colab
 #: mounts a scratch folder).
@@ -64,8 +70,6 @@ COLAB_DEMO = "/content/morphlib-demo"
 def demo_dir():
     """The folder of the demo loops: ``MORPHLIB_DEMO_DIR``, else ``demo-loops`` in the cache
     folder (``dataset.default_cache_dir``): never a folder of the user's."""
-    from ..data.dataset import default_cache_dir
-
     return os.environ.get("MORPHLIB_DEMO_DIR") or os.path.join(default_cache_dir(), "demo-loops")
 
 
@@ -103,9 +107,6 @@ def setup_paths(data_dir=None, model_dir=None, export_dir=None, *, fast=False, p
     -------
     paths : Paths
     """
-    from ..data.dataset import find_audio_files
-    from ..data.synth import synth_drums
-
     env = os.environ.get
     defaults = _default_folders()
     data_dir = os.fspath(on_drive(data_dir) or env("MORPHLIB_DATA_DIR") or defaults[0])
@@ -154,8 +155,6 @@ def _default_folders():
 def _candidates(base, *, fast):
     """Model folders beside ``base`` that ``setup_paths`` may have made: ``base`` plus a suffix
     (``_studio``, ``_fast``, ...), those of fast mode only in fast mode."""
-    from ..model.folder import META
-
     folder, name = os.path.split(base)
     try:
         entries = sorted(os.listdir(folder or os.curdir))
@@ -171,8 +170,6 @@ def _candidates(base, *, fast):
 
 
 def _newest_model(base, *, fast):
-    from ..model.folder import BEST
-
     trained = [(os.path.getmtime(os.path.join(d, BEST)), d) for d in _candidates(base, fast=fast) if os.path.exists(os.path.join(d, BEST))]
     return max(trained)[1] if trained else None
 
@@ -190,9 +187,6 @@ def model_folders(paths, *, fast=False):
     -------
     table : an object that renders as an HTML table in a notebook (``.rows`` holds the rows)
     """
-    from ..data.dataset import _html_table
-    from ..model.folder import BEST, read_history, read_meta
-
     base = paths.model_dir
     for suffix in ("_fast", *(model_suffix(p) for p in ("studio", "studio44"))):
         if base.endswith(suffix):
@@ -242,10 +236,6 @@ def compare_models(model_dirs, loops, *, n_iter=32):
     -------
     table : an object that renders as an HTML table in a notebook (``.rows`` holds the figures)
     """
-    from ..data.dataset import _html_table
-    from ..morphing.evaluation import evaluate
-    from ..model.morphmodel import load_model
-
     rows = []
     for label, folder in model_dirs.items():
         if not os.path.exists(os.path.join(folder, "model.keras")):
@@ -267,8 +257,6 @@ def show_loops(loops, indices=(0, 1, 2), *, fmax=None):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from .plots import play, specplot
-
     indices = [loops.index(i) for i in indices if (isinstance(i, str) or i < len(loops))]
     fig, axes = plt.subplots(1, len(indices), figsize=(4.5 * len(indices), 3.2), layout="constrained", squeeze=False)
     for ax, i in zip(axes[0], indices):
@@ -283,8 +271,6 @@ def show_reconstruction(model, loops, key, *, n_iter=32, label=""):
     """Original vs reconstruction of one loop: spectrograms on one scale and players."""
     import matplotlib.pyplot as plt
     from IPython.display import display
-
-    from .plots import play, plot_strip
 
     i = loops.index(key)
     R = model.reconstruct(loops.S[i])[0]
@@ -306,8 +292,6 @@ def show_strip(morphs, settings):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from .plots import play, plot_strip
-
     axes = plot_strip(morphs, settings)
     axes[0].figure.suptitle(f"{morphs[0].a} (α = 0) → {morphs[0].b} (α = 1)")
     plt.show()
@@ -320,8 +304,6 @@ def show_sweep(m, settings):
     """A sweep's spectrogram with its α curve, and its player."""
     import matplotlib.pyplot as plt
     from IPython.display import display
-
-    from .plots import play, plot_sweep
 
     plot_sweep(m, settings)
     plt.show()
@@ -362,8 +344,6 @@ class LiveLossPlot(TrainingListener):
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        from .plots import plot_history
-
         self._last = time.monotonic()
         ax = plot_history(self.rows)
         if self.keeper is not None:
@@ -378,8 +358,6 @@ class LiveLossPlot(TrainingListener):
 
 def sorted_table(evaluation):
     """The per-file figures, best cosine first, as an HTML-rendering table."""
-    from ..data.dataset import _html_table
-
     rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in f.items()} for f in evaluation.sorted_files()]
     return _Html(_html_table(rows, caption=evaluation.summary()))
 
@@ -408,8 +386,6 @@ def loop_table(loops, *, per_page=None):
         A search box (part of a name, any case), ◀ / ▶ buttons, "page p of n", the rows.
     """
     import ipywidgets as widgets
-
-    from ..data.dataset import PAGE, _html_table
 
     per_page = per_page or PAGE
     search = widgets.Text(placeholder="search names", description="search", continuous_update=True)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import AnalysisSettings
 from ..sound.spectral import to_db
+from ..sound.audio import prevent_clipping
 
 
 def _axes(ax, figsize=(6, 3)):
@@ -259,7 +260,5 @@ def play(y, sr=22050, *, autoplay=False):
     sr : int > 0
     """
     from IPython.display import Audio
-
-    from ..sound.audio import prevent_clipping
 
     return Audio(prevent_clipping(np.ravel(y)), rate=int(sr), autoplay=autoplay, normalize=False)

@@ -12,6 +12,7 @@ import functools
 import numpy as np
 
 from ..panel import STATIC
+from ..plots import _axes
 
 
 @dataclasses.dataclass
@@ -103,8 +104,6 @@ def plot_latent_map(model, loops=None, *, lmap=None, marks=None, ax=None, labels
     -------
     ax : matplotlib.axes.Axes
     """
-    from ..plots import _axes
-
     lmap = lmap or latent_map(model, loops)
     ax = _axes(ax, figsize=(6, 5))
     ax.scatter(lmap.xy[:, 0], lmap.xy[:, 1], s=18, alpha=0.8)

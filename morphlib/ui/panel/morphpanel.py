@@ -18,11 +18,16 @@ import time
 
 import numpy as np
 
-from ...sound.audio import safe_filename, unique_path, write_wav
+from ...sound.audio import prevent_clipping, safe_filename, unique_path, write_wav
 from ...model.morphmodel import METHODS, blend_latents, closest
-from ...morphing.morphs import Morph, bilinear_weights
-from ...sound.spectral import phase_of
+from ...morphing.morphs import Morph, at_tempo, bilinear_weights, fitted_bars
+from ...sound.spectral import griffin_lim, phase_of
 from . import delivery
+from ...errors import MorphlibError
+from ..export import STEPS, morph_path, save_html
+from ..plots import play, specplot
+from .picture import SpectrogramStrip
+from .player import make_player, output_item
 
 MODES = (("A ↔ B", "ab"), ("XY pad", "xy"))
 CORNERS = "abcd"
@@ -109,8 +114,6 @@ class MorphPanel:
 
     def _build_controls(self, a, b, c, d, *, alpha, xy, mode, n_iter, live):
         import ipywidgets as w
-
-        from .player import make_player
 
         names = list(self.loops.names)
         i, j = self.loops.index(a), self.loops.index(b)
@@ -336,8 +339,6 @@ class MorphPanel:
         self._show_error(exc)
 
     def _picture(self, state, idx, S):
-        from .picture import SpectrogramStrip
-
         if state["mode"] == "xy":
             key, sources = ("xy",), []
             titles = ["XY morph"]
@@ -374,11 +375,6 @@ class MorphPanel:
             return
         from matplotlib.figure import Figure
 
-        from ...sound.audio import prevent_clipping
-        from .player import output_item
-        from ..plots import play, specplot
-        from ...sound.spectral import griffin_lim
-
         S = np.tensordot(weights.astype(np.float32), self.loops.S[idx], axes=1)
         y = prevent_clipping(griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed))
         self.baseline = Morph(S=S, y=y, sr=self.loops.settings.sr, **{**_meta(morph), "method": "crossfade"})
@@ -400,8 +396,6 @@ class MorphPanel:
     # --- saving ----------------------------------------------------------------------
 
     def _on_save(self, _button=None):
-        from ...errors import MorphlibError
-
         try:
             path = self.save()
         except (MorphlibError, OSError) as exc:  # a full disk or a dropped Drive mount too
@@ -418,8 +412,6 @@ class MorphPanel:
             Write it at this tempo, stretched to the nearer end's bars (``morphing.at_tempo``;
             the name says the tempo and the bars). None: the "at BPM" field (0: as it plays).
         """
-        from ...morphing.morphs import at_tempo, fitted_bars
-
         self.wait()
         m = self.morph
         bpm = bpm if bpm is not None else (self.save_bpm.value or None)
@@ -440,8 +432,6 @@ class MorphPanel:
         steps : int >= 2 or None
             Steps of α (default ``export.STEPS``, 33).
         """
-        from ..export import STEPS, morph_path, save_html
-
         i, j = self._corner_indices()[:2]
         a, b = self.loops.names[i], self.loops.names[j]
         morphs = morph_path(self.model, a, b, loops=self.loops, steps=steps or STEPS, n_iter=int(self.n_iter.value),

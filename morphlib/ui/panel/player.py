@@ -13,11 +13,14 @@ So the full-quality render, too, is sent while the kernel handles a message from
 """
 
 import functools
+import base64
+import io
 
 import numpy as np
 
 from ...sound.audio import prevent_clipping
 from ..panel import STATIC
+from ..plots import play
 
 
 def pcm16(y):
@@ -98,9 +101,6 @@ def output_item(obj):
     Built here rather than by IPython's formatters, so that it works the same with or
     without a running IPython shell.
     """
-    import base64
-    import io
-
     if hasattr(obj, "savefig"):
         buf = io.BytesIO()
         obj.savefig(buf, format="png", dpi=80)
@@ -133,8 +133,6 @@ class FallbackPlayer:
         self.widget = w.VBox([self.note, self.out])
 
     def show(self, y, sr, *, label="", draft=False):
-        from ..plots import play
-
         player = play(y, sr)
         self.src = player.src_attr()
         self.out.outputs = (
