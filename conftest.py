@@ -15,9 +15,15 @@ os.environ.setdefault("MORPHLIB_FAST", "1")
 os.environ.setdefault("MORPHLIB_STRICT_WIDGETS", "1")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if "MORPHLIB_DATA_DIR" not in os.environ:
+# One scratch folder per test process: pytest-xdist's workers inherit the first one's
+# variables, and two notebooks making the same demo loops at once would collide.
+_process = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_ours = "MORPHLIB_SCRATCH_OF" in os.environ  # a scratch folder this conftest made, not the user's folders
+if "MORPHLIB_DATA_DIR" not in os.environ or _ours and os.environ["MORPHLIB_SCRATCH_OF"] != _process:
     _scratch = tempfile.mkdtemp(prefix="morphlib-notebooks-")
+    os.environ["MORPHLIB_SCRATCH_OF"] = _process
     os.environ["MORPHLIB_DATA_DIR"] = os.path.join(_scratch, "data")
     os.environ["MORPHLIB_MODEL_DIR"] = os.path.join(_scratch, "model")
     os.environ["MORPHLIB_EXPORT_DIR"] = os.path.join(_scratch, "exports")
-    os.environ.setdefault("MORPHLIB_CACHE_DIR", os.path.join(_scratch, "cache"))
+    if _ours or "MORPHLIB_CACHE_DIR" not in os.environ:
+        os.environ["MORPHLIB_CACHE_DIR"] = os.path.join(_scratch, "cache")

@@ -42,7 +42,7 @@ TOP_LEVEL = [
     "jupyter_core", "notebook", "widgetsnbextension", "nbformat", "nbclient", "nbconvert", "pytest", "pillow", "pip",
 ]
 #: The test harness, installed after the pins and constrained by them.
-HARNESS = ["nbval>=0.10", "hypothesis>=6", "playwright>=1.40"]
+HARNESS = ["nbval>=0.10", "hypothesis>=6", "playwright>=1.40", "pytest-xdist>=3.5"]
 #: The classic Notebook's page code for ipywidgets 7.7.1 (Colab's page does not use it).
 CLASSIC_PAGE = "widgetsnbextension==3.6.1"
 
