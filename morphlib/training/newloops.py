@@ -12,6 +12,10 @@ cycle's last, quiet steps mend the old loops), and with the encoder frozen (so t
 loops it knows keep their latents), and then writes the model, its latent map and the list of its loops.
 The folder's earlier model is kept beside it (``before-add-N/``), and an interrupted add
 leaves the folder as it was.
+
+It trains on ``train``'s own loop (``engine.fit_loop``: Keras' ``fit``, the recipe's
+schedule on a ``budget.Clock``, the folder's keeper and checkpoint writer); what differs is
+only its policy: the clock of its own seconds, the mixed batches, and :class:`AddKeeper`.
 """
 
 import dataclasses
