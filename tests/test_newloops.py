@@ -198,9 +198,14 @@ def test_adding_runs_on_the_training_loop_with_its_clock_and_schedule(trained, t
     schedule = next(cb for cb in seen["callbacks"] if isinstance(cb, LearningRateSchedule))
     # a warm restart's cycle over the addition's own seconds, ended within them
     assert keeper.clock.budget_s == 2.0 and keeper.clock.cycle == 2 and keeper.clock.ended()
-    assert schedule.recipe.restart_peak == newloops.PEAK and keeper.steps >= 2 and keeper.seconds < 2.0 + 1.5
+    assert schedule.recipe.restart_peak == newloops.PEAK and keeper.steps >= 1 and keeper.seconds < 2.0 + 5
+    # the warm restart's one-cycle rate: at most its peak (PEAK x the preset's), down at its end
     preset = read_meta(trained)["preset"]
-    assert max(rates) > 2 * preset.learning_rate and rates[-1] < max(rates)  # up to the peak and down again
+    peak = newloops.PEAK * preset.learning_rate
+    assert rates and all(r <= 1.001 * peak for r in rates)
+    assert schedule.recipe.learning_rate_at(preset, 1.0, restart=True) < 0.05 * peak
+    if len(rates) >= 3:  # time for more than two epochs (not under a heavily loaded CPU)
+        assert max(rates) > 2 * preset.learning_rate and rates[-1] < max(rates)
     # one history row for the whole addition, in the checkpoint too
     assert read_state(trained)["history"][-1]["seconds"] == pytest.approx(keeper.seconds, abs=1e-3)
     assert model.added == ["New 0", "New 1"]
@@ -212,6 +217,22 @@ def test_a_diverged_add_leaves_the_folder_as_it_was(trained, tmp_path, tiny_fold
     real = newloops.AddKeeper.on_epoch_end
     monkeypatch.setattr(newloops.AddKeeper, "on_epoch_end", lambda self, epoch, logs=None: real(self, epoch, {"loss": float("nan")}))
     listing = sorted(os.listdir(trained))
-    with pytest.raises(ModelFolderError, match="diverged .* the folder is as it was"):
+    with pytest.raises(ModelFolderError, match=r"stopped \(the loss became NaN or infinite\); the folder is as it was"):
+        add_loops(_folder_with_new_loops(tmp_path, tiny_folder), trained, seconds=1, progress=False, verbose=False)
+    assert sorted(os.listdir(trained)) == listing
+
+
+def test_an_add_that_fails_midway_leaves_the_folder_as_it_was(trained, tmp_path, tiny_folder, monkeypatch):
+    import morphlib.training.newloops as newloops
+
+    real = newloops.AddKeeper.on_epoch_end
+
+    def fails(self, epoch, logs=None):  # an error inside the loop after an epoch has trained
+        real(self, epoch, logs)
+        raise RuntimeError("the disk under TensorFlow went away")
+
+    monkeypatch.setattr(newloops.AddKeeper, "on_epoch_end", fails)
+    listing = sorted(os.listdir(trained))
+    with pytest.raises(RuntimeError, match="went away"):
         add_loops(_folder_with_new_loops(tmp_path, tiny_folder), trained, seconds=1, progress=False, verbose=False)
     assert sorted(os.listdir(trained)) == listing

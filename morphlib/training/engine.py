@@ -43,20 +43,20 @@ def fit_loop(vae, data, *, epochs, start, steps, keeper, callbacks):
     """Train ``vae`` on ``data`` from epoch ``start`` with ``keeper`` among ``callbacks``;
     whether it was interrupted (Ctrl-C). The keeper is closed at any stop: it saves what is
     not saved yet, except where the folder failed (a full disk: its last good checkpoint
-    stays) or where its ``keep_if_interrupted`` is False and the run was interrupted."""
-    interrupted = False
+    stays), and, where its ``saves_at_any_stop`` is False, unless the run ended as planned."""
+    interrupted = ended = False
     try:
         with _ctrl_c_stops(vae) as asked:
             vae.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=steps, shuffle=False, verbose=0,
                     callbacks=callbacks)
-        interrupted = bool(asked)
+        interrupted, ended = bool(asked), not asked
     except KeyboardInterrupt:
         interrupted = True
     except ModelFolderError:
         keeper.close(save=False)
         raise
     finally:
-        keeper.close(save=keeper.keep_if_interrupted or not interrupted)
+        keeper.close(save=keeper.saves_at_any_stop or ended)
     return interrupted
 
 @contextlib.contextmanager
@@ -130,15 +130,16 @@ class FolderKeeper(Callback):
 
     Attributes
     ----------
-    keep_if_interrupted : bool
-        Ctrl-C saves what is not saved yet (``fit_loop``); an addition's keeper writes nothing then.
+    saves_at_any_stop : bool
+        Ctrl-C or an error saves what is not saved yet (``fit_loop``); an addition's keeper
+        writes only when its run ended as planned.
     unreachable : OSError or None
         Why the folder could not be reached, while it cannot.
     stopped_unreachable : bool
         Training stopped because the folder stayed unreachable.
     """
 
-    keep_if_interrupted = True
+    saves_at_any_stop = True
 
     def __init__(self, model_dir, history, *, checkpoint_every=CHECKPOINT_EVERY, max_minutes=None, newest=None, say=print,
                  clock=None):

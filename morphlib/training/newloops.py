@@ -148,11 +148,11 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
         keeper, interrupted = _fit_added(vae, loops, fresh, known, folder=folder, recipe=recipe, precision=precision,
                                          seconds=seconds, seed=seed, progress=progress, say=say)
         if interrupted or keeper.before is None:
-            why = "interrupted" if interrupted else "the loss became NaN or infinite"
+            why = "interrupted" if interrupted else "the loss became NaN or infinite" if keeper.diverged else "no epoch ended"
             say(f"{why}: {model_dir} is as it was (the new loops were not added); run it again to add them")
             if interrupted:
                 raise KeyboardInterrupt
-            raise ModelFolderError(f"adding loops to {model_dir} diverged (NaN loss); the folder is as it was: "
+            raise ModelFolderError(f"adding loops to {model_dir} stopped ({why}); the folder is as it was: "
                                    "try fewer seconds, or train the whole folder again")
         folder.add_names(loops.names)
         model = load_model(folder)
@@ -295,7 +295,7 @@ def _posteriors(vae, loops, batch=32):
 
 class AddKeeper(FolderKeeper):
     """The keeper of an addition: the folder stays as it was until the addition ends
-    (nothing written before it, nothing when it is interrupted or diverges); then the model
+    (nothing written before it, nothing when it is interrupted, fails or diverges); then the model
     before goes to ``before-add-N/``, and the model as the addition ends — its last weights,
     not those of its lowest loss, which the new loops' falling share moves — is written
     with one history row for the whole addition and a checkpoint that ``train`` resumes
@@ -312,7 +312,7 @@ class AddKeeper(FolderKeeper):
     steps : int
     """
 
-    keep_if_interrupted = False
+    saves_at_any_stop = False
 
     def __init__(self, folder, *, preset, precision, steps_per_epoch, clock, say):
         rows = read_history(folder)
