@@ -69,7 +69,8 @@ def audible(model, loops, names, every=1, *, fit=0):
     return float(np.mean([audible_lsd(S[k], model.to_audio(decoded[k]), loops.settings) for k in range(len(S))]))
 
 
-def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None, shares=(), step_back=(), fit_steps=()):
+def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None, shares=(), step_back=(), fit_steps=(),
+        held_kits=HELD_KITS):
     """One preset: train on the kits not held out, then add them two ways (and with each of
     ``shares``, from the same trained model); a dict of figures."""
     import morphlib.training.newloops as newloops
@@ -81,7 +82,7 @@ def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=No
 
     settings = settings or settings_for(preset, fit="crop")
     name = getattr(preset, "name", preset)
-    old_dir, held = split_by_kit(folder, work)
+    old_dir, held = split_by_kit(folder, work, held_kits)
     cache = os.path.join(work, "cache")
     old = load_folder(old_dir, settings, progress=False, cache=cache)
     everything = load_folder(folder, settings, progress=False, cache=cache)
@@ -258,6 +259,9 @@ def main(argv=None):
                    help="also the unseen kits from latents fitted in K steps (the default is latentfit.FIT_STEPS)")
     p.add_argument("--step-back", nargs="+", type=float, default=[], metavar="F",
                    help="after the first of --shares, its weights taken F of the way from the model before")
+    p.add_argument("--held-kits", nargs="+", default=list(HELD_KITS), metavar="KIT",
+                   help=f"the GM kits held out as the new loops (default {' '.join(HELD_KITS)}, the ones the addition's "
+                        "defaults were tuned on; give others to check them on loops kept aside)")
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
@@ -277,6 +281,7 @@ def main(argv=None):
         except ValueError:
             p.error(f"--shares {spec!r}: give FIRST[:LAST][@PEAK], e.g. 0.45:0.25@10")
     rows = [run(folder, preset, work, shares=args.shares, step_back=args.step_back, fit_steps=args.fit_steps,
+                held_kits=tuple(args.held_kits),
                 **{"seconds": args.seconds, "epochs": args.epochs, "settings": at[preset.name], **quick})
             for preset in presets]
     print_rows(rows)
