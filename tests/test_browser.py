@@ -43,21 +43,26 @@ import secrets
 import shutil
 import signal
 import socket
+import queue
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 import pytest
 
-from morphlib.config import AnalysisSettings
+from morphlib.config import AnalysisSettings, get_preset, settings_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = "04_morph.ipynb"
 
-#: Half-second loops: big enough to look like drums in a screenshot, small enough that
-#: the tiny preset trains in seconds.
-SETTINGS = AnalysisSettings(sr=16000, n_fft=512, hop_length=128, n_frames=64)
+#: The demo model's preset: "fast" here; ``benchmarks/browser_drag.py`` sets
+#: ``MORPHLIB_BROWSER_PRESET`` to run the same drags on the tutorial's and the studio's.
+PRESET = os.environ.get("MORPHLIB_BROWSER_PRESET", "fast")
+#: Half-second loops for "fast": big enough to look like drums in a screenshot, small enough
+#: that the tiny preset trains in seconds; another preset's own analysis.
+SETTINGS = AnalysisSettings(sr=16000, n_fft=512, hop_length=128, n_frames=64) if PRESET == "fast" else settings_for(get_preset(PRESET))
 
 #: No sandbox (the tests may run as root), and none of Chromium's background connections,
 #: which a machine without internet access refuses over and over.
@@ -194,6 +199,7 @@ class Server:
     export_dir: str
     drops: str  # what a Colab-like kernel dropped (JSON lines)
     notebook: str = NOTEBOOK
+    proxy: object = None  # a DelayProxy the browser talks through, or None
 
     def log_tail(self, n=3000):
         with open(self.log, errors="replace") as f:
@@ -251,8 +257,13 @@ def serve(front_end, workspace, *, data_dir, model_dir, notebook=NOTEBOOK, extra
     server = Server(f"http://127.0.0.1:{port}", token, log, export_dir, drops, notebook)
     try:
         _wait_until_up(process, server)
+        if front_end.colab:  # a kernel far away: the page talks to it through a proxy that can delay
+            server.proxy = DelayProxy(port)
+            server.url = f"http://127.0.0.1:{server.proxy.url_port}"
         yield server
     finally:
+        if server.proxy:
+            server.proxy.close()
         _stop(process)
 
 
@@ -282,6 +293,80 @@ def _stop(process):
         process.wait()
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # kernels left behind by a quick exit
+
+
+# --- the network between browser and kernel -------------------------------------------
+
+class DelayProxy:
+    """A TCP proxy on localhost that holds every chunk, each way, for ``delay_s`` (settable at
+    any time): the network between a browser and a kernel in a data centre, emulated."""
+
+    def __init__(self, port, delay_s=0.0):
+        self.port, self.delay_s = port, delay_s
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url_port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(("127.0.0.1", self.port))
+            except OSError:
+                return
+            for src, dst in ((client, upstream), (upstream, client)):
+                self._pipe(src, dst)
+
+    def _pipe(self, src, dst):
+        held = queue.Queue()
+
+        def read():
+            while True:
+                try:
+                    data = src.recv(65536)
+                except OSError:
+                    data = b""
+                held.put((time.monotonic() + self.delay_s, data))
+                if not data:
+                    return
+
+        def write():
+            while True:
+                due, data = held.get()
+                time.sleep(max(0.0, due - time.monotonic()))
+                try:
+                    if not data:
+                        dst.shutdown(socket.SHUT_WR)
+                        return
+                    dst.sendall(data)
+                except OSError:
+                    return
+
+        threading.Thread(target=read, daemon=True).start()
+        threading.Thread(target=write, daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+
+
+class KernelMessages:
+    """The comm messages the page has sent the kernel, counted off the page's websockets."""
+
+    def __init__(self, page):
+        self.page, self.n = page, 0
+        page.on("websocket", lambda ws: ws.on("framesent", self._sent))
+
+    def _sent(self, payload):
+        data = payload if isinstance(payload, (bytes, bytearray)) else str(payload).encode()
+        self.n += data.count(b'"comm_msg"')
+
+    def count(self):
+        return self.n
+
+    def settled_count(self):
+        """The count once what the page sent by now has been reported here."""
+        self.page.wait_for_timeout(250)
+        return self.n
 
 
 # --- fixtures ---------------------------------------------------------------------------
@@ -318,7 +403,8 @@ def demo_model(tmp_path_factory):
     first = sorted(synth_drums(os.path.join(data_dir, "demo"), n=5, seed=0))[0]
     os.replace(first, os.path.join(os.path.dirname(first), MARKUP_NAME + ".wav"))  # a loop pack from the internet
     loops = load_folder(data_dir, SETTINGS, progress=False, cache=False)
-    train(loops, model_dir, epochs=400, preset="fast", progress=False, verbose=False)
+    # another preset trains one epoch: what is measured with it, time, does not depend on training
+    train(loops, model_dir, epochs=400 if PRESET == "fast" else 1, preset=PRESET, progress=False, verbose=False)
     return data_dir, model_dir
 
 
@@ -337,7 +423,7 @@ def artifacts():
 PANEL_STATE = """panel => {
   const img = panel.querySelector('img.widget-image');
   const player = panel.querySelector('.morphlib-player');
-  const readout = panel.querySelector('.widget-readout');
+  const readout = panel.querySelector('.morphlib-alpha-readout');
   const pad = panel.querySelector('.morphlib-pad');
   return {image: img ? img.src : null,
           version: player ? player.dataset.version : null, state: player ? player.dataset.state : null,
@@ -346,6 +432,10 @@ PANEL_STATE = """panel => {
           swapLog: player && player.dataset.swapLog ? JSON.parse(player.dataset.swapLog) : [],
           lastInput: player ? Number(player.dataset.lastInput) : null,
           players: panel.querySelectorAll('.morphlib-player, audio').length,
+          pathKey: player ? player.dataset.pathKey : null, pathSteps: player ? Number(player.dataset.pathSteps) : 0,
+          pathBytes: player ? Number(player.dataset.pathBytes) : 0, pathMs: player && player.dataset.pathMs ? Number(player.dataset.pathMs) : null,
+          pathDoneAt: player && player.dataset.pathDoneAt ? Number(player.dataset.pathDoneAt) : null,
+          pathLog: player && player.dataset.pathLog ? JSON.parse(player.dataset.pathLog) : [],
           readout: readout ? (readout.value || readout.textContent).trim() : null,
           pad: pad && pad.offsetParent ? [Number(pad.dataset.x), Number(pad.dataset.y)] : null};
 }"""
@@ -424,23 +514,28 @@ def _press_play(page, front_end, panel):
 
 
 def _alpha(panel):
-    """α's slider: the panel's first horizontal slider."""
-    return panel.locator(".widget-hslider").first
+    """α's slider (``morphlib/ui/panel/static/alpha.js``): a range input."""
+    return panel.locator(".morphlib-alpha input[type=range]").first
 
 
-def _drag_alpha(page, front_end, panel, to, steps=DRAG_STEPS):
+def _drag_alpha(page, front_end, panel, to, steps=DRAG_STEPS, kernel=None):
     """Drag α's handle with the mouse to the fraction ``to`` of its track in ``steps`` quick
-    moves; return the states before and after, once the sound of where it stopped plays."""
+    moves; return the states before and after, once the sound of where it stopped plays.
+    ``kernel`` (``KernelMessages``): ``after["sent"]`` is then what the page sent the kernel
+    while the hand was down."""
     before = panel.evaluate(PANEL_STATE)
-    handle = _alpha(panel).locator(front_end.handle).bounding_box()
-    track = _alpha(panel).locator(front_end.track).bounding_box()
-    y = handle["y"] + handle["height"] / 2
-    page.mouse.move(handle["x"] + handle["width"] / 2, y)
+    track = _alpha(panel).bounding_box()
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + float(before["readout"]) * track["width"], y)
+    sent = kernel.settled_count() if kernel else 0
     page.mouse.down()
     page.mouse.move(track["x"] + to * track["width"], y, steps=steps)
+    sent = kernel.settled_count() - sent if kernel else None
     page.mouse.up()
     after = _changed(page, front_end, panel, before, "dragging α")
-    return before, _heard(page, front_end, panel, before, f"α = {after['readout']}", "dragging α")
+    after = _heard(page, front_end, panel, before, f"α = {after['readout']}", "dragging α")
+    after["sent"] = sent
+    return before, after
 
 
 #: Whether the player has started a morph whose label contains the given text since ``before``.
@@ -473,7 +568,7 @@ def _heard(page, front_end, panel, before, text, action):
 def _step_alpha(page, front_end, panel, key, times=1):
     """Focus α's handle and press ``key`` ``times`` times, as a keyboard user does; return the states before and after."""
     before = panel.evaluate(PANEL_STATE)
-    _alpha(panel).locator(front_end.handle).focus()
+    _alpha(panel).focus()
     for _ in range(times):
         page.keyboard.press(key)
     return before, _changed(page, front_end, panel, before, f"pressing {key} {times} times on α")
@@ -527,20 +622,25 @@ def _show_pad(page, panel):
     time.sleep(1.0)
 
 
-def _drag_pad(page, front_end, panel, to, steps=DRAG_STEPS):
+def _drag_pad(page, front_end, panel, to, steps=DRAG_STEPS, kernel=None):
     """Drag the pad's point with the mouse from where it is to ``to`` = (x, y) in ``steps``
-    quick moves; return the states before and after, once the sound of where it stopped plays."""
+    quick moves; return the states before and after, once the sound of where it stopped plays
+    (``after["sent"]`` as for ``_drag_alpha``)."""
     before = panel.evaluate(PANEL_STATE)
     box = panel.locator(".morphlib-pad-square").bounding_box()
     x0, y0 = before["pad"]
     page.mouse.move(box["x"] + x0 * box["width"], box["y"] + (1 - y0) * box["height"])
+    sent = kernel.settled_count() if kernel else 0
     page.mouse.down()
     page.mouse.move(box["x"] + to[0] * box["width"], box["y"] + (1 - to[1]) * box["height"], steps=steps)
+    sent = kernel.settled_count() - sent if kernel else None
     page.mouse.up()
     _changed(page, front_end, panel, before, "dragging the pad's point")
     # The newest point wins: the sound catches up with where the mouse left the point.
     x, y = panel.evaluate("panel => { const pad = panel.querySelector('.morphlib-pad'); return [Number(pad.dataset.x), Number(pad.dataset.y)]; }")
-    return before, _heard(page, front_end, panel, before, f"x = {x:.2f}, y = {y:.2f}", "dragging the pad's point")
+    after = _heard(page, front_end, panel, before, f"x = {x:.2f}, y = {y:.2f}", "dragging the pad's point")
+    after["sent"] = sent
+    return before, after
 
 
 def _click_map(page, front_end, panel, index):
@@ -568,18 +668,79 @@ def _summary(ms):
             "worst_ms": round(ms[-1], 1), "ms": [round(m, 1) for m in ms]}
 
 
+#: Targets of the path in the page: from a move's input event to its sound starting, in ms,
+#: on localhost and with NETWORK_DELAY_S added each way between browser and kernel.
+PATH_MS, PATH_MS_DELAYED = 20.0, 30.0
+NETWORK_DELAY_S = 0.15
+#: From choosing A (a click on the map) to the whole path in the page, s; and the most audio it may hold.
+PATH_READY_S, PATH_MAX_BYTES = 3.0, 64 * 2**20
+#: Drags of α and of the pad's point once the path is in the page.
+PATH_ALPHA_DRAGS = (0.15, 0.85, 0.4)
+PATH_PAD_DRAGS = ((0.9, 0.9), (0.3, 0.2), (0.7, 0.5))
+
+
+def _without_path(page):
+    """The page as if its player held no path: the controls send every move (request–reply)."""
+    page.evaluate("() => { window.__morphlibSaved = new Map(window.__morphlibPlayers); window.__morphlibPlayers.clear(); }")
+
+
+def _with_path(page):
+    page.evaluate("() => { for (const [k, v] of window.__morphlibSaved || []) window.__morphlibPlayers.set(k, v); }")
+
+
+def _path_in(page, front_end, panel, steps, *, kind, other_than=None, since=None):
+    """The state once the player holds all ``steps`` of a path (not ``other_than``, the key of
+    one before); ``ready_s``: from ``since`` (performance.now(), ms) to its last step."""
+    try:
+        page.wait_for_function(
+            "([panel, steps, old]) => { const p = panel.querySelector('.morphlib-player');"
+            " return p.dataset.pathKey && p.dataset.pathKey !== old && Number(p.dataset.pathSteps) === steps && p.dataset.pathDoneAt; }",
+            arg=[panel.element_handle(), steps, other_than or ""], timeout=60_000)
+    except Exception:
+        pytest.fail(f"{front_end.name}: the {kind} path of {steps} steps did not reach the page: "
+                    f"{ {k: v for k, v in panel.evaluate(PANEL_STATE).items() if k.startswith('path') and k != 'pathLog'} }",
+                    pytrace=False)
+    state = panel.evaluate(PANEL_STATE)
+    state["ready_s"] = (state["pathDoneAt"] - since) / 1000 if since is not None else state["pathMs"] / 1000
+    n_samples = SETTINGS.n_samples
+    assert state["pathBytes"] == 4 * n_samples * steps <= PATH_MAX_BYTES, (front_end.name, state["pathBytes"], steps)
+    return state
+
+
+def _drag_through_path(page, front_end, panel, kernel, drag, targets, figures, label):
+    """Drag (``_drag_alpha`` or ``_drag_pad``) to each target with the path in: nothing is sent
+    to the kernel while the hand is down, the sound follows each move, and the exact morph
+    of where the hand stopped follows; ``figures[label]`` gets each move's ms to its sound."""
+    for to in targets:
+        page.wait_for_function("panel => panel.querySelector('.morphlib-player').dataset.draft === 'false'",
+                               arg=panel.element_handle())  # the last stop's morph at full quality: the kernel is done
+        since = page.evaluate("() => performance.now()")
+        before, after = drag(page, front_end, panel, to, kernel=kernel)
+        assert after["sent"] == 0, f"{front_end.name}: {after['sent']} messages went to the kernel while {label} played the path"
+        ms = [e["at"] - e["input"] for e in after["pathLog"] if e["at"] > since]
+        assert ms, f"{front_end.name}: {label} to {to} played no step of the path"
+        _still_playing(front_end, before, after, label)
+        figures[label] += ms
+
+
 def _drive_panel(page, front_end, server, artifacts):
     import soundfile as sf
 
+    kernel = KernelMessages(page)
     _open_and_run_all(page, front_end, server)
     panel = _rendered_panel(page)
     assert MARKUP_NAME in panel.text_content(), "the loop named with markup is not shown as its text"
     assert page.evaluate("() => window.__morphlib_xss === undefined"), "a loop's name ran as markup in the page"
     first_png = panel.evaluate(IMAGE_BYTES)
     started = _press_play(page, front_end, panel)
+    if server.proxy:
+        server.proxy.delay_s = NETWORK_DELAY_S
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-before-slider.png"))
-    heard = {"α drag": [], "pad drag": []}
+    figures = {"α drag, request–reply": [], "pad drag, request–reply": [], "α drag, path": [], "pad drag, path": []}
+    ready = {}
 
+    # Request–reply, as without the path: every move goes to the kernel, the newest is rendered.
+    _without_path(page)
     before, after = _drag_alpha(page, front_end, panel, ALPHA_DRAGS[0], steps=FAST_DRAG_STEPS)
     _still_playing(front_end, started, after, "dragging α")
     _coalesced(front_end, after, "dragging α")
@@ -593,7 +754,7 @@ def _drive_panel(page, front_end, server, artifacts):
     for to in ALPHA_DRAGS[1:]:  # the figures: drags of DRAG_STEPS moves
         _, after = _drag_alpha(page, front_end, panel, to)
         _still_playing(front_end, started, after, "dragging α")
-        heard["α drag"].append(after["heard_ms"])
+        figures["α drag, request–reply"].append(after["heard_ms"])
     before_step = after["readout"]
 
     # Five steps back with the keyboard: α moves by the slider's step of 0.01 each. (One step
@@ -609,14 +770,24 @@ def _drive_panel(page, front_end, server, artifacts):
         y, sr = sf.read(os.path.join(server.export_dir, name))
         assert sr == SETTINGS.sr and len(y) == SETTINGS.n_samples and abs(y).max() > 0
 
-    # A loop clicked on the latent map becomes sound A, and is heard without stopping. (The
-    # fifth loop: the pad's corners c and d are the third and fourth.)
+    # The α path in the page: a drag plays it with no message to the kernel.
+    _with_path(page)
+    path = _path_in(page, front_end, panel, 33, kind="α")
+    _drag_through_path(page, front_end, panel, kernel, _drag_alpha, PATH_ALPHA_DRAGS, figures, "α drag, path")
+
+    # A loop clicked on the latent map becomes sound A, and is heard without stopping; the
+    # page drops the old path and holds the new one within PATH_READY_S. (The fifth loop: the
+    # pad's corners c and d are the third and fourth.)
+    since = page.evaluate("() => performance.now()")
     before, after = _click_map(page, front_end, panel, 4)
     _still_playing(front_end, before, after, "clicking the map")
     assert panel.locator(".morphlib-map-label.marked").filter(has_text="A: ").count() == 1
+    ready["α path"] = _path_in(page, front_end, panel, 33, kind="α", other_than=path["pathKey"], since=since)["ready_s"]
 
     # The XY pad: drag its point; the loop plays on, the point is where the mouse left it.
+    since = page.evaluate("() => performance.now()")
     _show_pad(page, panel)
+    _without_path(page)
     for k, to in enumerate(PAD_DRAGS):
         before, after = _drag_pad(page, front_end, panel, to, steps=FAST_DRAG_STEPS if k == 0 else DRAG_STEPS)
         assert after["pad"] == pytest.approx(list(to), abs=0.05), after
@@ -624,16 +795,30 @@ def _drive_panel(page, front_end, server, artifacts):
         if k == 0:
             _coalesced(front_end, after, "dragging the pad")
         else:
-            heard["pad drag"].append(after["heard_ms"])
+            figures["pad drag, request–reply"].append(after["heard_ms"])
+    _with_path(page)
+    ready["pad grid"] = _path_in(page, front_end, panel, 25, kind="pad's", since=since)["ready_s"]
+    _drag_through_path(page, front_end, panel, kernel, _drag_pad, PATH_PAD_DRAGS, figures, "pad drag, path")
     panel.scroll_into_view_if_needed()
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-pad-and-map.png"))
     panel.screenshot(path=os.path.join(artifacts, f"{front_end.name}-panel.png"))
-    # Reported, not asserted: from the last mouse move to the sound of where the hand stopped.
-    figures = {kind: _summary(ms) for kind, ms in heard.items()}
+    _report(front_end, server, artifacts, figures, ready)
+
+
+def _report(front_end, server, artifacts, figures, ready):
+    """Write and print the figures; then hold the path's to their targets."""
+    summary = {kind: _summary(ms) for kind, ms in figures.items()}
+    summary["path in the page, s"] = {k: round(v, 2) for k, v in ready.items()}
+    summary["network delay each way, ms"] = 1000 * (server.proxy.delay_s if server.proxy else 0.0)
     with open(os.path.join(artifacts, f"{front_end.name}-latency.json"), "w") as f:
-        json.dump(figures, f, indent=2)
-    print(f"{front_end.name}: ms from the last mouse move to its sound: "
-          + ", ".join(f"{kind} median {f['median_ms']}, worst {f['worst_ms']}" for kind, f in figures.items()))
+        json.dump(summary, f, indent=2)
+    print(f"{front_end.name}: " + json.dumps(ensure_ascii=False, obj={k: (v if not isinstance(v, dict) or "ms" not in v else
+                                                   {"median": v["median_ms"], "worst": v["worst_ms"]}) for k, v in summary.items()}))
+    limit = PATH_MS_DELAYED if server.proxy else PATH_MS
+    for kind in ("α drag, path", "pad drag, path"):
+        assert summary[kind]["worst_ms"] <= limit, f"{front_end.name}: {kind}: a move took {summary[kind]['worst_ms']} ms to its sound (target {limit})"
+    for kind, seconds in ready.items():
+        assert seconds <= PATH_READY_S, f"{front_end.name}: the {kind} took {seconds:.2f} s to reach the page (target {PATH_READY_S})"
 
 
 FRONT_ENDS = {"jupyterlab": jupyterlab, "classic": classic, "colab": lambda: classic(colab=True)}

@@ -60,7 +60,8 @@ def test_a_new_panel_shows_and_plays_the_middle_morph(page, panel):
     assert type(panel.player).__name__ == "LoopPlayer" and panel.player.version == 1 and not panel.player.draft
     assert (panel.morph.a, panel.morph.b, panel.morph.alpha, panel.morph.method) == ("Loop A", "Loop B", 0.5, "linear")
     assert panel.morph.y.shape == (panel.model.settings.n_samples,)
-    assert panel.alpha.continuous_update  # it follows a drag, not only a release
+    # α's slider and the pad find the live player in the page by a channel of their own
+    assert panel.alpha.channel == panel.pad.channel == panel.player.channel and len(panel.player.channel) == 32
     assert panel.baseline is None and not panel.compare_out.outputs  # the crossfade only when asked
 
 
@@ -107,7 +108,7 @@ def test_a_move_sends_a_draft_and_the_page_asks_for_full_quality(page, panel, ti
 
 
 def test_a_message_sent_outside_a_handler_raises_in_strict_mode(page, panel):
-    with pytest.raises(WidgetDeliveryError, match="FloatSlider sent update of value from the thread .MainThread. while it handled no front-end message"):
+    with pytest.raises(WidgetDeliveryError, match="AlphaSlider sent update of value from the thread .MainThread. while it handled no front-end message"):
         panel.alpha.value = 0.3  # from a script, not from the page: Colab would not show it
 
 

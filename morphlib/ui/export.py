@@ -19,10 +19,9 @@ from ..errors import ParameterError
 from ..files import part_name, refuse_links
 from ..sound.audio import prevent_clipping
 from .panel import STATIC
+from .panel.path import STEPS
 from ..morphing.morphs import morph
 
-#: Steps of α in a path: every 1/32, 0 and 1 included.
-STEPS = 33
 
 
 def morph_path(model, a, b, *, loops=None, steps=STEPS, n_iter=32, seed=0, keep_hits=None):

@@ -3,10 +3,11 @@
 ``morphpanel``  :class:`MorphPanel`, the controls and what each change renders
 ``delivery``    how every widget message reaches the page (inside a handler, as Colab needs)
 ``player``      the live loop player (Web Audio) and the plain fallback players
-``pad``         the XY pad of four loops
+``path``        the α path (or the pad's grid) the live player holds, so that a drag plays in the page
+``controls``    the α slider and the XY pad of four loops, which hand a drag to the player
 ``latentmap``   the latent map: computed, drawn with matplotlib, and the clickable widget
 ``picture``     spectrogram pictures fast enough to follow a slider
-``static/``     the front-end code of the player, the pad and the map (anywidget ES modules), and of
+``static/``     the front-end code of the player, the controls and the map (anywidget ES modules), and of
                 the page a morph leaves as (``morph.html``, ``.js``, ``.css``: ``morphlib.ui.export``)
 
 ``ipywidgets``, ``anywidget`` and ``IPython`` are imported when a panel is made, so that

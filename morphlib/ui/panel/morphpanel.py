@@ -8,13 +8,18 @@ writes what is heard. Works with ipywidgets 7.7 (Google Colab) and 8.x (JupyterL
 
 Every render runs in the handler of the message that asked for it (see ``delivery``):
 a move renders a quick *draft* (half the Griffin-Lim iterations, from the last morph's
-phase), and the live player asks for the full-quality morph once the hand rests.
+phase), and the live player asks for the full-quality morph once the hand rests. The live
+player also holds the path between A and B (or the pad's grid; ``path``), which it asks for
+piece by piece: while the path is in, a drag plays in the page with no message to the kernel,
+and only where the hand stops is rendered here.
 """
 
 import html
+import itertools
 import os
 import threading
 import time
+import uuid
 
 import numpy as np
 
@@ -24,8 +29,9 @@ from ...morphing.morphs import Morph, at_tempo, bilinear_weights, fitted_bars
 from ...sound.spectral import griffin_lim, phase_of
 from . import delivery
 from ...errors import MorphlibError
-from ..export import STEPS, morph_path, save_html
+from ..export import morph_path, save_html
 from ..plots import play, specplot
+from .path import GRID, STEPS, Path, ab_points, grid_points, steps_within
 from .picture import SpectrogramStrip
 from .player import make_player, output_item
 
@@ -103,6 +109,9 @@ class MorphPanel:
         self._phase = None
         self._shown = None  # (state, S) of the morph on display while it is a draft
         self._rendered = None  # the state of the morph on display
+        self.path = None  # the path the live player holds (path.Path)
+        self._path_what = None
+        self._path_keys = itertools.count(1)
         # Handlers may run on two threads at once: a cell on the main thread, widget
         # messages on a kernel subshell's (JupyterLab 4.6 with ipykernel 7).
         self._lock = threading.RLock()
@@ -110,6 +119,8 @@ class MorphPanel:
         self._show_mode()
         if self.player.refines:
             self.player.on_refine(self._on_refine)
+        if hasattr(self.player, "offer_path"):
+            self.player.on_path_request(self._on_path_request)
         self._render(self._state(), draft=False)  # the first picture and sound are there when the cell finishes
 
     def _build_controls(self, a, b, c, d, *, alpha, xy, mode, n_iter, live):
@@ -129,8 +140,7 @@ class MorphPanel:
 
         self.a, self.b, self.c, self.d = pick(i, "A / a"), pick(j, "B / b"), pick(k_c, "corner c"), pick(k_d, "corner d")
         self.mode = w.ToggleButtons(options=list(MODES), value=mode)
-        self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.01, description="α (A→B)", continuous_update=True,
-                                   readout_format=".2f", layout=w.Layout(width="90%"))
+        self.alpha = _make_alpha(alpha)
         self.method = w.ToggleButtons(options=list(METHODS), value="linear")
         self.n_iter = w.IntSlider(value=n_iter, min=1, max=128, description="GL iters", continuous_update=False)
         warm = getattr(self.model.preset, "compression", "none") != "none"  # the tutorial preset keeps the tutorial's start
@@ -154,6 +164,10 @@ class MorphPanel:
         self.player = make_player(live=live)
         self.compare_out = w.Output()
         self.pad, self.map = _make_pad(xy), _make_map(self.model, self.loops, self.z)
+        channel = uuid.uuid4().hex  # the page's controls find the live player by it
+        for widget in (self.player, self.alpha, self.pad):
+            if getattr(widget, "has_trait", lambda _name: False)("channel"):
+                widget.channel = channel
         self.map_target = w.ToggleButtons(options=["A", "B"], value="A", description="click sets")
 
     def _layout(self):
@@ -288,6 +302,45 @@ class MorphPanel:
         """Render ``state``; a draft where asked and a phase to start from is at hand."""
         with self._lock:
             self._render_locked(state, draft=draft and self._phase is not None and state["n_iter"] >= 2)
+            self._offer_path(state)
+
+    # --- the path in the player ------------------------------------------------------
+
+    def _path_of(self, state):
+        """What the path of ``state`` blends: (kind, corner indices, method, keep_hits, n_iter)."""
+        if state["mode"] == "xy":
+            return ("xy", state["corners"], "linear", state["keep_hits"], state["n_iter"])
+        return ("ab", state["corners"][:2], state["method"], state["keep_hits"], state["n_iter"])
+
+    def _offer_path(self, state):
+        """Offer the live player a new path when A, B (the corners), the blend or the quality changed."""
+        if not hasattr(self.player, "offer_path"):
+            return
+        what = self._path_of(state)
+        if self.path is not None and self._path_what == what:
+            return
+        kind, idx, method, keep_hits, n_iter = what
+        n = steps_within(self.model.settings.n_samples, STEPS if kind == "ab" else GRID**2)
+        points = ab_points(n) if kind == "ab" else grid_points(min(GRID, int(np.sqrt(n))))
+        self.path = Path(key=f"path-{next(self._path_keys)}", kind=kind, points=points, ends=self.z[list(idx)],
+                         method=method, keep_hits=keep_hits, n_iter=n_iter)
+        self._path_what = what
+        self.player.offer_path(self.path.key, kind, self.path.size)
+
+    def _on_path_request(self, key, restart):
+        """The page asks for the next steps of path ``key`` (from the first, where ``restart``)."""
+        with self._lock:
+            path = self.path
+            if path is None or key != path.key:
+                return  # a path the page has dropped already
+            if restart:
+                path.sent = 0
+            try:
+                steps = path.next_steps(self.model, seed=self.seed)
+            except Exception as exc:  # noqa: BLE001  (the drag then sends its moves, as without a path)
+                self._fail(exc)
+                return
+            self.player.send_steps(key, steps, self.model.settings.sr, done=path.done)
 
     def _render_locked(self, state, *, draft):
         self._rendered = state
@@ -461,10 +514,23 @@ def _describe(m):
     return f"{m.a} → {m.b}, α = {m.alpha:.2f} ({m.method})"
 
 
+def _make_alpha(alpha):
+    """α's slider (anywidget: it can play the path in the page), or ipywidgets' where anywidget is missing."""
+    try:
+        from .controls import alpha_class
+
+        return alpha_class()(value=float(alpha), layout={"width": "90%"})
+    except ImportError:
+        import ipywidgets as w
+
+        return w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.01, description="α (A→B)", continuous_update=True,
+                             readout_format=".2f", layout=w.Layout(width="90%"))
+
+
 def _make_pad(xy):
     """The XY pad widget, or two sliders where anywidget is missing."""
     try:
-        from .pad import pad_class
+        from .controls import pad_class
 
         return pad_class()(x=float(xy[0]), y=float(xy[1]))
     except ImportError:

@@ -10,6 +10,13 @@ While a control moves, the panel sends quick *draft* morphs; once one has played
 ``rest_ms`` with nothing newer (the hand rests), the page asks for the full-quality morph
 with a ``{"type": "refine", "version": N}`` message, whose handler renders and sends it.
 So the full-quality render, too, is sent while the kernel handles a message from the page.
+
+The player also holds a *path* (``path``): when the panel offers one (``offer_path``), the
+page asks for its steps with ``{"type": "path", "key": K}`` messages and each answer
+(``send_steps``) carries the next few as binary buffers. The panel's α slider and XY pad
+find the player through ``channel``: while the hand drags, they hand it each move and the
+player plays the nearest step it holds, sending nothing to the kernel; they send the value
+where the hand stops, and the exact morph follows as before.
 """
 
 import functools
@@ -64,6 +71,10 @@ def player_class():
         rest_ms = t.Int(150).tag(sync=True)
         context_state = t.Unicode("none").tag(sync=True)
         swaps = t.Int(0).tag(sync=True)
+        channel = t.Unicode("").tag(sync=True)
+        path_key = t.Unicode("").tag(sync=True)
+        path_kind = t.Unicode("ab").tag(sync=True)
+        path_size = t.Int(0).tag(sync=True)
 
         #: The page asks for the full-quality morph after a draft (see the module's docstring).
         refines = True
@@ -71,6 +82,7 @@ def player_class():
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self._refine_callbacks = []
+            self._path_callbacks = []
             self.on_msg(self._on_msg)
 
         def show(self, y, sr, *, label="", draft=False):
@@ -87,10 +99,32 @@ def player_class():
             """Call ``callback(version)`` when the page asks for the full-quality morph of draft ``version``."""
             self._refine_callbacks.append(callback)
 
+        def offer_path(self, key, kind, size):
+            """Tell the page that path ``key`` (``kind`` "ab": ``size`` steps of α; "xy": a ``size`` ×
+            ``size`` grid) is to be had; it drops the path it holds and asks for this one."""
+            with self.hold_sync():
+                self.path_kind, self.path_size, self.path_key = kind, int(size), key
+
+        def on_path_request(self, callback):
+            """Call ``callback(key, restart)`` when the page asks for more of path ``key``."""
+            self._path_callbacks.append(callback)
+
+        def send_steps(self, key, steps, sr, *, done=False):
+            """Send rendered steps of path ``key`` (``steps``: a list of (index, point, y)), each
+            as a binary buffer of 16-bit PCM; ``done``: the path has no more."""
+            meta = [{"index": int(k), "point": point} for k, point, _ in steps]
+            self.send({"type": "steps", "key": key, "sr": int(sr), "steps": meta, "done": bool(done)},
+                      buffers=[pcm16(y) for _, _, y in steps])
+
         def _on_msg(self, _widget, content, _buffers):
-            if isinstance(content, dict) and content.get("type") == "refine":
+            if not isinstance(content, dict):
+                return
+            if content.get("type") == "refine":
                 for callback in self._refine_callbacks:
                     callback(int(content.get("version", -1)))
+            elif content.get("type") == "path":
+                for callback in self._path_callbacks:
+                    callback(str(content.get("key", "")), bool(content.get("restart", False)))
 
     return LoopPlayer
 

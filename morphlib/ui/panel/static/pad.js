@@ -1,7 +1,12 @@
 // morphlib's XY pad: four loops at the corners of a square, one point dragged with the
 // mouse (or moved with the arrow keys). Corners a, b, c, d sit at (x, y) = (0, 0), (1, 0),
-// (0, 1), (1, 1): a bottom left, d top right. Every move sets x and y; the kernel renders
-// the latest point only.
+// (0, 1), (1, 1): a bottom left, d top right. While the point is dragged and the live player
+// of the same channel holds the pad's grid, each move goes to that player (it plays the
+// nearest grid point at once) and nothing is sent to the kernel; the point is sent where the
+// hand lets go. Without such a player every move sets x and y, and the kernel renders the
+// latest point only.
+
+const playerOf = (model) => globalThis.__morphlibPlayers?.get(model.get("channel"));
 
 function render({ model, el }) {
   el.classList.add("morphlib-pad");
@@ -13,8 +18,8 @@ function render({ model, el }) {
   square.append(...corners, dot);
   el.append(square, readout);
 
-  const show = () => {
-    const x = model.get("x"), y = model.get("y");
+  const show = () => showAt(model.get("x"), model.get("y"));
+  const showAt = (x, y) => {
     dot.style.left = `${100 * x}%`;
     dot.style.top = `${100 * (1 - y)}%`;
     model.get("corners").forEach((name, k) => { corners[k].textContent = `${"abcd"[k]}: ${name}`; });
@@ -24,7 +29,9 @@ function render({ model, el }) {
   };
 
   const clamp = (v) => Math.min(1, Math.max(0, v));
+  let held = null;  // where the point is while a drag plays the grid in the page: [x, y]
   const moveTo = (x, y) => {
+    held = null;
     model.set("x", clamp(x));
     model.set("y", clamp(y));
     model.save_changes();
@@ -32,7 +39,17 @@ function render({ model, el }) {
   };
   const fromEvent = (event) => {
     const box = square.getBoundingClientRect();
-    moveTo((event.clientX - box.left) / box.width, 1 - (event.clientY - box.top) / box.height);
+    const x = clamp((event.clientX - box.left) / box.width), y = clamp(1 - (event.clientY - box.top) / box.height);
+    const player = playerOf(model);
+    if (!player || !player.covers("xy")) return moveTo(x, y);
+    held = [x, y];
+    player.hear("xy", held, event.timeStamp);
+    showAt(x, y);
+  };
+  const letGo = (event) => {
+    if (!square.hasPointerCapture(event.pointerId)) return;
+    square.releasePointerCapture(event.pointerId);
+    if (held) { playerOf(model)?.settle(); moveTo(...held); }
   };
   square.addEventListener("pointerdown", (event) => {
     square.setPointerCapture(event.pointerId);
@@ -42,6 +59,8 @@ function render({ model, el }) {
   square.addEventListener("pointermove", (event) => {
     if (square.hasPointerCapture(event.pointerId)) fromEvent(event);
   });
+  square.addEventListener("pointerup", letGo);
+  square.addEventListener("pointercancel", letGo);
   el.addEventListener("keydown", (event) => {
     const step = event.shiftKey ? 0.1 : 0.02;
     const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };

@@ -9,14 +9,36 @@
 // data-last-input (when the user last moved something on the page, performance.now() ms)
 // and data-swap-log (JSON: the last morphs started, each with version, draft, label and
 // when it started), from which a test reads the time from a move to its sound.
+//
+// The path: when the kernel offers one (path_key, path_kind "ab" or "xy", path_size), the
+// player drops the path it held and asks for the new one's steps, two requests in flight,
+// each answered with the next few steps (coarse first) as binary buffers. The α slider and
+// the XY pad of the same channel find the player in globalThis.__morphlibPlayers: while the
+// hand drags they call hear(kind, point, eventTime), and the player plays the nearest step it
+// holds at once; no message goes to the kernel. settle() marks the hand's stop (the control
+// then sends the value, and the exact morph replaces the step). Its state for tests:
+// data-path-key, data-path-steps, data-path-bytes (audio held, bytes), data-path-ms (from the
+// offer to the last step in), data-path-done-at (when the last came in) and data-path-log (JSON: the steps played, each with the event's
+// time and when its sound started, performance.now() ms).
 
-function int16ToBuffer(ctx, view, sr) {
-  const n = view.byteLength >> 1;
-  const buffer = ctx.createBuffer(1, Math.max(n, 1), sr);
-  const data = buffer.getChannelData(0);
-  for (let i = 0; i < n; i++) data[i] = view.getInt16(2 * i, true) / 32768;
+const players = (globalThis.__morphlibPlayers ??= new Map());
+
+function asView(b) {
+  if (b instanceof DataView) return b;
+  return ArrayBuffer.isView(b) ? new DataView(b.buffer, b.byteOffset, b.byteLength) : new DataView(b);
+}
+
+// 16-bit PCM as an AudioBuffer; made without an AudioContext, so a path can arrive before play.
+function int16ToBuffer(view, sr) {
+  const n = Math.max(view.byteLength >> 1, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < view.byteLength >> 1; i++) data[i] = view.getInt16(2 * i, true) / 32768;
+  const buffer = new AudioBuffer({ length: n, numberOfChannels: 1, sampleRate: sr });
+  buffer.copyToChannel(data, 0);
   return buffer;
 }
+
+const distance = (p, q) => Math.hypot(...p.map((v, k) => v - q[k]));
 
 let lastPointer = 0;  // when the user last moved something, for the latency readout
 for (const kind of ["pointermove", "pointerdown", "keydown", "input"]) {
@@ -34,6 +56,8 @@ function render({ model, el }) {
 
   let ctx = null, master = null, voice = null, swaps = 0, refineTimer = null;
   const log = [];
+  let path = null, handAt = 0, settledAt = 0;  // the path held; when the hand last moved, and stopped
+  const pathLog = [];
 
   const fade = () => Math.min(Math.max(model.get("fade_ms"), 1), 30) / 1000;
   const show = () => {
@@ -80,7 +104,14 @@ function render({ model, el }) {
   // place in the loop (the loops all have one length).
   function startVoice() {
     if (!ensureContext() || model.get("audio").byteLength === 0) return;
-    const buffer = int16ToBuffer(ctx, model.get("audio"), model.get("sr"));
+    swapTo(int16ToBuffer(asView(model.get("audio")), model.get("sr")));
+    log.push({ version: model.get("version"), draft: model.get("draft"), label: model.get("label"), at: performance.now() });
+    if (log.length > 40) log.shift();
+    el.dataset.swapLog = JSON.stringify(log);
+    el.dataset.lastInput = lastPointer.toFixed(1);
+  }
+
+  function swapTo(buffer) {
     const now = ctx.currentTime, f = fade();
     const offset = voice ? (now - voice.t0) % buffer.duration : 0;
     const source = ctx.createBufferSource();
@@ -98,12 +129,76 @@ function render({ model, el }) {
     source.start(now, offset);
     voice = { source, gain, t0: now - offset };
     swaps += 1;
+    el.dataset.swaps = String(swaps);
     el.dataset.duration = buffer.duration.toFixed(4);
-    log.push({ version: model.get("version"), draft: model.get("draft"), label: model.get("label"), at: performance.now() });
-    if (log.length > 40) log.shift();
-    el.dataset.swapLog = JSON.stringify(log);
-    el.dataset.lastInput = lastPointer.toFixed(1);
   }
+
+  // --- the path -----------------------------------------------------------------------
+
+  function offered() {
+    path = null;  // the old path's audio goes with it
+    const key = model.get("path_key"), kind = model.get("path_kind"), size = model.get("path_size");
+    if (key && size >= 2) {
+      path = { key, kind, n: kind === "ab" ? size : size * size, steps: new Map(), bytes: 0, inFlight: 0, asked: 0,
+               offeredAt: performance.now(), done: false };
+      ask(); ask();
+    }
+    showPath();
+  }
+
+  function ask() {
+    if (!path || path.done || path.inFlight >= 2) return;
+    path.inFlight += 1;
+    model.send({ type: "path", key: path.key, restart: path.asked === 0 });
+    path.asked += 1;
+  }
+
+  function received(msg, buffers) {
+    if (!path || msg.key !== path.key) return;  // an answer for a path already dropped
+    path.inFlight -= 1;
+    msg.steps.forEach((step, k) => {
+      if (path.steps.has(step.index)) return;
+      const buffer = int16ToBuffer(asView(buffers[k]), msg.sr);
+      path.steps.set(step.index, { point: step.point, buffer });
+      path.bytes += 4 * buffer.length;
+    });
+    if (path.steps.size >= path.n || msg.done) {
+      path.done = true;
+      path.doneAt = performance.now();
+      path.readyMs = path.doneAt - path.offeredAt;
+    }
+    showPath();
+    ask();
+  }
+
+  function showPath() {
+    el.dataset.pathKey = path ? path.key : "";
+    el.dataset.pathSteps = String(path ? path.steps.size : 0);
+    el.dataset.pathBytes = String(path ? path.bytes : 0);
+    el.dataset.pathMs = path && path.done ? path.readyMs.toFixed(1) : "";
+    el.dataset.pathDoneAt = path && path.done ? path.doneAt.toFixed(1) : "";
+  }
+
+  // A drag can play the path once its ends (and, for α, its middle) are in.
+  const covers = (kind) => !!path && path.kind === kind && path.steps.size >= Math.min(path.n, kind === "ab" ? 3 : 4);
+
+  function hear(kind, point, eventTime) {
+    if (!covers(kind)) return;
+    handAt = performance.now();
+    let best = null, bestIndex = -1;
+    for (const [index, step] of path.steps) {
+      if (!best || distance(step.point, point) < distance(best.point, point)) { best = step; bestIndex = index; }
+    }
+    if (bestIndex === path.playing) return;
+    path.playing = bestIndex;
+    if (!model.get("playing") || !ctx || ctx.state !== "running") return;
+    swapTo(best.buffer);
+    pathLog.push({ index: bestIndex, point: best.point, input: eventTime, at: performance.now() });
+    if (pathLog.length > 200) pathLog.shift();
+    el.dataset.pathLog = JSON.stringify(pathLog);
+  }
+
+  function settle() { settledAt = performance.now(); if (path) path.playing = -1; }
 
   function stopVoice() {
     if (!voice) return;
@@ -134,10 +229,15 @@ function render({ model, el }) {
     report(); show();
   });
   model.on("change:audio", () => {
-    if (model.get("playing") && ctx) startVoice();
+    // an exact morph that arrives while the hand drags the path again would pull the sound back
+    if (model.get("playing") && ctx && !(handAt > settledAt)) startVoice();
     refineLater();
     report(); show();
   });
+  model.on("change:path_key", offered);
+  model.on("msg:custom", (msg, buffers) => { if (msg && msg.type === "steps") received(msg, buffers || []); });
+  const channel = model.get("channel"), entry = { covers, hear, settle };
+  if (channel) players.set(channel, entry);
   model.on("change:version", show);
   model.on("change:label", show);
   if (model.get("playing")) {  // a page reload, or autoplay where the browser allows it
@@ -146,7 +246,12 @@ function render({ model, el }) {
   }
   show();
   refineLater();
-  return () => { clearTimeout(refineTimer); stopVoice(); ctx?.close(); };
+  offered();
+  return () => {
+    clearTimeout(refineTimer); stopVoice(); ctx?.close();
+    if (players.get(channel) === entry) players.delete(channel);
+    path = null;
+  };
 }
 
 export default { render };

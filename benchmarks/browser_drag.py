@@ -1,0 +1,85 @@
+"""A drag in the browser: from a move to its sound, with the α path in the page and without.
+
+    python benchmarks/browser_drag.py                         # the tutorial and studio presets
+    python benchmarks/browser_drag.py --presets fast          # the browser test's tiny model
+
+Runs the browser test (``tests/test_browser.py``: Chromium driving notebooks/04_morph in
+JupyterLab, the classic Notebook and a Colab-like kernel with 150 ms of network delay each
+way) once per preset, on a model of that preset trained one epoch (time does not depend on
+training), and collects each front end's figures into one table:
+
+- request–reply: from the last mouse move to the sound of the exact morph where the hand
+  stopped, every move sent to the kernel (the panel without the path);
+- path: from each move's input event to the sound of the nearest step of the path (the pad:
+  of its 5 x 5 grid) starting, with no message to the kernel;
+- the path in the page: from choosing A (a click on the map) to its 33 steps held, and from
+  switching to the pad to its 25 points held.
+
+The test itself holds the targets (20 ms, 30 ms with the delay; the path within 3 s) and fails
+when one is missed; the table is printed with the CPU and written to --out.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from common import cpu_description, report  # noqa: E402
+
+FRONT_ENDS = ("jupyterlab", "classic", "colab")
+
+
+def run_preset(preset, folder):
+    """Run the browser test with ``preset``; return {front end: its figures}, and whether it passed."""
+    env = {**os.environ, "MORPHLIB_BROWSER_PRESET": preset, "MORPHLIB_TEST_ARTIFACTS": folder, "MORPHLIB_FAST": "1"}
+    test = "tests/test_browser.py::test_dragging_alpha_changes_picture_and_sound_and_save_writes_a_wav"
+    done = subprocess.run([sys.executable, "-m", "pytest", test, "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    figures = {}
+    for name in FRONT_ENDS:
+        path = os.path.join(folder, "browser", f"{name}-latency.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                figures[name] = json.load(f)
+    if done.returncode:
+        print(done.stdout[-3000:], file=sys.stderr)
+    return figures, done.returncode == 0
+
+
+def table(results):
+    """The figures as a Markdown table: one row per preset and front end."""
+    rows = ["| preset | front end | delay each way | α: request–reply (median / worst) | α: path | pad: request–reply | pad: path "
+            "| α path in | pad grid in |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for preset, by_front_end in results.items():
+        for name, f in by_front_end.items():
+            ms = lambda kind: f"{f[kind]['median_ms']} / {f[kind]['worst_ms']} ms"  # noqa: E731
+            ready = f["path in the page, s"]
+            rows.append(f"| {preset} | {name} | {f['network delay each way, ms']:.0f} ms | {ms('α drag, request–reply')} "
+                        f"| {ms('α drag, path')} | {ms('pad drag, request–reply')} | {ms('pad drag, path')} "
+                        f"| {ready['α path']} s | {ready['pad grid']} s |")
+    return "\n".join(rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--presets", nargs="+", default=["tutorial", "studio"])
+    parser.add_argument("--out", default=None, help="also write the JSON result here")
+    args = parser.parse_args(argv)
+    results, passed = {}, {}
+    for preset in args.presets:
+        with tempfile.TemporaryDirectory() as folder:
+            results[preset], passed[preset] = run_preset(preset, folder)
+    print(f"CPU: {cpu_description()}")
+    print(table(results))
+    report({"cpu": cpu_description(), "figures": results, "targets met": passed}, args.out)
+    return 0 if all(passed.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
