@@ -1,12 +1,13 @@
 """A drag in the browser: from a move to its sound, with the α path in the page and without.
 
-    python benchmarks/browser_drag.py                         # the tutorial and studio presets
-    python benchmarks/browser_drag.py --presets fast          # the browser test's tiny model
+    python benchmarks/browser_drag.py                         # the fast, tutorial and studio presets
+    python benchmarks/browser_drag.py --presets fast          # the browser test's tiny model alone
 
 Runs the browser test (``tests/test_browser.py``: Chromium driving notebooks/04_morph in
 JupyterLab, the classic Notebook and a Colab-like kernel with 150 ms of network delay each
-way) once per preset, on a model of that preset trained one epoch (time does not depend on
-training), and collects each front end's figures into one table:
+way) once per preset, on a model of that preset trained on five demo loops (the fast
+preset 400 epochs, the others 30: enough that morphs differ along α; time does not depend
+on training further), and collects each front end's figures into one table:
 
 - request–reply: from the last mouse move to the sound of the exact morph where the hand
   stopped, every move sent to the kernel (the panel without the path);
@@ -68,7 +69,7 @@ def table(results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--presets", nargs="+", default=["tutorial", "studio"])
+    parser.add_argument("--presets", nargs="+", default=["fast", "tutorial", "studio"])
     parser.add_argument("--out", default=None, help="also write the JSON result here")
     args = parser.parse_args(argv)
     results, passed = {}, {}

@@ -403,8 +403,9 @@ def demo_model(tmp_path_factory):
     first = sorted(synth_drums(os.path.join(data_dir, "demo"), n=5, seed=0))[0]
     os.replace(first, os.path.join(os.path.dirname(first), MARKUP_NAME + ".wav"))  # a loop pack from the internet
     loops = load_folder(data_dir, SETTINGS, progress=False, cache=False)
-    # another preset trains one epoch: what is measured with it, time, does not depend on training
-    train(loops, model_dir, epochs=400 if PRESET == "fast" else 1, preset=PRESET, progress=False, verbose=False)
+    # another preset: 30 epochs, enough that its morphs differ along α (after one they do not);
+    # what is measured with it, time, does not depend on training further
+    train(loops, model_dir, epochs=400 if PRESET == "fast" else 30, preset=PRESET, progress=False, verbose=False)
     return data_dir, model_dir
 
 

@@ -56,7 +56,10 @@ function render({ model, el }) {
     el.focus();
     fromEvent(event);
   });
-  square.addEventListener("pointermove", (event) => {
+  // pointerrawupdate (Chromium) comes with each move of the mouse, pointermove once a frame:
+  // the path in the page can follow the hand a frame sooner
+  const moveEvent = "onpointerrawupdate" in square ? "pointerrawupdate" : "pointermove";
+  square.addEventListener(moveEvent, (event) => {
     if (square.hasPointerCapture(event.pointerId)) fromEvent(event);
   });
   square.addEventListener("pointerup", letGo);

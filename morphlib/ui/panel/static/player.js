@@ -22,6 +22,8 @@
 // time and when its sound started, performance.now() ms).
 
 const players = (globalThis.__morphlibPlayers ??= new Map());
+// Without Web Audio there is nothing to play a path with: the controls then send every move.
+const webAudio = Boolean(globalThis.AudioContext || globalThis.webkitAudioContext) && typeof AudioBuffer === "function";
 
 function asView(b) {
   if (b instanceof DataView) return b;
@@ -138,7 +140,7 @@ function render({ model, el }) {
   function offered() {
     path = null;  // the old path's audio goes with it
     const key = model.get("path_key"), kind = model.get("path_kind"), size = model.get("path_size");
-    if (key && size >= 2) {
+    if (webAudio && key && size >= 2) {
       path = { key, kind, n: kind === "ab" ? size : size * size, steps: new Map(), bytes: 0, inFlight: 0, asked: 0,
                offeredAt: performance.now(), done: false };
       ask(); ask();
