@@ -160,11 +160,13 @@ def test_quick_restart_benchmark_runs(tmp_path):
 
 def test_quick_epoch_levers_benchmark_runs(tmp_path):
     out = tmp_path / "levers.json"
-    result = _bench(os.path.join(ROOT, "benchmarks", "epoch_levers.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
+    result = _bench(os.path.join(ROOT, "benchmarks", "epoch_levers.py"), "--quick", "--code-levers", "--work", str(tmp_path / "w"),
+                    "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text())
-    assert list(report["runs"]) == ["TensorFlow's default threads", "inter-op 1, intra-op 2", "input pipeline alone"]
-    assert all(r["s_per_epoch"] > 0 and r["epochs"] == 3 for r in report["runs"].values())
+    runs = json.loads(out.read_text())["presets"]["tiny"]
+    assert list(runs) == ["TensorFlow's default threads", "Keras' Adam in place of FusedAdam", "jit_compile=True (XLA)",
+                          "input pipeline alone"]
+    assert all(r["s_per_epoch"] > 0 and r["epochs"] == 3 for r in runs.values())
     assert "x the default" in result.stdout and "cores, flags" in result.stdout
 
 

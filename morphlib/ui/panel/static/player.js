@@ -11,7 +11,7 @@
 // when it started), from which a test reads the time from a move to its sound.
 //
 // The path: when the kernel offers one (path_key, path_kind "ab" or "xy", path_size), the
-// player drops the path it held and asks for the new one's steps, two requests in flight,
+// player drops the path it held and asks for the new one's steps, IN_FLIGHT requests at a time,
 // each answered with the next few steps (coarse first) as binary buffers. The α slider and
 // the XY pad of the same channel find the player in globalThis.__morphlibPlayers: while the
 // hand drags they call hear(kind, point, eventTime), and the player plays the nearest step it
@@ -22,6 +22,9 @@
 // time and when its sound started, performance.now() ms).
 
 const players = (globalThis.__morphlibPlayers ??= new Map());
+// Requests for the path at a time: enough that the kernel has the next one at hand while an
+// answer travels to a page a data centre away; each waits behind at most CHUNK_S of rendering.
+const IN_FLIGHT = 3;
 // Without Web Audio there is nothing to play a path with: the controls then send every move.
 const webAudio = Boolean(globalThis.AudioContext || globalThis.webkitAudioContext) && typeof AudioBuffer === "function";
 
@@ -143,13 +146,13 @@ function render({ model, el }) {
     if (webAudio && key && size >= 2) {
       path = { key, kind, n: kind === "ab" ? size : size * size, steps: new Map(), bytes: 0, inFlight: 0, asked: 0,
                offeredAt: performance.now(), done: false };
-      ask(); ask();
+      for (let k = 0; k < IN_FLIGHT; k++) ask();
     }
     showPath();
   }
 
   function ask() {
-    if (!path || path.done || path.inFlight >= 2) return;
+    if (!path || path.done || path.inFlight >= IN_FLIGHT) return;
     path.inFlight += 1;
     model.send({ type: "path", key: path.key, restart: path.asked === 0 });
     path.asked += 1;
