@@ -69,13 +69,39 @@ def audible(model, loops, names, every=1, *, fit=0):
     return float(np.mean([audible_lsd(S[k], model.to_audio(decoded[k]), loops.settings) for k in range(len(S))]))
 
 
+def fitted_harder(model, loops, names, old_names, every=1, *, steps, rate, nearest=0):
+    """Mean audible LSD (dB) of ``names`` decoded from latents fitted in ``steps`` Adam steps
+    of ``rate``; with ``nearest``, also fitted from the stored latents of the ``nearest``
+    loops of ``old_names`` (the training loops) that decode closest to each, the fit with
+    the lowest loss kept."""
+    from morphlib.model.latentfit import fit_latents, latent_gradient
+    from morphlib.sound.audiometrics import audible_lsd
+
+    picked = [loops.names.index(n) for n in names][::every]
+    S = np.asarray(loops.S[np.asarray(picked)], np.float32)
+    gradient = latent_gradient(model.vae)
+    starts = [model.encode(S)]
+    if nearest:
+        Z_old = model.encode(np.asarray(loops.S[[loops.names.index(n) for n in old_names]], np.float32))
+        D_old = model.vae.compress(model.decode(Z_old)).numpy()
+        target = model.vae.compress(S).numpy()
+        dist = ((target[:, None] - D_old[None]) ** 2).mean(axis=(2, 3))  # (new, old)
+        closest = np.argsort(dist, axis=1)[:, :nearest]
+        starts += [Z_old[closest[:, j]] for j in range(nearest)]
+    fits = [fit_latents(model.vae, S, z0, steps=steps, learning_rate=rate, gradient=gradient) for z0 in starts]
+    losses = np.stack([np.asarray(gradient(z, S)[0]) for z in fits])  # (starts, loops)
+    z = np.stack(fits)[np.argmin(losses, axis=0), np.arange(len(S))]
+    decoded = model.decode(z)
+    return float(np.mean([audible_lsd(S[k], model.to_audio(decoded[k]), loops.settings) for k in range(len(S))]))
+
+
 def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None, shares=(), step_back=(), fit_steps=(),
-        held_kits=HELD_KITS):
+        held_kits=HELD_KITS, fit_rates=(), fit_nearest=0):
     """One preset: train on the kits not held out, then add them two ways (and with each of
     ``shares``, from the same trained model); a dict of figures."""
     import morphlib.training.newloops as newloops
     from morphlib.config import settings_for
-    from morphlib.model.latentfit import FIT_STEPS
+    from morphlib.model.latentfit import FIT_RATE, FIT_STEPS
     from morphlib.data.dataset import load_folder
     from morphlib.model.morphmodel import load_model
     from morphlib.training.trainer import train
@@ -100,6 +126,12 @@ def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=No
            "new_fitted": audible(trained, everything, held, every, fit=FIT_STEPS)}
     if fit_steps:  # how far fitting the unseen loops' latents reaches with more or fewer steps
         row["new_fitted_by_steps"] = {str(k): audible(trained, everything, held, every, fit=k) for k in fit_steps}
+    if fit_rates or fit_nearest:  # fitting harder: larger steps, more of them, more starts
+        steps = max(fit_steps or [FIT_STEPS])
+        row["new_fitted_harder"] = {
+            f"rate {rate}, {steps} steps{f', from {fit_nearest} nearest too' if fit_nearest else ''}":
+            fitted_harder(trained, everything, held, old.names, every, steps=steps, rate=rate, nearest=fit_nearest)
+            for rate in (fit_rates or [FIT_RATE])}
     added = newloops.add_loops(everything, model_dir, seconds=seconds, progress=False, verbose=False)
     row.update(old_after=audible(added, everything, old.names, every), new_after=audible(added, everything, held, every))
     share = newloops.NEW_SHARE
@@ -162,6 +194,8 @@ def print_shares(rows):
         if r.get("new_fitted_by_steps"):
             print(f"{r['preset']}: unseen kits from latents fitted in " + ", ".join(
                 f"{k} steps {v:.2f} dB" for k, v in r["new_fitted_by_steps"].items()))
+        if r.get("new_fitted_harder"):
+            print(f"{r['preset']}: unseen kits fitted harder: " + ", ".join(f"{k} {v:.2f} dB" for k, v in r["new_fitted_harder"].items()))
         if not r.get("shares"):
             continue
         print(f"{r['preset']}: additions of {r['add_seconds']:.0f} s from one model (old loops {r['old_before']:.2f} dB before)")
@@ -192,7 +226,7 @@ def levers(folder, preset, work, *, epochs=None, every=2, settings=None, which=N
 
     from morphlib.config import get_preset, settings_for
     from morphlib.data.dataset import load_folder
-    from morphlib.model.latentfit import FIT_STEPS
+    from morphlib.model.latentfit import FIT_RATE, FIT_STEPS
     from morphlib.training.trainer import train
 
     settings = settings or settings_for(preset, fit="crop")
@@ -257,6 +291,11 @@ def main(argv=None):
                         "(0.45:0.25@10 is the default; give one twice to see its spread)")
     p.add_argument("--fit-steps", nargs="+", type=int, default=[], metavar="K",
                    help="also the unseen kits from latents fitted in K steps (the default is latentfit.FIT_STEPS)")
+    p.add_argument("--fit-rates", nargs="+", type=float, default=[], metavar="R",
+                   help="also the unseen kits from latents fitted with Adam's step R (the default is latentfit.FIT_RATE), "
+                        "in the most of --fit-steps steps")
+    p.add_argument("--fit-nearest", type=int, default=0, metavar="K",
+                   help="with --fit-rates: also fit from the latents of the K training loops that decode closest, keep the best")
     p.add_argument("--step-back", nargs="+", type=float, default=[], metavar="F",
                    help="after the first of --shares, its weights taken F of the way from the model before")
     p.add_argument("--held-kits", nargs="+", default=list(HELD_KITS), metavar="KIT",
@@ -281,6 +320,7 @@ def main(argv=None):
         except ValueError:
             p.error(f"--shares {spec!r}: give FIRST[:LAST][@PEAK], e.g. 0.45:0.25@10")
     rows = [run(folder, preset, work, shares=args.shares, step_back=args.step_back, fit_steps=args.fit_steps,
+                fit_rates=args.fit_rates, fit_nearest=args.fit_nearest,
                 held_kits=tuple(args.held_kits),
                 **{"seconds": args.seconds, "epochs": args.epochs, "settings": at[preset.name], **quick})
             for preset in presets]

@@ -4,6 +4,8 @@ the demo loops, in one run.
     python benchmarks/sound.py                                  # the tutorial exactly vs studio (its default recipe)
     python benchmarks/sound.py --presets tutorial@tutorial tutorial studio   # and the tutorial preset at the default recipe
     python benchmarks/sound.py --epochs 200 --presets tutorial "studio:linear_weight=0"
+    python benchmarks/sound.py --corpus gm --presets studio --hit-bands 1 32 --by-level
+                                                                # the ends' hits in 1 and 32 bands; the error by level
     python benchmarks/sound.py --corpus gm --quick              # seconds: checks that it runs
 
 Real drums: 74 loops of FluidR3 GM's sampled kits sequenced and rendered with FluidSynth
@@ -20,7 +22,9 @@ same corpus.
 """
 
 import argparse
+import contextlib
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -65,11 +69,49 @@ def make_corpus(kind, folder, n):
 
 
 HITS = {"model": None, "keep": True, "decoder": False}  # --hits: as the model plays them, kept from the ends, the decoder's own
+#: Levels below each loop's peak, in dB, that ``--by-level`` splits the error by.
+LEVELS = ((0, 20), (20, 40), (40, 60), (60, 80))
 
 
-def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None, hits=("model",)):
+def error_by_level(model, loops, every=4):
+    """Where the decoder's error sits, by how loud the original is: each 20-dB band of level
+    below the loop's peak (``LEVELS``) with its share of the squared dB error and its RMS
+    error in dB. Magnitudes in dB floored 80 dB below the peak; every ``every``-th loop."""
+    S = np.asarray(loops.S[::every], np.float32)
+    R = model.reconstruct(S)
+    peak = S.max(axis=(1, 2), keepdims=True)
+    to_db = lambda X: 20 * np.log10(np.maximum(X, peak * 1e-4))  # noqa: E731
+    below = to_db(peak) - to_db(S)  # 0 at the peak, 80 at the floor
+    err = (to_db(R) - to_db(S)) ** 2
+    total = float(err.sum())
+    out = {}
+    for low, high in LEVELS:
+        where = (below >= low) & ((below < high) if high < 80 else (below <= high))
+        out[f"{low}-{high} dB below"] = {"share": float(err[where].sum() / total), "rms_db": float(np.sqrt(err[where].mean())),
+                                         "bins": float(where.mean())}
+    return out
+
+
+@contextlib.contextmanager
+def hits_in_bands(n_bands):
+    """Morphs keep their ends' hits in ``n_bands`` bands (the library keeps 8) inside the block."""
+    import morphlib.model.morphmodel as morphmodel
+    from morphlib.sound.hits import keep_hits
+
+    follow = morphmodel.follow_ends
+    morphmodel.follow_ends = functools.partial(keep_hits, n_bands=n_bands)
+    try:
+        yield
+    finally:
+        morphmodel.follow_ends = follow
+
+
+def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None, hits=("model",),
+            hit_bands=(), by_level=False):
     """The preset trained and measured; one row per latent path in ``methods`` and way of
-    hearing the middle in ``hits`` (keys ``(method, hits)``).
+    hearing the middle in ``hits`` (keys ``(method, hits)``), and one per number of bands in
+    ``hit_bands`` the ends' hits are kept in (keys ``(method, "bands N")``); ``by_level``:
+    each row also splits the decoder's error by level (``error_by_level``).
 
     ``full_band``: the same loops analysed at 44.1 kHz, which every model's output is heard
     against too (resampled to 44.1 kHz): what a 22,050 Hz model loses above 11 kHz."""
@@ -81,8 +123,15 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
     seconds = time.perf_counter() - t
     ev = evaluate(model, loops, audio=True, morph_pairs=0)
     extra = {**sizes(model_dir, model, epochs), **(heard_at_full_band(model, loops, full_band) if full_band is not None else {})}
-    return {(method, h): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, HITS[h]), **extra}
+    if by_level:
+        extra["error_by_level"] = error_by_level(model, loops)
+    rows = {(method, h): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, HITS[h]), **extra}
             for method in methods for h in hits}
+    for n in hit_bands:
+        with hits_in_bands(n):
+            rows.update({(method, f"bands {n}"): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, True), **extra}
+                         for method in methods})
+    return rows
 
 
 def sizes(model_dir, model, epochs):
@@ -143,6 +192,9 @@ def main(argv=None):
     p.add_argument("--hits", nargs="+", choices=tuple(HITS), default=["model"],
                    help="how the middle of each morph is heard: as the model plays it (its preset's keep_hits), with the "
                         "ends' hits kept, or the decoder's own; a row for each")
+    p.add_argument("--hit-bands", nargs="+", type=int, default=[], metavar="N",
+                   help="also a row for each N: the ends' hits kept in N bands (the library keeps 8)")
+    p.add_argument("--by-level", action="store_true", help="also split each model's error by the original's level (20-dB bands)")
     p.add_argument("--add-kits", action="store_true",
                    help="also, on the recorded drums, each preset's loops of kits it never heard and a minute of add_loops "
                         "(benchmarks/addloops.py: kits 32 and 40 held out, a model of the others trained from scratch)")
@@ -173,9 +225,9 @@ def main(argv=None):
             epochs = 2 if args.quick else args.epochs
             print(f"{key}: training", file=sys.stderr)
             rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods, full_band=full_band,
-                           hits=args.hits)
+                           hits=args.hits, hit_bands=args.hit_bands, by_level=args.by_level)
             for (method, hits), row in rows.items():
-                results[key + ("" if method == "linear" else f" ~{method}") + ("" if hits == "model" else f" ~{hits} hits")] = row
+                results[key + ("" if method == "linear" else f" ~{method}") + ("" if hits == "model" else f" ~hits kept in {hits[6:]} bands" if hits.startswith("bands ") else f" ~{hits} hits")] = row
                 print(json.dumps(row), file=sys.stderr)
     print_table(results)
     if args.add_kits and "gm" in args.corpus:

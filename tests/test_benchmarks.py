@@ -58,11 +58,16 @@ def test_quick_sound_benchmark_runs(tmp_path):
     out = tmp_path / "sound.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "sound.py"), "--quick", "--corpus", "demo", "--presets", "tutorial@tutorial",
                     "studio:linear_weight=0", "--morph-methods", "linear", "spherical", "--hits", "model", "decoder",
-                    "--work", str(tmp_path / "w"), "--json", str(out))
+                    "--hit-bands", "1", "--by-level", "--work", str(tmp_path / "w"), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert set(report) == {f"demo {run}{path}{hits}" for run in ("tutorial@tutorial", "studio:linear_weight=0")
-                           for path in ("", " ~spherical") for hits in ("", " ~decoder hits")}
+                           for path in ("", " ~spherical") for hits in ("", " ~decoder hits", " ~hits kept in 1 bands")}
+    one_band = report["demo tutorial@tutorial ~hits kept in 1 bands"]
+    assert one_band["keep_hits"] is True and one_band["vae sharpness_0.5_mean"] != report["demo tutorial@tutorial"]["vae sharpness_0.5_mean"]  # hits kept: another middle
+    levels = report["demo studio:linear_weight=0"]["error_by_level"]
+    assert list(levels) == ["0-20 dB below", "20-40 dB below", "40-60 dB below", "60-80 dB below"]
+    assert sum(v["share"] for v in levels.values()) == pytest.approx(1.0) and sum(v["bins"] for v in levels.values()) == pytest.approx(1.0)
     assert report["demo tutorial@tutorial ~spherical"]["method"] == "spherical"
     # the studio preset keeps its ends' hits in the middle, the tutorial's plays the decode as it is
     assert report["demo studio:linear_weight=0"]["keep_hits"] is True
@@ -185,7 +190,8 @@ def test_quick_addloops_benchmark_runs(tmp_path):
     out = tmp_path / "add.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out),
                     "--presets", "studio:latent_dim=8", "--levers", "as it is", "weight decay 0.05",
-                    "--shares", "0.5@6", "0.45:0.25", "--step-back", "0.5", "--fit-steps", "0", "5")
+                    "--shares", "0.5@6", "0.45:0.25", "--step-back", "0.5", "--fit-steps", "0", "5", "--fit-rates", "0.2",
+                    "--fit-nearest", "2")
     if "needs FluidSynth" in result.stdout + result.stderr:
         _needs_fluidsynth()
     assert result.returncode == 0, result.stderr[-3000:]
@@ -198,6 +204,8 @@ def test_quick_addloops_benchmark_runs(tmp_path):
         (0.5, 0.5, 6.0, None), (0.5, 0.5, 6.0, 0.5), (0.45, 0.25, 10.0, None)]
     assert all(0 < r["new"] < 100 and 0 < r["old"] < 100 for r in row["shares"]) and "old loops lose" in result.stdout
     assert set(row["new_fitted_by_steps"]) == {"0", "5"} and row["new_fitted_by_steps"]["0"] == pytest.approx(row["new_before"])
+    assert list(row["new_fitted_harder"]) == ["rate 0.2, 5 steps, from 2 nearest too"]
+    assert 0 < row["new_fitted_harder"]["rate 0.2, 5 steps, from 2 nearest too"] < 100
     tried = json.loads(out.read_text())[1:]
     assert [r["lever"] for r in tried] == ["as it is", "weight decay 0.05"] and all(r["unseen_fitted"] > 0 for r in tried)
     assert row["preset"] == "studio:latent_dim=8" and all(r["preset"] == "studio:latent_dim=8" for r in tried)  # a variant
@@ -220,14 +228,15 @@ def test_the_sound_benchmark_adds_unseen_kits_in_the_same_run(tmp_path):
 def test_quick_plateau_benchmark_runs(tmp_path):
     out = tmp_path / "plateau.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "plateau.py"), "--quick", "--corpus", "demo", "--seeds", "3",
-                    "--work", str(tmp_path / "w"), "--json", str(out))
+                    "--dead-units-at", "10", "--work", str(tmp_path / "w"), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     rows = report["runs"]
     assert [(r["init"], r["seed"]) for r in rows] == [("glorot", 3), ("he", 3)] and "cores, flags" in report["cpu"]
     for r in rows:
         assert [e for e, _ in r["curve"]] == [1, 2, 3, 4] and 0 < r["cosine_mean"] <= 1 and r["cosine_mean"] == r["curve"][-1][1]
-    assert "above 0.80 at" in result.stdout
+        assert r["dead_units"]["epochs"] == 2 and 0 <= r["dead_units"]["dead"] <= r["dead_units"]["units"] == 256
+    assert "above 0.80 at" in result.stdout and "units (" in result.stdout
 
 
 @pytest.mark.parametrize("curve, epoch", [([(5, 0.5), (10, 0.79), (15, 0.81), (20, 0.9)], 15), ([(5, 0.77), (10, 0.78)], None), ([], None)])
