@@ -264,3 +264,19 @@ def test_smoothing_over_bins_averages_neighbours_and_keeps_the_shape():
     out = smooth_bins(S, 3)
     assert out.shape == S.shape and np.allclose(out[:, 2:5, :], 1.0) and np.allclose(out[:, [0, 1, 5, 6], :], 0.0)
     assert np.allclose(smooth_bins(S, 1), S)
+
+
+def test_the_browser_drag_table_has_a_row_per_preset_and_front_end():
+    """browser_drag.py's own part (CI runs the browser test it drives in the slow tier)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from browser_drag import table
+
+    figures = {kind: {"median_ms": m, "worst_ms": w} for kind, m, w in (
+        ("α drag, request–reply", 80.0, 90.5), ("α drag, path", 0.3, 0.9), ("pad drag, request–reply", 70.0, 75.0),
+        ("pad drag, path", 0.5, 2.0))}
+    row = {**figures, "path in the page, s": {"α path": 1.5, "pad grid": 1.2}, "network delay each way, ms": 150.0}
+    lines = table({"tutorial": {"colab": row, "classic": {**row, "network delay each way, ms": 0.0}}}).splitlines()
+    assert len(lines) == 4 and lines[0].startswith("| preset | front end |")
+    assert lines[2] == ("| tutorial | colab | 150 ms | 80.0 / 90.5 ms | 0.3 / 0.9 ms | 70.0 / 75.0 ms | 0.5 / 2.0 ms "
+                        "| 1.5 s | 1.2 s |")
+    assert lines[3].startswith("| tutorial | classic | 0 ms |")

@@ -10,8 +10,14 @@ playing throughout (its audio context runs, each new morph is swapped into the s
 player), the sound catches up with where the hand stopped, a fast drag renders far fewer
 morphs than the values it passes (the front end sends only the newest once the kernel has
 handled the last), the loop it plays has the right length, and each press writes a new
-WAV at the α shown. The time from the last mouse move to the sound of where it stopped,
-measured in the page, is printed per front end (median and worst; not asserted).
+WAV at the α shown. Those drags are made as request–reply, every move sent to the kernel
+(the page as if its player held no path); the time from the last mouse move to the sound
+of where it stopped is printed (not asserted). Then the same drags with the α path (and
+the pad's grid) in the page: the player must hold all its steps within 3 s of choosing A
+(a click on the map) and at most 64 MB of audio, no comm message may go to the kernel while
+the hand is down, and every move must reach the sound within 20 ms of its input event
+(30 ms for the Colab-like kernel, which the page reaches through a proxy that holds every
+packet 150 ms each way). ``benchmarks/browser_drag.py`` collects the figures.
 
 Three front ends:
 
