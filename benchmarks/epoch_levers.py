@@ -14,7 +14,8 @@ on a CPU that has it). The input pipeline alone (the
 same ``tf.data`` batches, iterated without a model) gives its share of an epoch.
 ``--code-levers`` adds two choices the code made, each undone in its own process: Keras'
 own Adam in place of ``FusedAdam`` (``morphlib/training/optimizer.py``), and the model
-compiled with ``jit_compile=True`` (XLA), which no recipe uses. Ratios in one run; the CPU
+compiled with ``jit_compile=True`` (XLA, on full batches: it compiles static shapes only),
+which no recipe uses. Ratios in one run; the CPU
 is printed with them.
 """
 
@@ -28,21 +29,23 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 TRAIN = """
-import json, statistics, sys, time
+import dataclasses, json, statistics, sys, time
 from morphlib.model.backend import keras_callback_base
+from morphlib.model.recipes import get_recipe
 from morphlib.data.dataset import load_folder
 from morphlib.training.trainer import train
 import morphlib.training.trainer as trainer
 from morphlib.model.vae import VAE
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[2])
-lever = sys.argv[7]
+lever, recipe = sys.argv[7], get_recipe(sys.argv[6])
 if lever == "keras-adam":  # the optimizer before FusedAdam
     import keras
     trainer.make_optimizer = lambda preset, precision="float32": keras.optimizers.Adam(
         learning_rate=preset.learning_rate, clipnorm=preset.clipnorm or None, weight_decay=preset.weight_decay or None)
-elif lever == "jit":  # XLA
+elif lever == "jit":  # XLA, on full batches (it compiles static shapes only)
     compile_ = VAE.compile
     VAE.compile = lambda self, **kw: compile_(self, **{**kw, "jit_compile": True})
+    recipe = dataclasses.replace(recipe, full_batches=True)
 
 class Times(keras_callback_base()):
     def on_epoch_begin(self, epoch, logs=None):
@@ -51,7 +54,7 @@ class Times(keras_callback_base()):
         self.seconds.append(time.perf_counter() - self.t)
 times = Times()
 times.seconds = []
-train(loops, sys.argv[3], epochs=int(sys.argv[4]), preset=sys.argv[5], recipe=sys.argv[6], precision="float32", progress=False,
+train(loops, sys.argv[3], epochs=int(sys.argv[4]), preset=sys.argv[5], recipe=recipe, precision="float32", progress=False,
       verbose=False, callbacks=[times], checkpoint_every=3600)
 print(json.dumps({"s_per_epoch": statistics.median(times.seconds[1:]), "epochs": len(times.seconds)}))
 """
@@ -66,7 +69,7 @@ loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[2])
 recipe, preset = get_recipe(sys.argv[6]), get_preset(sys.argv[5])
 batch = recipe.batch_size_for(preset)
 steps = steps_per_epoch(len(loops), batch)
-data = iter(training_dataset(loops.S, batch_size=batch, full_batches=recipe.full_batches))  # endless, as fit takes it
+data = iter(training_dataset(loops.S, batch_size=batch, full_batches=recipe.full_batches).repeat())  # endless, as fit takes it
 seconds = []
 for epoch in range(int(sys.argv[4])):
     t = time.perf_counter()
@@ -85,7 +88,7 @@ SETTINGS = {
 }
 
 #: Choices of the code, undone one at a time (``--code-levers``): name -> the TRAIN script's lever.
-CODE_LEVERS = {"Keras' Adam in place of FusedAdam": "keras-adam", "jit_compile=True (XLA)": "jit"}
+CODE_LEVERS = {"Keras' Adam in place of FusedAdam": "keras-adam", "jit_compile=True (XLA), full batches": "jit"}
 
 
 def main(argv=None):

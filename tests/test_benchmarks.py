@@ -169,7 +169,7 @@ def test_quick_epoch_levers_benchmark_runs(tmp_path):
                     "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     runs = json.loads(out.read_text())["presets"]["tiny"]
-    assert list(runs) == ["TensorFlow's default threads", "Keras' Adam in place of FusedAdam", "jit_compile=True (XLA)",
+    assert list(runs) == ["TensorFlow's default threads", "Keras' Adam in place of FusedAdam", "jit_compile=True (XLA), full batches",
                           "input pipeline alone"]
     assert all(r["s_per_epoch"] > 0 and r["epochs"] == 3 for r in runs.values())
     assert "x the default" in result.stdout and "cores, flags" in result.stdout
@@ -274,9 +274,9 @@ def test_the_browser_drag_table_has_a_row_per_preset_and_front_end():
     figures = {kind: {"median_ms": m, "worst_ms": w} for kind, m, w in (
         ("α drag, request–reply", 80.0, 90.5), ("α drag, path", 0.3, 0.9), ("pad drag, request–reply", 70.0, 75.0),
         ("pad drag, path", 0.5, 2.0))}
-    row = {**figures, "path in the page, s": {"α path": 1.5, "pad grid": 1.2}, "network delay each way, ms": 150.0}
+    row = {**figures, "path in the page, s": {"α path": 1.5, "pad grid": 1.2, "pad grid 9 × 9": 3.1}, "network delay each way, ms": 150.0}
     lines = table({"tutorial": {"colab": row, "classic": {**row, "network delay each way, ms": 0.0}}}).splitlines()
     assert len(lines) == 4 and lines[0].startswith("| preset | front end |")
     assert lines[2] == ("| tutorial | colab | 150 ms | 80.0 / 90.5 ms | 0.3 / 0.9 ms | 70.0 / 75.0 ms | 0.5 / 2.0 ms "
-                        "| 1.5 s | 1.2 s |")
+                        "| 1.5 s | 1.2 s | 3.1 s |")
     assert lines[3].startswith("| tutorial | classic | 0 ms |")

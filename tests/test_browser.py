@@ -442,6 +442,7 @@ PANEL_STATE = """panel => {
           pathKey: player ? player.dataset.pathKey : null, pathSteps: player ? Number(player.dataset.pathSteps) : 0,
           pathBytes: player ? Number(player.dataset.pathBytes) : 0, pathMs: player && player.dataset.pathMs ? Number(player.dataset.pathMs) : null,
           pathDoneAt: player && player.dataset.pathDoneAt ? Number(player.dataset.pathDoneAt) : null,
+          pathCoarseAt: player && player.dataset.pathCoarseAt ? Number(player.dataset.pathCoarseAt) : null,
           pathLog: player && player.dataset.pathLog ? JSON.parse(player.dataset.pathLog) : [],
           readout: readout ? (readout.value || readout.textContent).trim() : null,
           pad: pad && pad.offsetParent ? [Number(pad.dataset.x), Number(pad.dataset.y)] : null};
@@ -679,7 +680,8 @@ def _summary(ms):
 #: on localhost and with NETWORK_DELAY_S added each way between browser and kernel.
 PATH_MS, PATH_MS_DELAYED = 20.0, 30.0
 NETWORK_DELAY_S = 0.15
-#: From choosing A (a click on the map) to the whole path in the page, s; and the most audio it may hold.
+#: From choosing A (a click on the map) to the whole path in the page (the pad: its 5 x 5 grid;
+#: the 9 x 9 that refines it comes after), s; and the most audio it may hold.
 PATH_READY_S, PATH_MAX_BYTES = 3.0, 64 * 2**20
 #: Drags of α and of the pad's point once the path is in the page.
 PATH_ALPHA_DRAGS = (0.15, 0.85, 0.4)
@@ -709,6 +711,7 @@ def _path_in(page, front_end, panel, steps, *, kind, other_than=None, since=None
                     pytrace=False)
     state = panel.evaluate(PANEL_STATE)
     state["ready_s"] = (state["pathDoneAt"] - since) / 1000 if since is not None else state["pathMs"] / 1000
+    state["coarse_s"] = (state["pathCoarseAt"] - since) / 1000 if since is not None else None
     n_samples = SETTINGS.n_samples
     assert state["pathBytes"] == 4 * n_samples * steps <= PATH_MAX_BYTES, (front_end.name, state["pathBytes"], steps)
     return state
@@ -744,7 +747,7 @@ def _drive_panel(page, front_end, server, artifacts):
         server.proxy.delay_s = NETWORK_DELAY_S
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-before-slider.png"))
     figures = {"α drag, request–reply": [], "pad drag, request–reply": [], "α drag, path": [], "pad drag, path": []}
-    ready = {}
+    ready, refined = {}, {}  # the paths within PATH_READY_S (the pad's 5 x 5); the pad's grid refined while idle
 
     # Request–reply, as without the path: every move goes to the kernel, the newest is rendered.
     _without_path(page)
@@ -804,18 +807,19 @@ def _drive_panel(page, front_end, server, artifacts):
         else:
             figures["pad drag, request–reply"].append(after["heard_ms"])
     _with_path(page)
-    ready["pad grid"] = _path_in(page, front_end, panel, 25, kind="pad's", since=since)["ready_s"]
+    grid = _path_in(page, front_end, panel, 81, kind="pad's", since=since)
+    ready["pad grid"], refined["pad grid 9 × 9"] = grid["coarse_s"], grid["ready_s"]
     _drag_through_path(page, front_end, panel, kernel, _drag_pad, PATH_PAD_DRAGS, figures, "pad drag, path")
     panel.scroll_into_view_if_needed()
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-pad-and-map.png"))
     panel.screenshot(path=os.path.join(artifacts, f"{front_end.name}-panel.png"))
-    _report(front_end, server, artifacts, figures, ready)
+    _report(front_end, server, artifacts, figures, ready, refined)
 
 
-def _report(front_end, server, artifacts, figures, ready):
+def _report(front_end, server, artifacts, figures, ready, refined):
     """Write and print the figures; then hold the path's to their targets."""
     summary = {kind: _summary(ms) for kind, ms in figures.items()}
-    summary["path in the page, s"] = {k: round(v, 2) for k, v in ready.items()}
+    summary["path in the page, s"] = {k: round(v, 2) for k, v in {**ready, **refined}.items()}
     summary["network delay each way, ms"] = 1000 * (server.proxy.delay_s if server.proxy else 0.0)
     with open(os.path.join(artifacts, f"{front_end.name}-latency.json"), "w") as f:
         json.dump(summary, f, indent=2)

@@ -61,6 +61,8 @@ def test_coarse_first_orders_an_alpha_path_by_halves_and_a_grid_from_its_corners
     assert sorted(coarse_first(np.linspace(0, 1, 33)[:, None])) == list(range(33))
     grid = coarse_first(grid_points(5))
     assert sorted(grid[:4]) == [0, 4, 20, 24] and grid[4] == 12 and sorted(grid) == list(range(25))
+    fine = grid_points(9)[coarse_first(grid_points(9))[:25]]  # the finer grid comes coarse first too
+    assert {tuple(p) for p in fine * 4} == {(float(x), float(y)) for x in range(5) for y in range(5)}
 
 
 def test_a_new_panel_offers_the_alpha_path_and_sends_it_coarse_first_as_the_morphs_at_each_alpha(page, panel, tiny_model):
@@ -101,13 +103,15 @@ def test_choosing_another_b_drops_the_old_path_and_a_late_request_for_it_gets_no
     assert panel.player.path_key == before
 
 
-def test_the_pad_offers_a_five_by_five_grid_of_the_corners_blends(page, panel, tiny_model):
+def test_the_pad_offers_a_grid_of_the_corners_blends_five_by_five_first_then_nine_by_nine(page, panel, tiny_model):
     page.choose(panel.mode, "XY pad")
-    assert panel.player.path_kind == "xy" and panel.player.path_size == 5
+    assert panel.player.path_kind == "xy" and panel.player.path_size == 9 and panel.player.path_coarse == 25
     steps, order = whole_path(page, panel)
-    assert sorted(steps) == list(range(25)) and sorted(order[:4]) == [0, 4, 20, 24]
+    assert sorted(steps) == list(range(81)) and sorted(order[:4]) == [0, 8, 72, 80]
+    coarse = {tuple(steps[k][0]) for k in order[:25]}
+    assert coarse == {(x / 4, y / 4) for x in range(5) for y in range(5)}  # the 5 x 5 grid is in first
     corners = [panel.loops.index(n) for n in ("Loop A", "Loop B", "Loop C", "Loop D")]
-    point, buf = steps[7]  # x = 0.5, y = 0.25
+    point, buf = steps[9 * 2 + 4]  # row y = 0.25, column x = 0.5
     assert point == [0.5, 0.25]
     S = tiny_model.blend(panel.z[corners], bilinear_weights(0.5, 0.25))[0]
     assert buf == pcm16(tiny_model.to_audio(S, n_iter=2, seed=0))

@@ -325,7 +325,7 @@ class MorphPanel:
         self.path = Path(key=f"path-{next(self._path_keys)}", kind=kind, points=points, ends=self.z[list(idx)],
                          method=method, keep_hits=keep_hits, n_iter=n_iter)
         self._path_what = what
-        self.player.offer_path(self.path.key, kind, self.path.size)
+        self.player.offer_path(self.path.key, kind, self.path.size, self.path.coarse)
 
     def _on_path_request(self, key, restart):
         """The page asks for the next steps of path ``key`` (from the first, where ``restart``)."""

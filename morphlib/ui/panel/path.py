@@ -1,7 +1,8 @@
 """The α path (or the pad's grid) that the live player holds, so that a drag plays in the page.
 
 When A and B are chosen the panel offers the player a path: the morphs at ``steps`` evenly
-spaced values of α (the XY pad: a ``size`` × ``size`` grid of the four corners' blends),
+spaced values of α (the XY pad: a ``size`` × ``size`` grid of the four corners' blends,
+9 × 9, whose 5 × 5 points come first and the rest refine it while the hand rests),
 rendered at full quality. The page asks for it piece by piece; each request is answered
 in its handler (the one way Colab delivers) with the next steps, coarse first (α = 0, 1,
 ½, ¼, ¾, ...) so that a drag soon has something near the hand, as 16-bit PCM in binary
@@ -17,8 +18,9 @@ import numpy as np
 from ...errors import ParameterError
 from ...morphing.morphs import bilinear_weights
 
-#: Steps of α in a live path (every 1/32, 0 and 1 included), and the side of the pad's grid.
-STEPS, GRID = 33, 5
+#: Steps of α in a live path (every 1/32, 0 and 1 included), the side of the pad's grid, and
+#: the side of its coarse grid (its points every 1/4), which comes in first.
+STEPS, GRID, COARSE_GRID = 33, 9, 5
 #: The most audio a panel's page holds (Web Audio keeps 32-bit floats): 64 MB.
 MAX_BYTES = 64 * 2**20
 #: Time one request of the page may render for, in seconds (at least one step is rendered),
@@ -109,6 +111,13 @@ class Path:
     def size(self):
         """Steps of α, or the grid's side."""
         return len(self.points) if self.kind == "ab" else int(round(np.sqrt(len(self.points))))
+
+    @property
+    def coarse(self):
+        """How many steps come first and make the coarse path: all of α's; the pad's 5 × 5."""
+        if self.kind == "ab" or self.size != GRID:
+            return len(self.points)
+        return COARSE_GRID**2
 
     @property
     def done(self):

@@ -75,6 +75,7 @@ def player_class():
         path_key = t.Unicode("").tag(sync=True)
         path_kind = t.Unicode("ab").tag(sync=True)
         path_size = t.Int(0).tag(sync=True)
+        path_coarse = t.Int(0).tag(sync=True)
 
         #: The page asks for the full-quality morph after a draft (see the module's docstring).
         refines = True
@@ -99,11 +100,13 @@ def player_class():
             """Call ``callback(version)`` when the page asks for the full-quality morph of draft ``version``."""
             self._refine_callbacks.append(callback)
 
-        def offer_path(self, key, kind, size):
+        def offer_path(self, key, kind, size, coarse=None):
             """Tell the page that path ``key`` (``kind`` "ab": ``size`` steps of α; "xy": a ``size`` ×
-            ``size`` grid) is to be had; it drops the path it holds and asks for this one."""
+            ``size`` grid; its first ``coarse`` steps make a coarse path) is to be had; it drops
+            the path it holds and asks for this one."""
             with self.hold_sync():
                 self.path_kind, self.path_size, self.path_key = kind, int(size), key
+                self.path_coarse = int(coarse or (size if kind == "ab" else size * size))
 
         def on_path_request(self, callback):
             """Call ``callback(key, restart)`` when the page asks for more of path ``key``."""

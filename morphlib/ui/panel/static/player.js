@@ -15,11 +15,14 @@
 // each answered with the next few steps (coarse first) as binary buffers. The α slider and
 // the XY pad of the same channel find the player in globalThis.__morphlibPlayers: while the
 // hand drags they call hear(kind, point, eventTime), and the player plays the nearest step it
-// holds at once; no message goes to the kernel. settle() marks the hand's stop (the control
-// then sends the value, and the exact morph replaces the step). Its state for tests:
+// holds at once; no message goes to the kernel, and the path waits: no request for more of it
+// goes out while the hand is down (the pad's grid is refined while the hand rests). settle()
+// marks the hand's stop (the control then sends the value, and the exact morph replaces the
+// step). Its state for tests:
 // data-path-key, data-path-steps, data-path-bytes (audio held, bytes), data-path-ms (from the
-// offer to the last step in), data-path-done-at (when the last came in) and data-path-log (JSON: the steps played, each with the event's
-// time and when its sound started, performance.now() ms).
+// offer to the last step in), data-path-done-at (when the last came in), data-path-coarse-at
+// (when the coarse path was in: its first path_coarse steps) and data-path-log (JSON: the
+// steps played, each with the event's time and when its sound started, performance.now() ms).
 
 const players = (globalThis.__morphlibPlayers ??= new Map());
 // Requests for the path at a time: enough that the kernel has the next one at hand while an
@@ -62,6 +65,7 @@ function render({ model, el }) {
   let ctx = null, master = null, voice = null, swaps = 0, refineTimer = null;
   const log = [];
   let path = null, handAt = 0, settledAt = 0;  // the path held; when the hand last moved, and stopped
+  const handDown = () => handAt > settledAt;
   const pathLog = [];
 
   const fade = () => Math.min(Math.max(model.get("fade_ms"), 1), 30) / 1000;
@@ -144,15 +148,15 @@ function render({ model, el }) {
     path = null;  // the old path's audio goes with it
     const key = model.get("path_key"), kind = model.get("path_kind"), size = model.get("path_size");
     if (webAudio && key && size >= 2) {
-      path = { key, kind, n: kind === "ab" ? size : size * size, steps: new Map(), bytes: 0, inFlight: 0, asked: 0,
-               offeredAt: performance.now(), done: false };
+      path = { key, kind, n: kind === "ab" ? size : size * size, coarse: model.get("path_coarse"), steps: new Map(), bytes: 0,
+               inFlight: 0, asked: 0, offeredAt: performance.now(), done: false };
       for (let k = 0; k < IN_FLIGHT; k++) ask();
     }
     showPath();
   }
 
   function ask() {
-    if (!path || path.done || path.inFlight >= IN_FLIGHT) return;
+    if (!path || path.done || path.inFlight >= IN_FLIGHT || handDown()) return;
     path.inFlight += 1;
     model.send({ type: "path", key: path.key, restart: path.asked === 0 });
     path.asked += 1;
@@ -167,6 +171,7 @@ function render({ model, el }) {
       path.steps.set(step.index, { point: step.point, buffer });
       path.bytes += 4 * buffer.length;
     });
+    if (!path.coarseAt && path.steps.size >= Math.min(path.coarse || path.n, path.n)) path.coarseAt = performance.now();
     if (path.steps.size >= path.n || msg.done) {
       path.done = true;
       path.doneAt = performance.now();
@@ -182,6 +187,7 @@ function render({ model, el }) {
     el.dataset.pathBytes = String(path ? path.bytes : 0);
     el.dataset.pathMs = path && path.done ? path.readyMs.toFixed(1) : "";
     el.dataset.pathDoneAt = path && path.done ? path.doneAt.toFixed(1) : "";
+    el.dataset.pathCoarseAt = path && path.coarseAt ? path.coarseAt.toFixed(1) : "";
   }
 
   // A drag can play the path once its ends (and, for α, its middle) are in.
@@ -203,7 +209,12 @@ function render({ model, el }) {
     el.dataset.pathLog = JSON.stringify(pathLog);
   }
 
-  function settle() { settledAt = performance.now(); if (path) path.playing = -1; }
+  function settle() {
+    settledAt = performance.now();
+    if (!path) return;
+    path.playing = -1;
+    for (let k = 0; k < IN_FLIGHT; k++) ask();  // the hand rests: the path goes on coming in
+  }
 
   function stopVoice() {
     if (!voice) return;
