@@ -3,6 +3,7 @@
     python benchmarks/plateau.py                    # demo loops and recorded drums, Glorot and He, seeds 0 1, 350 epochs
     python benchmarks/plateau.py --corpus demo --seeds 0 1 2
     python benchmarks/plateau.py --corpus demo --dead-units-at 10   # and the dead units after 10 epochs
+    python benchmarks/plateau.py --corpus demo --dead-units-at 10 --dead-units-only
     python benchmarks/plateau.py --quick            # CI: checks that it still runs (seconds)
 
 The tutorial preset trained with the default recipe (``onecycle``) laid over a fixed
@@ -13,9 +14,10 @@ The demo loops first sit on a plateau where the decoder plays every loop the sam
 spectrum (cosine ≈ 0.77); the table gives the first epoch whose cosine is above 0.80 (the
 plateau left), the cosine every 50 epochs and at the end. Epochs, not seconds, so that the
 figures hold on any CPU; ``bench.py`` gives the same choice on the clock.
-``--dead-units-at N`` also trains each start N epochs and counts the units of the
-encoder's first time convolution (``time_conv_1``) that give 0 for every loop: what keeps a
-start on the plateau.
+``--dead-units-at N`` also trains each start for the first N epochs of the same run (its
+schedule laid over ``--epochs``) and counts the units of the encoder's first time
+convolution (``time_conv_1``) that give 0 for every loop: what keeps a start on the
+plateau (``--dead-units-only``: that alone).
 """
 
 import argparse
@@ -39,24 +41,31 @@ from common import variant
 from morphlib.data.dataset import load_folder
 from morphlib.model.recipes import get_recipe
 from morphlib.training.trainer import train
+from morphlib.model.backend import keras_callback_base
 loops = load_folder(sys.argv[1], progress=False, cache=sys.argv[2])
 recipe = variant(sys.argv[5], get_recipe)
-model = train(loops, sys.argv[3], epochs=int(sys.argv[4]), preset="tutorial", recipe=recipe, precision="float32",
-              seed=int(sys.argv[6]), progress=False, verbose=False)
+
+class StopAt(keras_callback_base()):  # the first epochs of a run laid over sys.argv[8]
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= int(sys.argv[4]):
+            self.model.stop_training = True
+model = train(loops, sys.argv[3], epochs=int(sys.argv[8]), preset="tutorial", recipe=recipe, precision="float32",
+              seed=int(sys.argv[6]), progress=False, verbose=False, callbacks=[StopAt()])
 encoder = model.encoder
 layer = encoder.get_layer("time_conv_1")
 outputs = keras.Model(encoder.inputs, layer.output).predict(loops.S, verbose=0)  # (loops, frames, units)
 alive = (outputs > 0).any(axis=(0, 1))
-print(json.dumps({"dead": int((~alive).sum()), "units": int(alive.size)}))
+print(json.dumps({"dead": int((~alive).sum()), "units": int(alive.size), "trained": len(model.history)}))
 """
 
 
-def dead_units(folder, work, kind, init, seed, epochs):
-    """Units of ``time_conv_1`` that give 0 for every loop after ``epochs`` epochs from ``init``."""
+def dead_units(folder, work, kind, init, seed, epochs, run_epochs):
+    """Units of ``time_conv_1`` that give 0 for every loop after the first ``epochs`` epochs
+    from ``init`` of a run of ``run_epochs``."""
     from common import run_json
 
     return run_json(DEAD, [folder, os.path.join(work, "cache"), os.path.join(work, f"dead-{kind}-{init}-{seed}"), epochs,
-                           f"onecycle:init={init}", seed, HERE])
+                           f"onecycle:init={init}", seed, HERE, run_epochs])
 
 
 def first_above(curve, level=LEFT):
@@ -77,6 +86,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="8 loops, 4 epochs: only checks that it runs")
     p.add_argument("--work")
     p.add_argument("--dead-units-at", type=int, metavar="N", help="also count the dead units after N epochs from each start")
+    p.add_argument("--dead-units-only", action="store_true", help="with --dead-units-at: only that, no curves")
     p.add_argument("--json")
     args = p.parse_args(argv)
     import common
@@ -90,31 +100,40 @@ def main(argv=None):
         make_corpus(kind, folder, n)
         for seed in args.seeds:
             for init in args.inits:
-                print(f"{kind}: tutorial preset, onecycle over {epochs} epochs, float32, {init} start, seed {seed}", file=sys.stderr)
-                out = _python(TRAIN, folder, os.path.join(work, f"model-{kind}-{init}-{seed}"), epochs, os.path.join(work, "cache"),
-                              f"onecycle:init={init}", HERE, every, "none", "float32", seed)
-                curve = [(round(k * every if k * every <= epochs else epochs), c) for k, (_, c) in enumerate(out["curve"], 1)]
-                rows.append({"corpus": kind, "init": init, "seed": seed, "epochs": epochs, "left_plateau_at": first_above(curve),
-                             "curve": curve, "cosine_mean": out["cosine_mean"]})
+                row = {"corpus": kind, "init": init, "seed": seed, "epochs": epochs}
+                if not (args.dead_units_only and args.dead_units_at):
+                    print(f"{kind}: tutorial preset, onecycle over {epochs} epochs, float32, {init} start, seed {seed}", file=sys.stderr)
+                    out = _python(TRAIN, folder, os.path.join(work, f"model-{kind}-{init}-{seed}"), epochs, os.path.join(work, "cache"),
+                                  f"onecycle:init={init}", HERE, every, "none", "float32", seed)
+                    curve = [(round(k * every if k * every <= epochs else epochs), c) for k, (_, c) in enumerate(out["curve"], 1)]
+                    row.update(left_plateau_at=first_above(curve), curve=curve, cosine_mean=out["cosine_mean"])
                 if args.dead_units_at:
                     at = 2 if args.quick else args.dead_units_at
-                    rows[-1]["dead_units"] = {"epochs": at, **dead_units(folder, work, kind, init, seed, at)}
+                    row["dead_units"] = {"epochs": at, **dead_units(folder, work, kind, init, seed, at, epochs)}
+                rows.append(row)
     print_table(rows)
     report({"cpu": cpu_description(), "runs": rows}, args.json)
 
 
 def print_table(rows):
+    rows_with_curves = [r for r in rows if "curve" in r]
+    print_curves(rows_with_curves)
+    for r in rows:
+        if "dead_units" in r:
+            d = r["dead_units"]
+            print(f"{r['corpus']} {r['init']} seed {r['seed']}: after {d['epochs']} epochs of {r['epochs']}, {d['dead']} of "
+                  f"time_conv_1's {d['units']} units ({100 * d['dead'] / d['units']:.0f} %) give 0 for every loop")
+
+
+def print_curves(rows):
+    if not rows:
+        return
     marks = sorted({e for r in rows for e, _ in r["curve"] if e % 50 == 0} | {r["epochs"] for r in rows})
     print("corpus  start   seed  above 0.80 at " + " ".join(f"{m:>7}" for m in marks))
     for r in rows:
         at = dict(r["curve"])
         print(f"{r['corpus']:<7} {r['init']:<7} {r['seed']:>4}  {str(r['left_plateau_at'] or '—'):>13} "
               + " ".join(f"{at[m]:7.4f}" if m in at else "      —" for m in marks))
-    for r in rows:
-        if "dead_units" in r:
-            d = r["dead_units"]
-            print(f"{r['corpus']} {r['init']} seed {r['seed']}: after {d['epochs']} epochs {d['dead']} of time_conv_1's "
-                  f"{d['units']} units ({100 * d['dead'] / d['units']:.0f} %) give 0 for every loop")
 
 
 if __name__ == "__main__":
