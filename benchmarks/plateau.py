@@ -4,6 +4,8 @@
     python benchmarks/plateau.py --corpus demo --seeds 0 1 2
     python benchmarks/plateau.py --corpus demo --dead-units-at 10   # and the dead units after 10 epochs
     python benchmarks/plateau.py --corpus demo --dead-units-at 10 --dead-units-only
+    python benchmarks/plateau.py --corpus demo --inits glorot --recipes onecycle "onecycle:peak=4,warmup=0.3" \
+        "onecycle:peak=5,warmup=0.2" "onecycle:batch_size=8"     # other shapes of the cycle, from Glorot
     python benchmarks/plateau.py --quick            # CI: checks that it still runs (seconds)
 
 The tutorial preset trained with the default recipe (``onecycle``) laid over a fixed
@@ -17,7 +19,8 @@ figures hold on any CPU; ``bench.py`` gives the same choice on the clock.
 ``--dead-units-at N`` also trains each start for the first N epochs of the same run (its
 schedule laid over ``--epochs``) and counts the units of the encoder's first time
 convolution (``time_conv_1``) that give 0 for every loop: what keeps a start on the
-plateau (``--dead-units-only``: that alone).
+plateau (``--dead-units-only``: that alone). ``--recipes`` trains other recipes, or variants
+(``NAME:field=value,...``), in place of the default's (each with the start of ``--inits``).
 """
 
 import argparse
@@ -59,13 +62,17 @@ print(json.dumps({"dead": int((~alive).sum()), "units": int(alive.size), "traine
 """
 
 
-def dead_units(folder, work, kind, init, seed, epochs, run_epochs):
+def dead_units(folder, work, kind, recipe, seed, epochs, run_epochs):
     """Units of ``time_conv_1`` that give 0 for every loop after the first ``epochs`` epochs
-    from ``init`` of a run of ``run_epochs``."""
+    of a run of ``run_epochs`` with ``recipe``."""
     from common import run_json
 
-    return run_json(DEAD, [folder, os.path.join(work, "cache"), os.path.join(work, f"dead-{kind}-{init}-{seed}"), epochs,
-                           f"onecycle:init={init}", seed, HERE, run_epochs])
+    return run_json(DEAD, [folder, os.path.join(work, "cache"), os.path.join(work, f"dead-{kind}-{slug(recipe)}-{seed}"), epochs,
+                           recipe, seed, HERE, run_epochs])
+
+
+def slug(text):
+    return "".join(c if c.isalnum() else "-" for c in text)
 
 
 def first_above(curve, level=LEFT):
@@ -85,6 +92,8 @@ def main(argv=None):
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--quick", action="store_true", help="8 loops, 4 epochs: only checks that it runs")
     p.add_argument("--work")
+    p.add_argument("--recipes", nargs="+", default=["onecycle"], metavar="RECIPE",
+                   help="recipes or variants NAME:field=value,... (default: the default recipe)")
     p.add_argument("--dead-units-at", type=int, metavar="N", help="also count the dead units after N epochs from each start")
     p.add_argument("--dead-units-only", action="store_true", help="with --dead-units-at: only that, no curves")
     p.add_argument("--json")
@@ -98,19 +107,19 @@ def main(argv=None):
     for kind in args.corpus:
         folder = os.path.join(work, kind)
         make_corpus(kind, folder, n)
-        for seed in args.seeds:
-            for init in args.inits:
-                row = {"corpus": kind, "init": init, "seed": seed, "epochs": epochs}
-                if not (args.dead_units_only and args.dead_units_at):
-                    print(f"{kind}: tutorial preset, onecycle over {epochs} epochs, float32, {init} start, seed {seed}", file=sys.stderr)
-                    out = _python(TRAIN, folder, os.path.join(work, f"model-{kind}-{init}-{seed}"), epochs, os.path.join(work, "cache"),
-                                  f"onecycle:init={init}", HERE, every, "none", "float32", seed)
-                    curve = [(round(k * every if k * every <= epochs else epochs), c) for k, (_, c) in enumerate(out["curve"], 1)]
-                    row.update(left_plateau_at=first_above(curve), curve=curve, cosine_mean=out["cosine_mean"])
-                if args.dead_units_at:
-                    at = 2 if args.quick else args.dead_units_at
-                    row["dead_units"] = {"epochs": at, **dead_units(folder, work, kind, init, seed, at, epochs)}
-                rows.append(row)
+        for seed, base, init in [(s, r, i) for s in args.seeds for r in args.recipes for i in args.inits]:
+            recipe = f"{base}{',' if ':' in base else ':'}init={init}"
+            row = {"corpus": kind, "init": init, "seed": seed, "epochs": epochs, "recipe": base}
+            if not (args.dead_units_only and args.dead_units_at):
+                print(f"{kind}: tutorial preset, {recipe} over {epochs} epochs, float32, seed {seed}", file=sys.stderr)
+                out = _python(TRAIN, folder, os.path.join(work, f"model-{kind}-{slug(recipe)}-{seed}"), epochs,
+                              os.path.join(work, "cache"), recipe, HERE, every, "none", "float32", seed)
+                curve = [(round(k * every if k * every <= epochs else epochs), c) for k, (_, c) in enumerate(out["curve"], 1)]
+                row.update(left_plateau_at=first_above(curve), curve=curve, cosine_mean=out["cosine_mean"])
+            if args.dead_units_at:
+                at = 2 if args.quick else args.dead_units_at
+                row["dead_units"] = {"epochs": at, **dead_units(folder, work, kind, recipe, seed, at, epochs)}
+            rows.append(row)
     print_table(rows)
     report({"cpu": cpu_description(), "runs": rows}, args.json)
 
@@ -121,7 +130,7 @@ def print_table(rows):
     for r in rows:
         if "dead_units" in r:
             d = r["dead_units"]
-            print(f"{r['corpus']} {r['init']} seed {r['seed']}: after {d['epochs']} epochs of {r['epochs']}, {d['dead']} of "
+            print(f"{r['corpus']} {r['recipe']} {r['init']} seed {r['seed']}: after {d['epochs']} epochs of {r['epochs']}, {d['dead']} of "
                   f"time_conv_1's {d['units']} units ({100 * d['dead'] / d['units']:.0f} %) give 0 for every loop")
 
 
@@ -132,8 +141,9 @@ def print_curves(rows):
     print("corpus  start   seed  above 0.80 at " + " ".join(f"{m:>7}" for m in marks))
     for r in rows:
         at = dict(r["curve"])
+        recipe = "" if r.get("recipe", "onecycle") == "onecycle" else f"  ({r['recipe']})"
         print(f"{r['corpus']:<7} {r['init']:<7} {r['seed']:>4}  {str(r['left_plateau_at'] or '—'):>13} "
-              + " ".join(f"{at[m]:7.4f}" if m in at else "      —" for m in marks))
+              + " ".join(f"{at[m]:7.4f}" if m in at else "      —" for m in marks) + recipe)
 
 
 if __name__ == "__main__":

@@ -228,11 +228,13 @@ def test_the_sound_benchmark_adds_unseen_kits_in_the_same_run(tmp_path):
 def test_quick_plateau_benchmark_runs(tmp_path):
     out = tmp_path / "plateau.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "plateau.py"), "--quick", "--corpus", "demo", "--seeds", "3",
-                    "--dead-units-at", "10", "--work", str(tmp_path / "w"), "--json", str(out))
+                    "--dead-units-at", "10", "--recipes", "onecycle", "onecycle:peak=4", "--inits", "glorot", "--work", str(tmp_path / "w"),
+                    "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     rows = report["runs"]
-    assert [(r["init"], r["seed"]) for r in rows] == [("glorot", 3), ("he", 3)] and "cores, flags" in report["cpu"]
+    assert [(r["recipe"], r["init"], r["seed"]) for r in rows] == [("onecycle", "glorot", 3), ("onecycle:peak=4", "glorot", 3)]
+    assert "cores, flags" in report["cpu"] and "(onecycle:peak=4)" in result.stdout
     for r in rows:
         assert [e for e, _ in r["curve"]] == [1, 2, 3, 4] and 0 < r["cosine_mean"] <= 1 and r["cosine_mean"] == r["curve"][-1][1]
         assert r["dead_units"]["epochs"] == r["dead_units"]["trained"] == 2  # the first 2 epochs of the 4-epoch run
