@@ -749,7 +749,9 @@ def _drive_panel(page, front_end, server, artifacts):
     figures = {"α drag, request–reply": [], "pad drag, request–reply": [], "α drag, path": [], "pad drag, path": []}
     ready, refined = {}, {}  # the paths within PATH_READY_S (the pad's 5 x 5); the pad's grid refined while idle
 
-    # Request–reply, as without the path: every move goes to the kernel, the newest is rendered.
+    # Request–reply, as without the path: every move goes to the kernel, the newest is rendered
+    # (the path in first, so that the kernel is otherwise idle, as it was before there was one).
+    _path_in(page, front_end, panel, 33, kind="α")
     _without_path(page)
     before, after = _drag_alpha(page, front_end, panel, ALPHA_DRAGS[0], steps=FAST_DRAG_STEPS)
     _still_playing(front_end, started, after, "dragging α")
@@ -797,7 +799,9 @@ def _drive_panel(page, front_end, server, artifacts):
     # The XY pad: drag its point; the loop plays on, the point is where the mouse left it.
     since = page.evaluate("() => performance.now()")
     _show_pad(page, panel)
-    _without_path(page)
+    grid = _path_in(page, front_end, panel, 81, kind="pad's", since=since)
+    ready["pad grid"], refined["pad grid 9 × 9"] = grid["coarse_s"], grid["ready_s"]
+    _without_path(page)  # the grid in, as the α path was: request–reply with the kernel otherwise idle
     for k, to in enumerate(PAD_DRAGS):
         before, after = _drag_pad(page, front_end, panel, to, steps=FAST_DRAG_STEPS if k == 0 else DRAG_STEPS)
         assert after["pad"] == pytest.approx(list(to), abs=0.05), after
@@ -807,8 +811,6 @@ def _drive_panel(page, front_end, server, artifacts):
         else:
             figures["pad drag, request–reply"].append(after["heard_ms"])
     _with_path(page)
-    grid = _path_in(page, front_end, panel, 81, kind="pad's", since=since)
-    ready["pad grid"], refined["pad grid 9 × 9"] = grid["coarse_s"], grid["ready_s"]
     _drag_through_path(page, front_end, panel, kernel, _drag_pad, PATH_PAD_DRAGS, figures, "pad drag, path")
     panel.scroll_into_view_if_needed()
     page.screenshot(path=os.path.join(artifacts, f"{front_end.name}-pad-and-map.png"))

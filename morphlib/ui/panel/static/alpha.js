@@ -30,8 +30,9 @@ function render({ model, el }) {
     const value = Number(input.value);
     show(value);
     const player = playerOf(model);
-    if (player && player.covers("ab")) player.hear("ab", [value], event.timeStamp);
-    else send();
+    if (player && player.covers("ab")) return player.hear("ab", [value], event.timeStamp);
+    player?.hold();
+    send();
   });
   // Keys handled here (each press sends its value): a notebook's own shortcuts cannot take them.
   input.addEventListener("keydown", (event) => {

@@ -41,7 +41,10 @@ function render({ model, el }) {
     const box = square.getBoundingClientRect();
     const x = clamp((event.clientX - box.left) / box.width), y = clamp(1 - (event.clientY - box.top) / box.height);
     const player = playerOf(model);
-    if (!player || !player.covers("xy")) return moveTo(x, y);
+    if (!player || !player.covers("xy")) {
+      player?.hold();
+      return moveTo(x, y);
+    }
     held = [x, y];
     player.hear("xy", held, event.timeStamp);
     showAt(x, y);
@@ -49,7 +52,8 @@ function render({ model, el }) {
   const letGo = (event) => {
     if (!square.hasPointerCapture(event.pointerId)) return;
     square.releasePointerCapture(event.pointerId);
-    if (held) { playerOf(model)?.settle(); moveTo(...held); }
+    playerOf(model)?.settle();
+    if (held) moveTo(...held);
   };
   square.addEventListener("pointerdown", (event) => {
     square.setPointerCapture(event.pointerId);

@@ -64,8 +64,9 @@ function render({ model, el }) {
 
   let ctx = null, master = null, voice = null, swaps = 0, refineTimer = null;
   const log = [];
-  let path = null, handAt = 0, settledAt = 0;  // the path held; when the hand last moved, and stopped
-  const handDown = () => handAt > settledAt;
+  // the path held; when the hand last moved through it, last sent a move to the kernel, and stopped
+  let path = null, handAt = 0, heldAt = 0, settledAt = 0;
+  const handDown = () => Math.max(handAt, heldAt) > settledAt;
   const pathLog = [];
 
   const fade = () => Math.min(Math.max(model.get("fade_ms"), 1), 30) / 1000;
@@ -209,6 +210,10 @@ function render({ model, el }) {
     el.dataset.pathLog = JSON.stringify(pathLog);
   }
 
+  // A control sends its moves to the kernel (the path does not cover them yet): the path's
+  // requests wait until the hand stops, so that the moves are not queued behind them.
+  function hold() { heldAt = performance.now(); }
+
   function settle() {
     settledAt = performance.now();
     if (!path) return;
@@ -252,7 +257,7 @@ function render({ model, el }) {
   });
   model.on("change:path_key", offered);
   model.on("msg:custom", (msg, buffers) => { if (msg && msg.type === "steps") received(msg, buffers || []); });
-  const channel = model.get("channel"), entry = { covers, hear, settle };
+  const channel = model.get("channel"), entry = { covers, hear, hold, settle };
   if (channel) players.set(channel, entry);
   model.on("change:version", show);
   model.on("change:label", show);
