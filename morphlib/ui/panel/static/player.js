@@ -53,6 +53,93 @@ for (const kind of ["pointermove", "pointerdown", "keydown", "input"]) {
   globalThis.addEventListener?.(kind, () => { lastPointer = performance.now(); }, true);
 }
 
+// The path a player holds (see the top): asked for, received, and played while the hand drags.
+// ``play(buffer)`` swaps a step in where the player is playing, and says whether it did.
+function pathOf({ model, el, play }) {
+  // the path held; when the hand last moved through it, last sent a move to the kernel, and stopped
+  let path = null, handAt = 0, heldAt = 0, settledAt = 0;
+  const handDown = () => Math.max(handAt, heldAt) > settledAt;
+  const pathLog = [];
+
+  function offered() {
+    path = null;  // the old path's audio goes with it
+    const key = model.get("path_key"), kind = model.get("path_kind"), size = model.get("path_size");
+    if (webAudio && key && size >= 2) {
+      path = { key, kind, n: kind === "ab" ? size : size * size, coarse: model.get("path_coarse"), steps: new Map(), bytes: 0,
+               inFlight: 0, asked: 0, offeredAt: performance.now(), done: false };
+      for (let k = 0; k < IN_FLIGHT; k++) ask();
+    }
+    showPath();
+  }
+
+  function ask() {
+    if (!path || path.done || path.inFlight >= IN_FLIGHT || handDown()) return;
+    path.inFlight += 1;
+    model.send({ type: "path", key: path.key, restart: path.asked === 0 });
+    path.asked += 1;
+  }
+
+  function received(msg, buffers) {
+    if (!path || msg.key !== path.key) return;  // an answer for a path already dropped
+    path.inFlight -= 1;
+    msg.steps.forEach((step, k) => {
+      if (path.steps.has(step.index)) return;
+      const buffer = int16ToBuffer(asView(buffers[k]), msg.sr);
+      path.steps.set(step.index, { point: step.point, buffer });
+      path.bytes += 4 * buffer.length;
+    });
+    if (!path.coarseAt && path.steps.size >= Math.min(path.coarse || path.n, path.n)) path.coarseAt = performance.now();
+    if (path.steps.size >= path.n || msg.done) {
+      path.done = true;
+      path.doneAt = performance.now();
+      path.readyMs = path.doneAt - path.offeredAt;
+    }
+    showPath();
+    ask();
+  }
+
+  function showPath() {
+    el.dataset.pathKey = path ? path.key : "";
+    el.dataset.pathSteps = String(path ? path.steps.size : 0);
+    el.dataset.pathBytes = String(path ? path.bytes : 0);
+    el.dataset.pathMs = path && path.done ? path.readyMs.toFixed(1) : "";
+    el.dataset.pathDoneAt = path && path.done ? path.doneAt.toFixed(1) : "";
+    el.dataset.pathCoarseAt = path && path.coarseAt ? path.coarseAt.toFixed(1) : "";
+  }
+
+  // A drag can play the path once its ends (and, for α, its middle) are in.
+  const covers = (kind) => !!path && path.kind === kind && path.steps.size >= Math.min(path.n, kind === "ab" ? 3 : 4);
+
+  function hear(kind, point, eventTime) {
+    if (!covers(kind)) return;
+    handAt = performance.now();
+    let best = null, bestIndex = -1;
+    for (const [index, step] of path.steps) {
+      if (!best || distance(step.point, point) < distance(best.point, point)) { best = step; bestIndex = index; }
+    }
+    if (bestIndex === path.playing) return;
+    path.playing = bestIndex;
+    if (!play(best.buffer)) return;
+    pathLog.push({ index: bestIndex, point: best.point, input: eventTime, at: performance.now() });
+    if (pathLog.length > 200) pathLog.shift();
+    el.dataset.pathLog = JSON.stringify(pathLog);
+  }
+
+  // A control sends its moves to the kernel (the path does not cover them yet): the path's
+  // requests wait until the hand stops, so that the moves are not queued behind them.
+  function hold() { heldAt = performance.now(); }
+
+  function settle() {
+    settledAt = performance.now();
+    if (!path) return;
+    path.playing = -1;
+    for (let k = 0; k < IN_FLIGHT; k++) ask();  // the hand rests: the path goes on coming in
+  }
+
+  const dragging = () => handAt > settledAt;
+  return { offered, received, covers, hear, hold, settle, dragging, drop: () => { path = null; } };
+}
+
 function render({ model, el }) {
   el.classList.add("morphlib-player");
   const button = document.createElement("button");
@@ -64,10 +151,6 @@ function render({ model, el }) {
 
   let ctx = null, master = null, voice = null, swaps = 0, refineTimer = null;
   const log = [];
-  // the path held; when the hand last moved through it, last sent a move to the kernel, and stopped
-  let path = null, handAt = 0, heldAt = 0, settledAt = 0;
-  const handDown = () => Math.max(handAt, heldAt) > settledAt;
-  const pathLog = [];
 
   const fade = () => Math.min(Math.max(model.get("fade_ms"), 1), 30) / 1000;
   const show = () => {
@@ -143,84 +226,6 @@ function render({ model, el }) {
     el.dataset.duration = buffer.duration.toFixed(4);
   }
 
-  // --- the path -----------------------------------------------------------------------
-
-  function offered() {
-    path = null;  // the old path's audio goes with it
-    const key = model.get("path_key"), kind = model.get("path_kind"), size = model.get("path_size");
-    if (webAudio && key && size >= 2) {
-      path = { key, kind, n: kind === "ab" ? size : size * size, coarse: model.get("path_coarse"), steps: new Map(), bytes: 0,
-               inFlight: 0, asked: 0, offeredAt: performance.now(), done: false };
-      for (let k = 0; k < IN_FLIGHT; k++) ask();
-    }
-    showPath();
-  }
-
-  function ask() {
-    if (!path || path.done || path.inFlight >= IN_FLIGHT || handDown()) return;
-    path.inFlight += 1;
-    model.send({ type: "path", key: path.key, restart: path.asked === 0 });
-    path.asked += 1;
-  }
-
-  function received(msg, buffers) {
-    if (!path || msg.key !== path.key) return;  // an answer for a path already dropped
-    path.inFlight -= 1;
-    msg.steps.forEach((step, k) => {
-      if (path.steps.has(step.index)) return;
-      const buffer = int16ToBuffer(asView(buffers[k]), msg.sr);
-      path.steps.set(step.index, { point: step.point, buffer });
-      path.bytes += 4 * buffer.length;
-    });
-    if (!path.coarseAt && path.steps.size >= Math.min(path.coarse || path.n, path.n)) path.coarseAt = performance.now();
-    if (path.steps.size >= path.n || msg.done) {
-      path.done = true;
-      path.doneAt = performance.now();
-      path.readyMs = path.doneAt - path.offeredAt;
-    }
-    showPath();
-    ask();
-  }
-
-  function showPath() {
-    el.dataset.pathKey = path ? path.key : "";
-    el.dataset.pathSteps = String(path ? path.steps.size : 0);
-    el.dataset.pathBytes = String(path ? path.bytes : 0);
-    el.dataset.pathMs = path && path.done ? path.readyMs.toFixed(1) : "";
-    el.dataset.pathDoneAt = path && path.done ? path.doneAt.toFixed(1) : "";
-    el.dataset.pathCoarseAt = path && path.coarseAt ? path.coarseAt.toFixed(1) : "";
-  }
-
-  // A drag can play the path once its ends (and, for α, its middle) are in.
-  const covers = (kind) => !!path && path.kind === kind && path.steps.size >= Math.min(path.n, kind === "ab" ? 3 : 4);
-
-  function hear(kind, point, eventTime) {
-    if (!covers(kind)) return;
-    handAt = performance.now();
-    let best = null, bestIndex = -1;
-    for (const [index, step] of path.steps) {
-      if (!best || distance(step.point, point) < distance(best.point, point)) { best = step; bestIndex = index; }
-    }
-    if (bestIndex === path.playing) return;
-    path.playing = bestIndex;
-    if (!model.get("playing") || !ctx || ctx.state !== "running") return;
-    swapTo(best.buffer);
-    pathLog.push({ index: bestIndex, point: best.point, input: eventTime, at: performance.now() });
-    if (pathLog.length > 200) pathLog.shift();
-    el.dataset.pathLog = JSON.stringify(pathLog);
-  }
-
-  // A control sends its moves to the kernel (the path does not cover them yet): the path's
-  // requests wait until the hand stops, so that the moves are not queued behind them.
-  function hold() { heldAt = performance.now(); }
-
-  function settle() {
-    settledAt = performance.now();
-    if (!path) return;
-    path.playing = -1;
-    for (let k = 0; k < IN_FLIGHT; k++) ask();  // the hand rests: the path goes on coming in
-  }
-
   function stopVoice() {
     if (!voice) return;
     const now = ctx.currentTime;
@@ -251,14 +256,19 @@ function render({ model, el }) {
   });
   model.on("change:audio", () => {
     // an exact morph that arrives while the hand drags the path again would pull the sound back
-    if (model.get("playing") && ctx && !(handAt > settledAt)) startVoice();
+    if (model.get("playing") && ctx && !paths.dragging()) startVoice();
     refineLater();
     report(); show();
   });
-  model.on("change:path_key", offered);
-  model.on("msg:custom", (msg, buffers) => { if (msg && msg.type === "steps") received(msg, buffers || []); });
-  const channel = model.get("channel"), entry = { covers, hear, hold, settle };
-  if (channel) players.set(channel, entry);
+  const paths = pathOf({ model, el, play: (buffer) => {
+    if (!model.get("playing") || !ctx || ctx.state !== "running") return false;
+    swapTo(buffer);
+    return true;
+  } });
+  model.on("change:path_key", paths.offered);
+  model.on("msg:custom", (msg, buffers) => { if (msg && msg.type === "steps") paths.received(msg, buffers || []); });
+  const channel = model.get("channel");
+  if (channel) players.set(channel, paths);
   model.on("change:version", show);
   model.on("change:label", show);
   if (model.get("playing")) {  // a page reload, or autoplay where the browser allows it
@@ -267,11 +277,11 @@ function render({ model, el }) {
   }
   show();
   refineLater();
-  offered();
+  paths.offered();
   return () => {
     clearTimeout(refineTimer); stopVoice(); ctx?.close();
-    if (players.get(channel) === entry) players.delete(channel);
-    path = null;
+    if (players.get(channel) === paths) players.delete(channel);
+    paths.drop();
   };
 }
 
