@@ -65,14 +65,12 @@ print(json.dumps({"dead": int((~alive).sum()), "units": int(alive.size), "traine
 def dead_units(folder, work, kind, recipe, seed, epochs, run_epochs):
     """Units of ``time_conv_1`` that give 0 for every loop after the first ``epochs`` epochs
     of a run of ``run_epochs`` with ``recipe``."""
+    from bench import slug
     from common import run_json
 
     return run_json(DEAD, [folder, os.path.join(work, "cache"), os.path.join(work, f"dead-{kind}-{slug(recipe)}-{seed}"), epochs,
                            recipe, seed, HERE, run_epochs])
 
-
-def slug(text):
-    return "".join(c if c.isalnum() else "-" for c in text)
 
 
 def first_above(curve, level=LEFT):
@@ -81,7 +79,7 @@ def first_above(curve, level=LEFT):
 
 
 def main(argv=None):
-    from bench import TRAIN, _python, make_corpus
+    from bench import TRAIN, _python, make_corpus, slug
     from common import cpu_description, report
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -13,13 +13,11 @@ import io
 import json
 import os
 
-import numpy as np
-
 from ..errors import ParameterError
 from ..files import part_name, refuse_links
 from ..sound.audio import prevent_clipping
 from .panel import STATIC
-from .panel.path import STEPS
+from .panel.path import STEPS, ab_points
 from ..morphing.morphs import morph
 
 
@@ -41,9 +39,7 @@ def morph_path(model, a, b, *, loops=None, steps=STEPS, n_iter=32, seed=0, keep_
     -------
     morphs : list of Morph
     """
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= 257:
-        raise ParameterError(f"steps must be a whole number from 2 to 257, got {steps!r}")
-    alphas = [float(x) for x in np.linspace(0.0, 1.0, steps)]
+    alphas = [float(x) for x in ab_points(steps)[:, 0]]  # checks steps
     return morph(model, a, b, alphas, loops=loops, n_iter=n_iter, seed=seed, keep_hits=keep_hits)
 
 
