@@ -91,11 +91,16 @@ EVERY = int(sys.argv[7])  # epochs between cosine measurements (outside the time
 max_minutes = None if sys.argv[8] == "none" else float(sys.argv[8])
 precision = None if sys.argv[9] == "recipe" else sys.argv[9]
 seed = int(sys.argv[10]) if len(sys.argv) > 10 else 0
+levers = sys.argv[11].split("+") if len(sys.argv) > 11 and sys.argv[11] else []  # start_levers.py's, for plateau.py
+sys.path.insert(0, sys.argv[6])
+import start_levers
+loops = start_levers.scaled_loops(loops, levers)
 
 class Clock(keras_callback_base()):
     def on_train_begin(self, logs=None):
         self.last, self.elapsed, self.seconds, self.curve = time.perf_counter(), 0.0, [], []
         self.judge = VAE.from_config(self.model.get_config())  # float32, whatever the training arithmetic
+        start_levers.shape_like(self.judge, levers)
     def on_epoch_end(self, epoch, logs=None):
         dt = time.perf_counter() - self.last  # training and the model folder's writes
         self.seconds.append(dt)
@@ -112,12 +117,15 @@ class Clock(keras_callback_base()):
         self.last = time.perf_counter()
 
 clock = Clock()
-sys.path.insert(0, sys.argv[6])
 from common import variant
+from morphlib.config import get_preset
 from morphlib.model.recipes import get_recipe
+recipe = variant(sys.argv[5], get_recipe)
+ramp = (recipe.warmup or start_levers.RAMP) * (epochs or recipe.epochs_for(get_preset("tutorial")))
+extra = [start_levers.start_callback(levers, loops, ramp)] if levers else []
 # the cosine is measured outside the clock's time too: the budget pauses while it is measured
-train(loops, sys.argv[2], epochs=epochs, preset="tutorial", recipe=variant(sys.argv[5], get_recipe), precision=precision,
-      max_minutes=max_minutes, seed=seed, progress=False, verbose=False, callbacks=[clock])
+train(loops, sys.argv[2], epochs=epochs, preset="tutorial", recipe=recipe, precision=precision,
+      max_minutes=max_minutes, seed=seed, progress=False, verbose=False, callbacks=[clock, *extra])
 print(json.dumps({"epoch_seconds": clock.seconds, "curve": clock.curve, "cosine_mean": clock.curve[-1][1],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "training_set_mb": loops.S.nbytes / 2**20}))

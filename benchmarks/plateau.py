@@ -6,6 +6,9 @@
     python benchmarks/plateau.py --corpus demo --dead-units-at 10 --dead-units-only
     python benchmarks/plateau.py --corpus demo --inits glorot --recipes onecycle "onecycle:peak=4,warmup=0.3" \
         "onecycle:peak=5,warmup=0.2" "onecycle:batch_size=8"     # other shapes of the cycle, from Glorot
+    python benchmarks/plateau.py --corpus demo --inits glorot --recipes onecycle "tutorial:peak=0.3" "tutorial:peak=3" \
+        --levers leaky-output bias-at-mean small-posterior kl-ramp noise-ramp adam-beta2-0.99 unit-rms
+                                                    # constant rates 3e-4 and 3e-3, and the other levers tried
     python benchmarks/plateau.py --quick            # CI: checks that it still runs (seconds)
 
 The tutorial preset trained with the default recipe (``onecycle``) laid over a fixed
@@ -20,7 +23,12 @@ figures hold on any CPU; ``bench.py`` gives the same choice on the clock.
 schedule laid over ``--epochs``) and counts the units of the encoder's first time
 convolution (``time_conv_1``) that give 0 for every loop: what keeps a start on the
 plateau (``--dead-units-only``: that alone). ``--recipes`` trains other recipes, or variants
-(``NAME:field=value,...``), in place of the default's (each with the start of ``--inits``).
+(``NAME:field=value,...``), in place of the default's (each with the start of ``--inits``);
+``tutorial:peak=0.3`` is the tutorial's constant rate at 0.3 times its 1e-3.
+``--levers`` also trains the first of ``--recipes`` with each lever of ``start_levers.py``
+(a leaky output, the output bias at the mean, a small posterior at the start, the KL term
+or the posterior's noise ramped over the warm-up, Adam's β₂ 0.99, input at unit RMS), one
+run each (curves only, no dead units).
 """
 
 import argparse
@@ -92,12 +100,17 @@ def main(argv=None):
     p.add_argument("--work")
     p.add_argument("--recipes", nargs="+", default=["onecycle"], metavar="RECIPE",
                    help="recipes or variants NAME:field=value,... (default: the default recipe)")
+    p.add_argument("--levers", nargs="+", default=[], metavar="LEVER",
+                   help="also train the first of --recipes with each of these levers of start_levers.py: "
+                        "leaky-output bias-at-mean small-posterior kl-ramp noise-ramp adam-beta2-0.99 unit-rms")
     p.add_argument("--dead-units-at", type=int, metavar="N", help="also count the dead units after N epochs from each start")
     p.add_argument("--dead-units-only", action="store_true", help="with --dead-units-at: only that, no curves")
     p.add_argument("--json")
     args = p.parse_args(argv)
     import common
+    import start_levers
 
+    start_levers.check(args.levers)
     common.IN_PROCESS = args.quick
     n, epochs, every = (8, 4, 1) if args.quick else (args.loops, args.epochs, 5)
     work = args.work or tempfile.mkdtemp(prefix="morphlib-plateau-")
@@ -105,16 +118,17 @@ def main(argv=None):
     for kind in args.corpus:
         folder = os.path.join(work, kind)
         make_corpus(kind, folder, n)
-        for seed, base, init in [(s, r, i) for s in args.seeds for r in args.recipes for i in args.inits]:
+        runs = [(r, "") for r in args.recipes] + [(args.recipes[0], lever) for lever in args.levers]
+        for seed, (base, lever), init in [(s, r, i) for s in args.seeds for r in runs for i in args.inits]:
             recipe = f"{base}{',' if ':' in base else ':'}init={init}"
-            row = {"corpus": kind, "init": init, "seed": seed, "epochs": epochs, "recipe": base}
+            row = {"corpus": kind, "init": init, "seed": seed, "epochs": epochs, "recipe": base + (f" + {lever}" if lever else "")}
             if not (args.dead_units_only and args.dead_units_at):
-                print(f"{kind}: tutorial preset, {recipe} over {epochs} epochs, float32, seed {seed}", file=sys.stderr)
-                out = _python(TRAIN, folder, os.path.join(work, f"model-{kind}-{slug(recipe)}-{seed}"), epochs,
-                              os.path.join(work, "cache"), recipe, HERE, every, "none", "float32", seed)
+                print(f"{kind}: tutorial preset, {recipe} {lever} over {epochs} epochs, float32, seed {seed}", file=sys.stderr)
+                out = _python(TRAIN, folder, os.path.join(work, f"model-{kind}-{slug(recipe + lever)}-{seed}"), epochs,
+                              os.path.join(work, "cache"), recipe, HERE, every, "none", "float32", seed, lever)
                 curve = [(round(k * every if k * every <= epochs else epochs), c) for k, (_, c) in enumerate(out["curve"], 1)]
                 row.update(left_plateau_at=first_above(curve), curve=curve, cosine_mean=out["cosine_mean"])
-            if args.dead_units_at:
+            if args.dead_units_at and not lever:
                 at = 2 if args.quick else args.dead_units_at
                 row["dead_units"] = {"epochs": at, **dead_units(folder, work, kind, recipe, seed, at, epochs)}
             rows.append(row)

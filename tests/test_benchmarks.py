@@ -229,13 +229,15 @@ def test_quick_plateau_benchmark_runs(tmp_path):
     out = tmp_path / "plateau.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "plateau.py"), "--quick", "--corpus", "demo", "--seeds", "3",
                     "--dead-units-at", "10", "--recipes", "onecycle", "onecycle:peak=4", "--inits", "glorot", "--work", str(tmp_path / "w"),
-                    "--json", str(out))
+                    "--levers", "unit-rms", "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     rows = report["runs"]
-    assert [(r["recipe"], r["init"], r["seed"]) for r in rows] == [("onecycle", "glorot", 3), ("onecycle:peak=4", "glorot", 3)]
-    assert "cores, flags" in report["cpu"] and "(onecycle:peak=4)" in result.stdout
-    for r in rows:
+    assert [(r["recipe"], r["init"], r["seed"]) for r in rows] == [("onecycle", "glorot", 3), ("onecycle:peak=4", "glorot", 3),
+                                                                   ("onecycle + unit-rms", "glorot", 3)]
+    assert "cores, flags" in report["cpu"] and "(onecycle:peak=4)" in result.stdout and "(onecycle + unit-rms)" in result.stdout
+    assert "dead_units" not in rows[2] and 0 < rows[2]["cosine_mean"] <= 1
+    for r in rows[:2]:
         assert [e for e, _ in r["curve"]] == [1, 2, 3, 4] and 0 < r["cosine_mean"] <= 1 and r["cosine_mean"] == r["curve"][-1][1]
         assert r["dead_units"]["epochs"] == r["dead_units"]["trained"] == 2  # the first 2 epochs of the 4-epoch run
         assert 0 <= r["dead_units"]["dead"] <= r["dead_units"]["units"] == 256
@@ -283,3 +285,29 @@ def test_the_browser_drag_table_has_a_row_per_preset_and_front_end():
     assert lines[2] == ("| tutorial | colab | 150 ms | 80.0 / 90.5 ms | 0.3 / 0.9 ms | 70.0 / 75.0 ms | 0.5 / 2.0 ms "
                         "| 1.5 s | 1.2 s | 3.1 s |")
     assert lines[3].startswith("| tutorial | classic | 0 ms |")
+
+
+def test_the_start_levers_change_what_they_name_as_training_begins():
+    """``plateau.py --levers``: each lever is in force from the first step (a run with the
+    KL ramp at 0 has no KL in its loss), and the small posterior starts its scales small."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import numpy as np
+    from start_levers import SMALL_SCALE, check, small_posterior, start_callback
+
+    from morphlib.model.vae import VAE
+
+    with pytest.raises(SystemExit, match="'slow-start'"):
+        check(["kl-ramp", "slow-start"])
+    x = np.abs(np.random.default_rng(0).normal(size=(8, 129, 16))).astype(np.float32)
+    loops = type("Loops", (), {"S": x, "__len__": lambda self: len(x)})()
+    vae = VAE(129, 16, latent_dim=3, hidden=8, beta=0.5, seed=0)
+    vae.compile(optimizer="adam")
+    names = ["kl-ramp", "leaky-output", "adam-beta2-0.99"]
+    history = vae.fit(x, epochs=2, batch_size=4, verbose=0, callbacks=[start_callback(names, loops, ramp_epochs=4)]).history
+    assert history["loss"][0] == pytest.approx(history["mse"][0], rel=1e-6)  # ramp 0 in epoch 0
+    assert history["loss"][1] > history["mse"][1]  # a quarter of the KL in epoch 1
+    assert vae.decoder.get_layer("non_negative").negative_slope > 0 and vae.optimizer.beta_2 == 0.99
+    small_posterior(vae)
+    _, scale = vae.posterior_params(x)
+    diagonal = np.diagonal(np.asarray(scale), axis1=1, axis2=2)
+    assert np.allclose(diagonal, SMALL_SCALE, rtol=0.5)

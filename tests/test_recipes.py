@@ -20,6 +20,12 @@ def test_the_tutorial_recipe_is_the_tutorials_training():
     assert {r.learning_rate(TUTORIAL, e, 500) for e in range(500)} == {0.001}
 
 
+def test_a_constant_recipe_holds_peak_times_the_presets_rate():
+    r = dataclasses.replace(RECIPES["tutorial"], peak=0.3)
+    rates = [r.learning_rate(TUTORIAL, e, 500) for e in range(0, 500, 7)] + [r.learning_rate_at(TUTORIAL, f) for f in (0, 0.5, 1)]
+    assert np.allclose(rates, 3e-4) and r.learning_rate_at(TUTORIAL, 0.5, restart=True) == pytest.approx(3e-4)
+
+
 def test_one_cycle_rises_to_its_peak_then_falls_to_almost_nothing():
     r = RECIPES["onecycle"]
     total = r.epochs_for(TUTORIAL)

@@ -30,11 +30,13 @@ class Recipe:
     ----------
     name : str
     schedule : {"constant", "onecycle"}
-        ``constant``: the preset's learning rate throughout. ``onecycle``: from
+        ``constant``: ``peak`` times the preset's learning rate throughout (1: the
+        preset's own, the tutorial's). ``onecycle``: from
         ``peak / 10`` up to ``peak`` over the first ``warmup`` of the epochs, then a
         cosine down to ``peak / 1000``.
     peak : float > 0
-        Highest learning rate as a multiple of the preset's ``learning_rate``.
+        Highest learning rate as a multiple of the preset's ``learning_rate`` (the
+        constant rate's, for ``constant``).
     warmup : float in [0, 1)
         Fraction of the epochs spent rising.
     epochs : float > 0
@@ -99,7 +101,7 @@ class Recipe:
         It depends only on the epoch, so a resumed run continues on the same curve.
         """
         if self.schedule == "constant":
-            return preset.learning_rate
+            return self.peak * preset.learning_rate
         rise = self.warmup * total
         if epoch < rise:
             return self.learning_rate_at(preset, self.warmup * epoch / rise)
@@ -110,7 +112,7 @@ class Recipe:
         epochs, or of its time on the clock); ``restart``: a warm restart's cycle."""
         base = preset.learning_rate
         if self.schedule == "constant":
-            return base
+            return self.peak * base
         peak, warmup = (self.restart_peak, self.restart_warmup) if restart else (self.peak, self.warmup)
         peak *= base
         fraction = min(max(float(fraction), 0.0), 1.0)
