@@ -5,6 +5,8 @@
     python benchmarks/addloops.py --levers               # and a model with each lever for unseen kits (about 30 min)
     python benchmarks/addloops.py --presets studio44 --shares 0.35@10 0.45:0.25@10 0.45:0.25@10 --step-back 0.9
                                                          # the new loops' share of a batch, and the peak, from one model
+    python benchmarks/addloops.py --variants encoder-trained ema pulled adam-old-state frozen-patterns replay-drift
+                                                         # what was tried besides the frozen encoder, from one model
     python benchmarks/addloops.py --quick                # seconds: checks that it runs
 
 Recorded drums (``gm_loops.py``) are split by kit: a model is trained with its defaults on
@@ -96,7 +98,7 @@ def fitted_harder(model, loops, names, old_names, every=1, *, steps, rate, neare
 
 
 def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=None, shares=(), step_back=(), fit_steps=(),
-        held_kits=HELD_KITS, fit_rates=(), fit_nearest=0):
+        held_kits=HELD_KITS, fit_rates=(), fit_nearest=0, variants=()):
     """One preset: train on the kits not held out, then add them two ways (and with each of
     ``shares``, from the same trained model); a dict of figures."""
     import morphlib.training.newloops as newloops
@@ -118,7 +120,7 @@ def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=No
     train_s = time.perf_counter() - t
     plain_dir = model_dir + "-plain"
     shutil.copytree(model_dir, plain_dir)
-    if shares:
+    if shares or variants:
         shutil.copytree(model_dir, plain_dir + "-before")
     trained = load_model(model_dir)
     row = {"preset": name, "old_loops": len(old), "new_loops": len(held), "train_seconds": train_s, "add_seconds": seconds,
@@ -144,7 +146,26 @@ def run(folder, preset, work, *, seconds=60.0, epochs=None, every=2, settings=No
     if shares:
         row["shares"] = share_runs(everything, old.names, held, plain_dir + "-before", shares, step_back=step_back,
                                    seconds=seconds, every=every)
+    if variants:
+        row["variants"] = variant_runs(everything, old.names, held, plain_dir + "-before", variants, seconds=seconds, every=every)
     return row
+
+
+def variant_runs(everything, old_names, held, pristine, names, *, seconds=60.0, every=2):
+    """An addition with each of ``names`` (``add_variants.py``), each from a copy of the
+    model in ``pristine``; a list of dicts: new and old loops' audible LSD (dB), steps."""
+    import morphlib.training.newloops as newloops
+    from add_variants import addition_variant
+
+    rows = []
+    for k, name in enumerate(names):
+        model_dir = f"{pristine}-variant{k}"
+        shutil.copytree(pristine, model_dir)
+        with addition_variant(name, everything, old_names) as callbacks:
+            added = newloops.add_loops(everything, model_dir, seconds=seconds, progress=False, verbose=False, callbacks=callbacks)
+        rows.append({"variant": name, "steps": callbacks[0].steps, "new": audible(added, everything, held, every),
+                     "old": audible(added, everything, old_names, every)})
+    return rows
 
 
 def parse_share(text, default_peak=None):
@@ -196,6 +217,11 @@ def print_shares(rows):
                 f"{k} steps {v:.2f} dB" for k, v in r["new_fitted_by_steps"].items()))
         if r.get("new_fitted_harder"):
             print(f"{r['preset']}: unseen kits fitted harder: " + ", ".join(f"{k} {v:.2f} dB" for k, v in r["new_fitted_harder"].items()))
+        if r.get("variants"):
+            print(f"{r['preset']}: additions of {r['add_seconds']:.0f} s with the encoder trained (old loops {r['old_before']:.2f} dB before)")
+            print(f"  {'variant':22s} {'steps':>6s} {'new loops':>10s} {'old loops lose':>15s}")
+            for v in r["variants"]:
+                print(f"  {v['variant']:22s} {v['steps']:>6d} {v['new']:>7.2f} dB {v['old'] - r['old_before']:>+12.2f} dB")
         if not r.get("shares"):
             continue
         print(f"{r['preset']}: additions of {r['add_seconds']:.0f} s from one model (old loops {r['old_before']:.2f} dB before)")
@@ -296,6 +322,9 @@ def main(argv=None):
                         "in the most of --fit-steps steps")
     p.add_argument("--fit-nearest", type=int, default=0, metavar="K",
                    help="with --fit-rates: also fit from the latents of the K training loops that decode closest, keep the best")
+    p.add_argument("--variants", nargs="+", default=[], metavar="VARIANT",
+                   help="also add the loops with the encoder trained, and each of these, from the same trained model: "
+                        "encoder-trained ema pulled adam-old-state frozen-patterns replay-drift (add_variants.py)")
     p.add_argument("--step-back", nargs="+", type=float, default=[], metavar="F",
                    help="after the first of --shares, its weights taken F of the way from the model before")
     p.add_argument("--held-kits", nargs="+", default=list(HELD_KITS), metavar="KIT",
@@ -304,6 +333,7 @@ def main(argv=None):
     p.add_argument("--work")
     p.add_argument("--json")
     args = p.parse_args(argv)
+    from add_variants import check
     from common import variant
     from gm_loops import gm_loops
     from morphlib.config import AnalysisSettings, get_preset, settings_for
@@ -319,7 +349,8 @@ def main(argv=None):
             parse_share(spec)
         except ValueError:
             p.error(f"--shares {spec!r}: give FIRST[:LAST][@PEAK], e.g. 0.45:0.25@10")
-    rows = [run(folder, preset, work, shares=args.shares, step_back=args.step_back, fit_steps=args.fit_steps,
+    check(args.variants)
+    rows = [run(folder, preset, work, shares=args.shares, variants=args.variants, step_back=args.step_back, fit_steps=args.fit_steps,
                 fit_rates=args.fit_rates, fit_nearest=args.fit_nearest,
                 held_kits=tuple(args.held_kits),
                 **{"seconds": args.seconds, "epochs": args.epochs, "settings": at[preset.name], **quick})

@@ -191,7 +191,7 @@ def test_quick_addloops_benchmark_runs(tmp_path):
     result = _bench(os.path.join(ROOT, "benchmarks", "addloops.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out),
                     "--presets", "studio:latent_dim=8", "--levers", "as it is", "weight decay 0.05",
                     "--shares", "0.5@6", "0.45:0.25", "--step-back", "0.5", "--fit-steps", "0", "5", "--fit-rates", "0.2",
-                    "--fit-nearest", "2")
+                    "--fit-nearest", "2", "--variants", "adam-old-state", "replay-drift")
     if "needs FluidSynth" in result.stdout + result.stderr:
         _needs_fluidsynth()
     assert result.returncode == 0, result.stderr[-3000:]
@@ -203,6 +203,9 @@ def test_quick_addloops_benchmark_runs(tmp_path):
     assert [(r["first"], r["last"], r["peak"], r.get("step_back")) for r in row["shares"]] == [
         (0.5, 0.5, 6.0, None), (0.5, 0.5, 6.0, 0.5), (0.45, 0.25, 10.0, None)]
     assert all(0 < r["new"] < 100 and 0 < r["old"] < 100 for r in row["shares"]) and "old loops lose" in result.stdout
+    assert [r["variant"] for r in row["variants"]] == ["adam-old-state", "replay-drift"]  # the encoder trained too
+    assert all(r["steps"] > 0 and 0 < r["new"] < 100 and 0 < r["old"] < 100 for r in row["variants"])
+    assert "with the encoder trained" in result.stdout
     assert set(row["new_fitted_by_steps"]) == {"0", "5"} and row["new_fitted_by_steps"]["0"] == pytest.approx(row["new_before"])
     assert list(row["new_fitted_harder"]) == ["rate 0.2, 5 steps, from 2 nearest too"]
     assert 0 < row["new_fitted_harder"]["rate 0.2, 5 steps, from 2 nearest too"] < 100

@@ -95,7 +95,7 @@ def new_loop_names(loops, model_dir):
     return [n for n in names if n not in known]
 
 
-def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=True, verbose=True):
+def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=True, verbose=True, callbacks=()):
     """Train the model in ``model_dir`` on the loops of ``loops`` that it has not heard.
 
     Parameters
@@ -116,6 +116,9 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
         A progress bar over the seconds.
     verbose : bool
         Say what it does.
+    callbacks : sequence of keras.callbacks.Callback
+        Extra callbacks, after the addition's own; what they leave in the weights when
+        training ends is what is written.
 
     Returns
     -------
@@ -146,7 +149,7 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
     with FolderLease(model_dir, stale_after=2 * max(seconds, CHECKPOINT_EVERY), say=say):
         vae, recipe, precision = _trainable_copy(folder, meta, seed)
         keeper, interrupted = _fit_added(vae, loops, fresh, known, folder=folder, recipe=recipe, precision=precision,
-                                         seconds=seconds, seed=seed, progress=progress, say=say)
+                                         seconds=seconds, seed=seed, progress=progress, say=say, callbacks=callbacks)
         if interrupted or keeper.before is None:
             why = "interrupted" if interrupted else "the loss became NaN or infinite" if keeper.diverged else "no epoch ended"
             say(f"{why}: {model_dir} is as it was (the new loops were not added); run it again to add them")
@@ -235,7 +238,7 @@ def _resumable(vae, preset, precision):
     return vae
 
 
-def _fit_added(vae, loops, fresh, known, *, folder, recipe, precision, seconds, seed, progress, say):
+def _fit_added(vae, loops, fresh, known, *, folder, recipe, precision, seconds, seed, progress, say, callbacks=()):
     """The addition on the training loop: a warm restart's cycle (peak ``PEAK``) laid over
     ``seconds`` on a clock of its own, mixed batches, an :class:`AddKeeper`; ``(keeper, interrupted)``."""
     preset = folder.meta["preset"]
@@ -247,7 +250,7 @@ def _fit_added(vae, loops, fresh, known, *, folder, recipe, precision, seconds, 
     clock.prior_epoch_s = epoch_estimate(vae, loops, batch, steps)  # until an epoch after the first is timed
     keeper = AddKeeper(folder, preset=preset, precision=precision, steps_per_epoch=steps, clock=clock, say=say)
     callbacks = [LearningRateSchedule(recipe, preset, 1, clock=clock), keeper,
-                 *([EpochProgress(1, 0, clock=clock, desc="adding loops")] if progress else [])]
+                 *([EpochProgress(1, 0, clock=clock, desc="adding loops")] if progress else []), *callbacks]
     data = mixed_batches(vae, loops, fresh, known, batch=batch, clock=clock, seed=seed)
     interrupted = fit_loop(vae, data, epochs=1_000_000, start=0, steps=steps, keeper=keeper, callbacks=callbacks)
     return keeper, interrupted
