@@ -9,7 +9,11 @@ committed.
 
     python benchmarks/gm_loops.py OUT_DIR [--n 74] [--seed 0]
 
-Needs ``apt-get install fluidsynth fluid-soundfont-gm``.
+Needs ``apt-get install fluidsynth fluid-soundfont-gm``. Other kit sets (``KIT_SETS``), for
+checking on kits a benchmark was not tuned on: ``timgm6mb`` (``apt-get install
+timgm6mb-soundfont``: TimGM6mb's eight GM kits) and ``avl`` (``apt-get install
+avldrums.lv2-soundfont``: the AVL Drumkits' Black Pearl and Red Zeppelin, multi-sampled
+acoustic kits).
 """
 
 import argparse
@@ -32,6 +36,29 @@ TOMS = (41, 43, 45, 47, 48, 50)
 def find_soundfont():
     """Path of FluidR3 GM, or None."""
     return next((p for p in SOUNDFONTS if os.path.exists(p)), None)
+
+
+SF2 = "/usr/share/sounds/sf2"
+#: Kit sets: name → (their Debian package, [(label, soundfont, program, drum channel), ...]).
+#: GM soundfonts hold their kits as programs of the drum channel's bank; the AVL kits are
+#: one preset each, played on an ordinary channel with GM's drum notes.
+KIT_SETS = {
+    "fluidr3": ("fluid-soundfont-gm", [(f"GM Kit {k:02d}", "FluidR3_GM.sf2", k, True) for k in KITS]),
+    "timgm6mb": ("timgm6mb-soundfont", [(f"TimGM Kit {k:02d}", "TimGM6mb.sf2", k, True) for k in (0, 8, 16, 24, 25, 32, 40, 48)]),
+    "avl": ("avldrums.lv2-soundfont", [("AVL Black Pearl", "Black_Pearl_4_LV2.sf2", 0, False),
+                                       ("AVL Red Zeppelin", "Red_Zeppelin_4_LV2.sf2", 0, False)]),
+}
+
+
+def kit_set(name):
+    """The kits of ``KIT_SETS[name]`` with their soundfonts' paths; SystemExit saying what to
+    install when a soundfont or FluidSynth is missing."""
+    package, kits = KIT_SETS[name]
+    found = [(label, find_soundfont() if font == "FluidR3_GM.sf2" else os.path.join(SF2, font), program, drums)
+             for label, font, program, drums in kits]
+    if shutil.which("fluidsynth") is None or any(path is None or not os.path.exists(path) for _, path, _, _ in found):
+        raise SystemExit(f"needs FluidSynth and the {name} kits: apt-get install fluidsynth {package}")
+    return found
 
 
 def pattern(rng, *, bars=BARS):
@@ -71,19 +98,21 @@ def pattern(rng, *, bars=BARS):
     return hits
 
 
-def midi_file(hits, *, kit, swing, rng, bpm=BPM):
-    """A type-0 Standard MIDI File (bytes) playing ``hits`` on the drum channel."""
+def midi_file(hits, *, kit, swing, rng, bpm=BPM, drums=True):
+    """A type-0 Standard MIDI File (bytes) playing ``hits`` with program ``kit`` on the drum
+    channel (``drums``), else on the first channel."""
+    on, off, program = (0x99, 0x89, 0xC9) if drums else (0x90, 0x80, 0xC0)
     ticks_per_step = TPQ // STEPS_PER_BEAT
     events = []
     for step, note, vel in hits:
         t = step * ticks_per_step + (int(swing * ticks_per_step) if step % 2 else 0) + int(rng.integers(-6, 7))
         t = max(t, 0)
-        events.append((t, 0x99, note, int(vel)))
-        events.append((t + ticks_per_step // 2, 0x89, note, 0))
+        events.append((t, on, note, int(vel)))
+        events.append((t + ticks_per_step // 2, off, note, 0))
     events.sort()
     track = bytearray()
     track += b"\x00\xff\x51\x03" + int(60_000_000 / bpm).to_bytes(3, "big")  # tempo
-    track += b"\x00\xc9" + bytes([kit])  # drum kit
+    track += b"\x00" + bytes([program, kit])  # drum kit
     now = 0
     for t, status, note, vel in events:
         track += _varlen(t - now) + bytes([status, note, vel])
@@ -143,33 +172,37 @@ def gm_loops(out_dir, *, n=74, seed=0):
 MIXED_BPM, MIXED_BARS = (90.0, 175.0), (1, 2, 4)
 
 
-def mixed_tempo_loops(out_dir, *, n=40, seed=0, sr=44100):
+#: Corpora of ``mixed_tempo_loops`` besides the mixed one: where tempo octaves are hard to
+#: hear (breaks at 160-180 BPM, 1-bar grooves at 88-112).
+TEMPO_CORPORA = {"mixed": (MIXED_BPM, MIXED_BARS), "fast": ((160.0, 180.0), (1, 2, 4)), "slow1": ((88.0, 112.0), (1,))}
+
+
+def mixed_tempo_loops(out_dir, *, n=40, seed=0, sr=44100, kits="fluidr3", corpus="mixed"):
     """Write ``n`` recorded-drum loops at tempos from 90 to 175 BPM, of 1, 2 and 4 bars,
-    every other one with its tempo in the file name; kept if there already.
+    every other one with its tempo in the file name, played by the kits of ``KIT_SETS[kits]``;
+    kept if there already. ``corpus``: another range of tempos and lengths (``TEMPO_CORPORA``).
 
     Returns
     -------
     loops : list of dict
         ``path``, ``bpm``, ``bars``, ``named`` (the tempo is in the name) of each file.
     """
-    soundfont = find_soundfont()
-    if soundfont is None or shutil.which("fluidsynth") is None:
-        raise SystemExit("needs FluidSynth and FluidR3 GM: apt-get install fluidsynth fluid-soundfont-gm")
+    chosen = kit_set(kits)
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng([seed, 22])
     styles = ("{kit} Loop {k:03d} {bpm:g}bpm", "{kit}_{bpm:g}_BPM_loop{k:03d}", "loop{k:03d}-{bpm:g}-{kit}",
               "{kit} {bpm:g} BPM {k:03d}")
     out = []
     for k in range(n):
-        kit, swing = int(rng.choice(KITS)), float(rng.choice([0.0, 0.0, 0.1, 0.2]))
-        bpm = float(round(rng.uniform(*MIXED_BPM)))
-        bars = int(rng.choice(MIXED_BARS))
+        label, soundfont, kit, drums = chosen[int(rng.integers(len(chosen)))]
+        swing = float(rng.choice([0.0, 0.0, 0.1, 0.2]))
+        bpm = float(round(rng.uniform(*TEMPO_CORPORA[corpus][0])))
+        bars = int(rng.choice(TEMPO_CORPORA[corpus][1]))
         named = k % 2 == 0
-        label = f"GM Kit {kit:02d}"
         stem = styles[(k // 2) % len(styles)].format(kit=label, k=k, bpm=bpm) if named else f"{label} Loop {k:03d}"
         path = os.path.join(out_dir, stem + ".wav")
         hits = pattern(rng, bars=bars)
-        midi = midi_file(hits, kit=kit, swing=swing, rng=rng, bpm=bpm)
+        midi = midi_file(hits, kit=kit, swing=swing, rng=rng, bpm=bpm, drums=drums)
         if not os.path.exists(path):
             mid = path[:-4] + ".mid"
             with open(mid, "wb") as f:

@@ -8,7 +8,11 @@ FluidR3 GM), in one run:
    log-spectral distance, onset-envelope correlation, hit sharpness relative to the
    real render, seconds): librosa's phase vocoder against Rubber Band's engines.
 2. **Tempo found.** A mixed corpus (90–175 BPM; 1, 2 and 4 bars; every other file with
-   the tempo in its name): the share of files whose tempo is found within ±2 %.
+   the tempo in its name): the share of files whose tempo is found within ±2 %. With
+   ``--kits`` on other kit sets too (``gm_loops.KIT_SETS``: TimGM6mb's kits and the AVL
+   acoustic kits, which the tempo finder was not tuned on), ``--corpora`` on breaks at
+   160–180 BPM (``fast``) and 1-bar grooves at 88–112 (``slow1``), ``--seeds`` on other
+   draws of each; every file missed is listed with what was found, or why nothing was.
 3. **Crop against stretch.** The studio preset trained on the same corpus for the same
    epochs, once with each fit; each reconstruction's audible LSD and onset correlation
    against its own fitted loop, and the seam (the join's level against the loop's beats,
@@ -16,6 +20,7 @@ FluidR3 GM), in one run:
    α = 0.5 morphs.
 
     python benchmarks/tempo.py [--n 40] [--epochs 300] [--work DIR] [--quick]
+    python benchmarks/tempo.py --tempo-only --kits fluidr3 timgm6mb avl --corpora mixed fast slow1 --seeds 11 12
 """
 
 import argparse
@@ -76,19 +81,45 @@ def _lsd(a, b):
 
 
 def tempo_found(corpus, settings):
-    """Share of files whose tempo is found within ±2 %, with and without it in the name."""
+    """Share of files whose tempo is found within ±2 %, with and without it in the name, and
+    each file missed: its tempo and bars, what was found and the loading table's notes."""
     import morphlib as ml
 
     loops = ml.load_folder(os.path.dirname(corpus[0]["path"]), settings, cache=False, progress=False)
     by_name = {os.path.basename(i.path): i for i in loops.infos}
-    out = {}
+    out = {"missed": []}
     for named in (True, False):
         files = [c for c in corpus if c["named"] == named]
         hits = [by_name.get(os.path.basename(c["path"])) for c in files]
         ok = [h is not None and h.bpm is not None and abs(h.bpm / c["bpm"] - 1) <= 0.02 for h, c in zip(hits, files)]
         out["named" if named else "unnamed"] = {"files": len(files), "found": int(sum(ok)), "share": float(np.mean(ok))}
+        out["missed"] += [{"file": os.path.basename(c["path"]), "bpm": c["bpm"], "bars": c["bars"], "found": h and h.bpm,
+                           "notes": h and "; ".join(h.notes)} for h, c, good in zip(hits, files, ok) if not good]
     out["skipped"] = [(s.name, s.reason) for s in loops.skipped]
     return out
+
+
+def tempo_on_kits(work, settings, *, kits, corpora, seeds, n):
+    """``tempo_found`` on each kit set, corpus and seed: {"KITS CORPUS seed S": figures}."""
+    from gm_loops import mixed_tempo_loops
+
+    out = {}
+    for kit_set in kits:
+        for corpus in corpora:
+            for seed in seeds:
+                files = mixed_tempo_loops(os.path.join(work, f"{kit_set}-{corpus}-{seed}"), n=n, seed=seed, kits=kit_set, corpus=corpus)
+                out[f"{kit_set} {corpus} seed {seed}"] = tempo_found(files, settings)
+    return out
+
+
+def print_tempo(found):
+    print(f"{'kits, corpus, seed':28s} {'named':>9s} {'unnamed':>9s}")
+    for key, r in found.items():
+        print(f"{key:28s} {r['named']['found']:>4d}/{r['named']['files']:<4d} {r['unnamed']['found']:>4d}/{r['unnamed']['files']:<4d}")
+    for key, r in found.items():
+        for m in r["missed"]:
+            found_ = f"{m['found']:g} BPM" if m["found"] else "no tempo"
+            print(f"  missed, {key}: {m['file']} ({m['bpm']:g} BPM, {m['bars']} bars): {found_}; {m['notes']}")
 
 
 def crop_against_stretch(corpus, work, *, epochs, preset, held_out):
@@ -159,6 +190,12 @@ def main(argv=None):
     p.add_argument("--held-out", type=int, default=8)
     p.add_argument("--work", help="where the corpus and models go (default: a temporary folder)")
     p.add_argument("--quick", action="store_true", help="stretchers and tempo only, no training")
+    p.add_argument("--tempo-only", action="store_true", help="only the tempo found, on each of --kits, --corpora and --seeds")
+    p.add_argument("--kits", nargs="+", default=["fluidr3"], choices=("fluidr3", "timgm6mb", "avl"),
+                   help="kit sets of the tempo corpora (fluidr3: the ones the tempo finder was tuned on)")
+    p.add_argument("--corpora", nargs="+", default=["mixed"], choices=("mixed", "fast", "slow1"),
+                   help="mixed: 90-175 BPM, 1, 2, 4 bars; fast: 160-180 BPM; slow1: 1 bar at 88-112 BPM")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="draws of each corpus (0: the default corpus)")
     args = p.parse_args(argv)
     from gm_loops import mixed_tempo_loops
 
@@ -167,6 +204,15 @@ def main(argv=None):
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-tempo-")
     os.makedirs(work, exist_ok=True)
+    if args.tempo_only:
+        found = tempo_on_kits(work, settings_for(args.preset, fit="stretch"), kits=args.kits, corpora=args.corpora,
+                              seeds=args.seeds, n=args.n)
+        print_tempo(found)
+        report = {"cpu": cpu_description(), "tempo_found": found}
+        with open(os.path.join(work, "tempo.json"), "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"written {os.path.join(work, 'tempo.json')}", file=sys.stderr)
+        return
     corpus = mixed_tempo_loops(os.path.join(work, "mixed"), n=args.n)
     pairs = os.path.join(work, "pairs")
     os.makedirs(pairs, exist_ok=True)

@@ -314,3 +314,17 @@ def test_the_start_levers_change_what_they_name_as_training_begins():
     _, scale = vae.posterior_params(x)
     diagonal = np.diagonal(np.asarray(scale), axis1=1, axis2=2)
     assert np.allclose(diagonal, SMALL_SCALE, rtol=0.5)
+
+
+def test_the_tempo_benchmark_reports_each_kit_set_corpus_and_seed(tmp_path):
+    result = _bench(os.path.join(ROOT, "benchmarks", "tempo.py"), "--tempo-only", "--kits", "fluidr3", "--corpora", "slow1", "mixed",
+                    "--seeds", "3", "--n", "4", "--work", str(tmp_path))
+    if "needs FluidSynth" in result.stdout + result.stderr:
+        _needs_fluidsynth()
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads((tmp_path / "tempo.json").read_text())["tempo_found"]
+    assert list(found) == ["fluidr3 slow1 seed 3", "fluidr3 mixed seed 3"]
+    for r in found.values():
+        assert r["named"]["files"] == r["unnamed"]["files"] == 2
+        assert len(r["missed"]) == 4 - r["named"]["found"] - r["unnamed"]["found"]
+    assert "unnamed" in result.stdout and "fluidr3 slow1 seed 3" in result.stdout

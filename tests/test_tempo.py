@@ -259,3 +259,50 @@ def test_at_tempo_writes_whole_bars_at_the_projects_tempo(bpm, bars, ok):
     assert len(out.y) == round(bars * 240 / bpm * SR)
     assert out.name.endswith(f"{bpm}bpm {bars}bar{'s' * (bars > 1)}")
     assert np.max(np.abs(out.y)) <= 0.99
+
+
+@pytest.mark.parametrize("bpm, bars, told", [(95, 1, 190), (170, 2, 85), (100, 2, 200), (175, 1, 175)])
+def test_the_octave_is_read_from_where_the_snare_falls(bpm, bars, told):
+    """Read an octave off, a loop with its snare on beats 2 and 4 is taken back to its tempo;
+    read right, it stays (a 1-bar loop at 175 is half a bar at 87.5: no other reading)."""
+    from morphlib.data.backbeat import pick_octave
+
+    y = drum_loop(bpm, bars, seed=1)
+    assert pick_octave(y, told, sr=SR) == pytest.approx(bpm)
+    assert pick_octave(y, bpm, sr=SR) == pytest.approx(bpm)
+
+
+def test_the_backbeat_score_needs_whole_bars_and_sees_the_snare():
+    from morphlib.data.backbeat import backbeat, snare_onsets
+
+    y = drum_loop(120, 2, seed=3)
+    envelope, hop = snare_onsets(y, sr=SR)
+    at = {f: backbeat(envelope, 120 * f, duration=len(y) / SR, sr=SR, hop_length=hop) for f in (0.5, 1, 2, 1.1)}
+    assert at[1] > 2 * max(at[0.5], at[2]) and at[1.1] is None  # 4 s at 132 BPM is 2.2 bars
+    assert backbeat(np.zeros_like(envelope), 120, duration=len(y) / SR, sr=SR, hop_length=hop) is None
+
+
+def test_a_short_fast_loop_keeps_its_tempo():
+    """One bar at 175 BPM (1.37 s): too short for the tracker's own lags, but its onsets
+    repeat at the beat of the tempo that makes it one bar."""
+    assert detect_bpm(drum_loop(175, 1, seed=0), sr=SR) == pytest.approx(175, rel=1e-3)
+
+
+@pytest.mark.parametrize("signal, why", [
+    (np.zeros(3 * SR, np.float32), "silent"),
+    (np.random.default_rng(0).standard_normal(3 * SR).astype(np.float32), "do not repeat at any beat from 60 to 200 BPM"),
+])
+def test_a_loop_without_a_tempo_says_why(signal, why, tmp_path):
+    from morphlib.data.tempo import why_no_tempo
+
+    assert why in why_no_tempo(signal, sr=SR)
+    assert why_no_tempo(drum_loop(120, 2), sr=SR) is None
+    sf.write(tmp_path / "hiss.wav", signal, SR)
+    sf.write(tmp_path / "groove.wav", drum_loop(120, 2), SR)
+    loops = ml.load_folder(tmp_path, AnalysisSettings(sr=SR, n_fft=256, hop_length=128, n_frames=201, fit="stretch"), progress=False, cache=False)
+    notes = {os.path.basename(i.path): "; ".join(i.notes) for i in loops.infos}
+    if why == "silent":  # skipped before its tempo is looked for
+        assert [s.name for s in loops.skipped] == ["hiss"] and "silent" in loops.skipped[0].reason
+    else:
+        assert "no tempo found (no BPM in the name; the audio: its onsets " + why in notes["hiss.wav"]
+    assert "stretched" in notes["groove.wav"] and "no tempo" not in notes["groove.wav"]

@@ -16,7 +16,7 @@ from ..errors import AudioFileError, DataFolderError, ParameterError, UnknownSou
 from ..sound.spectral import magnitude
 from .store import FLOAT16_MAX, LoopStore, StoredArray
 from ..progress import progress_bar
-from .tempo import STRETCH_LIMITS, bars_in, find_tempo, fit_to_window, stretcher
+from .tempo import STRETCH_LIMITS, bars_in, find_tempo, fit_to_window, stretcher, why_no_tempo
 
 
 @dataclasses.dataclass(frozen=True)
@@ -437,7 +437,7 @@ def _fit_to_window(y, path, info, settings):
             info.notes.append(tempo.note)
     if settings.fit == "stretch":
         if tempo is None:
-            info.notes.append("no tempo found (no BPM in the name, no steady beat): cropped, not stretched")
+            info.notes.append(f"no tempo found (no BPM in the name; the audio: {why_no_tempo(y, sr=settings.sr)}): cropped, not stretched")
         else:
             fitted, fit, reason = fit_to_window(y, sr=settings.sr, n_samples=settings.n_samples, tempo=tempo)
             if fit is None:

@@ -31,6 +31,7 @@ import shutil
 import numpy as np
 
 from ..errors import ParameterError
+from .backbeat import pick_octave
 
 #: Tempos a BPM in a file name is believed within, and that detection reports.
 BPM_RANGE = (60.0, 200.0)
@@ -149,8 +150,10 @@ def onset_envelope(y, *, sr):
 
 
 def detect_bpm(y, *, sr):
-    """The beat tracker's tempo of ``y``, taken to the nearest tempo at which the file is
-    1, 2, 4 or 8 whole bars when one is close (loops are cut to whole bars).
+    """The loop's tempo from its audio: the beat tracker's, taken to the nearest tempo at
+    which the file is 1, 2, 4 or 8 whole bars when one is close (loops are cut to whole
+    bars), its octave then read from the pattern (``backbeat.pick_octave``: the snare on
+    beats 2 and 4).
 
     Parameters
     ----------
@@ -160,7 +163,7 @@ def detect_bpm(y, *, sr):
     Returns
     -------
     bpm : float or None
-        None when the signal has no beat to follow (no onsets, or no periodicity).
+        None when the signal has no beat to follow (``why_no_tempo`` says which).
     """
     import librosa
 
@@ -169,36 +172,77 @@ def detect_bpm(y, *, sr):
     hop_length = _onset_frames(sr)[1]
     if len(env) < 8 or not np.any(env > 0):
         return None
-    ac = librosa.autocorrelate(env - env.mean())
     tracked = float(librosa.feature.tempo(onset_envelope=env, sr=sr, hop_length=hop_length)[0])
     if not tracked > 0:
-        return None
-    # the onset envelope must repeat at the beat (or twice or half the beat): noise does not
-    fps = sr / hop_length
-    lags = [int(round(60 * fps / (tracked * f))) for f in (0.5, 1.0, 2.0)]
-    repeat = max((ac[lag] for lag in lags if 0 < lag < len(ac)), default=0.0) / max(float(ac[0]), 1e-12)
-    if repeat < 0.2:
         return None
     duration = len(y) / sr
     whole = [BEATS_PER_BAR * 60 * k / duration for k in BAR_CHOICES]
     whole = [c for c in whole if BPM_RANGE[0] <= c <= BPM_RANGE[1]]
+    if _repetition(env, [tracked * f for f in (0.5, 1.0, 2.0)] + whole, fps=sr / hop_length) < MIN_REPETITION:
+        return None
 
     def off(c):  # from the tracker, forgiving it an octave
         return min(abs(math.log(c / (tracked * f))) + (0.01 if f != 1.0 else 0.0) for f in (0.5, 1.0, 2.0))
 
     close = [c for c in whole if off(c) <= WHOLE_BAR_TOLERANCE + 0.01]
     if close:
-        return float(min(close, key=off))
+        return pick_octave(y, float(min(close, key=off)), sr=sr, low=BPM_RANGE[0], high=BPM_RANGE[1])
     # the tracker is unsure on short loops: still trust a length of whole bars when it is
     # within a factor of 1.5, the tempo nearer 120 BPM winning between octaves
     loose = [c for c in whole if off(c) <= math.log(CONTRADICTION)]
     if loose:
-        return float(min(loose, key=lambda c: off(c) + abs(math.log2(c / 120.0))))
+        best = float(min(loose, key=lambda c: off(c) + abs(math.log2(c / 120.0))))
+        return pick_octave(y, best, sr=sr, low=BPM_RANGE[0], high=BPM_RANGE[1])
     while tracked > BPM_RANGE[1]:
         tracked /= 2
     while tracked < BPM_RANGE[0]:
         tracked *= 2
     return tracked
+
+
+#: How alike the onset envelope must be to itself a beat later (circular autocorrelation,
+#: 1 at the lag 0) at one of the tempos tried, for the loop to have a beat.
+MIN_REPETITION = 0.2
+
+
+def _repetition(env, tempos, *, fps):
+    """How alike the onset envelope is to itself a beat later, at the best of ``tempos``:
+    its autocorrelation over its mean (1 at lag 0), plain or circular (a loop repeats around
+    its end, so there the lag wraps), at the frames on either side of the beat's lag."""
+    import librosa
+
+    x = env - env.mean()
+    plain = librosa.autocorrelate(x)
+    circular = np.fft.irfft(np.abs(np.fft.rfft(x)) ** 2, n=len(x))
+    if not (plain[0] > 0 and circular[0] > 0):
+        return 0.0
+    best = 0.0
+    for bpm in tempos:
+        lag = 60 * fps / bpm if bpm > 0 else 0
+        for k in {math.floor(lag), math.ceil(lag)}:
+            if 0 < k < len(x):
+                best = max(best, float(plain[k] / plain[0]), float(circular[k] / circular[0]))
+    return best
+
+
+def why_no_tempo(y, *, sr):
+    """Why ``detect_bpm`` finds no tempo in ``y``: a line for the loading table, or None
+    when it finds one."""
+    y = np.asarray(y, np.float32)
+    env = onset_envelope(y, sr=sr)
+    if not np.any(np.abs(y) > 0):
+        return "silent"
+    if len(env) < 8:
+        return f"too short to hear a beat ({len(y) / sr:.2f} s)"
+    if not np.any(env > 0):
+        return "no onsets (no hit to follow)"
+    if detect_bpm(y, sr=sr) is not None:
+        return None
+    duration = len(y) / sr
+    tempos = np.geomspace(BPM_RANGE[0], BPM_RANGE[1], 64).tolist() + [BEATS_PER_BAR * 60 * k / duration for k in BAR_CHOICES]
+    best = _repetition(env, tempos, fps=sr / _onset_frames(sr)[1])
+    return (f"its onsets do not repeat at any beat from {BPM_RANGE[0]:g} to {BPM_RANGE[1]:g} BPM "
+            f"(best likeness {best:.2f}, at least {MIN_REPETITION} needed)")
 
 
 def bars_in(duration, bpm):

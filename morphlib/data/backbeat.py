@@ -1,0 +1,106 @@
+"""Where the snare falls: a loop's tempo octave read from its pattern.
+
+A beat tracker hears a drum loop's pulse but not which level of it is the beat: a 2-bar
+break at 170 BPM is also a 1-bar loop at 85, and a 1-bar groove at 95 also 2 bars at 190.
+Both readings make the file whole bars, so its length cannot tell them apart. The pattern
+can: in the drum loops a producer's library holds, the snare (or clap) hits beats 2 and 4
+of the bar — the backbeat — while the kick holds beat 1. Read an octave too slow, those
+snares land on off-beats; read an octave too fast, on beat 3 alone. So each reading is
+scored by how much more the snare's band sets in on its beats 2 and 4 than on the bar's
+other beats and eighths, and a reading far from 120 BPM pays for its distance.
+
+Measured by ``benchmarks/tempo.py --kits`` on loops of kits it was not tuned on
+(docs/data.md).
+"""
+
+import math
+
+import numpy as np
+
+#: The band (Hz) whose onsets stand for the snare: its body, under the hats and above most
+#: of the kick (chosen on FluidR3's kits among 150-1500, 150-600, 300-1000, 600-3000 Hz).
+SNARE_BAND = (180.0, 400.0)
+#: What a reading pays per octave from ``CENTRE_BPM``, against the log of its backbeat score.
+OCTAVE_COST = 1.0
+CENTRE_BPM = 120.0
+#: Sixteenths of a 4/4 bar: where the backbeat falls (beats 2 and 4), and the rest of the bar
+#: it is weighed against (beats 1 and 3, and the eighths between the beats).
+BACKBEAT_STEPS = (4, 12)
+OTHER_STEPS = (0, 8, 2, 6, 10, 14)
+
+
+def snare_onsets(y, *, sr):
+    """Onset strength of ``SNARE_BAND``: the positive change of its log energy per frame.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    sr : int > 0
+
+    Returns
+    -------
+    envelope : np.ndarray [shape=(frames,)]
+    hop_length : int
+        Samples per frame (about 11.6 ms).
+    """
+    import librosa
+
+    n_fft = int(2 ** round(math.log2(0.046 * sr)))
+    hop = n_fft // 4
+    S = np.abs(librosa.stft(np.asarray(y, np.float32), n_fft=min(n_fft, max(64, len(y))), hop_length=hop))
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=min(n_fft, max(64, len(y))))
+    band = np.log1p(100 * S[(freqs >= SNARE_BAND[0]) & (freqs < SNARE_BAND[1])].sum(axis=0))
+    return np.maximum(0.0, np.diff(band, prepend=band[:1])), hop
+
+
+def backbeat(envelope, bpm, *, duration, sr, hop_length):
+    """How much more ``envelope`` sets in on beats 2 and 4 than elsewhere, at ``bpm``.
+
+    Parameters
+    ----------
+    envelope : np.ndarray [shape=(frames,)]
+        From ``snare_onsets``.
+    bpm : float > 0
+    duration : float > 0
+        The loop's seconds, taken to start on a downbeat.
+    sr, hop_length : int
+
+    Returns
+    -------
+    score : float or None
+        The mean onset on the bar's sixteenths 4 and 12 over that on 0, 8 and the eighths
+        between (the bars averaged); None when ``duration`` is not whole bars at ``bpm``
+        (within 4 %) or the bar has no onsets.
+    """
+    step = 60.0 / bpm / 4
+    steps = int(round(duration / step))
+    if steps < 16 or steps % 16 or abs(steps * step - duration) > 0.04 * duration:
+        return None
+    frames = np.round(np.arange(steps) * step * sr / hop_length).astype(int)
+    # the hit's onset within a frame before to two after its step (swing, a loose hand)
+    at = np.array([envelope[max(0, f - 1) : f + 3].max() if f < len(envelope) else 0.0 for f in frames])
+    bar = at.reshape(-1, 16).mean(axis=0)
+    other = bar[list(OTHER_STEPS)].mean()
+    return float(bar[list(BACKBEAT_STEPS)].mean() / other) if other > 0 else None
+
+
+def pick_octave(y, bpm, *, sr, low=60.0, high=200.0):
+    """Of ``bpm``, half and twice it (those within ``low``–``high``), the reading whose
+    backbeat is clearest, a reading far from 120 BPM paying ``OCTAVE_COST`` per octave.
+
+    Returns
+    -------
+    bpm : float
+        ``bpm`` itself when it is the best, or no other reading makes the loop whole bars.
+    """
+    envelope, hop = snare_onsets(y, sr=sr)
+    duration = len(y) / sr
+    scores = {}
+    for factor in (0.5, 1.0, 2.0):
+        if low <= bpm * factor <= high:
+            score = backbeat(envelope, bpm * factor, duration=duration, sr=sr, hop_length=hop)
+            if score is not None:  # 0: no snare on beats 2 and 4 at all
+                scores[factor] = math.log(max(score, 1e-3)) - OCTAVE_COST * abs(math.log2(bpm * factor / CENTRE_BPM))
+    if 1.0 not in scores:
+        return bpm
+    return bpm * max(scores, key=scores.get)
