@@ -6,6 +6,8 @@ the demo loops, in one run.
     python benchmarks/sound.py --epochs 200 --presets tutorial "studio:linear_weight=0"
     python benchmarks/sound.py --corpus gm --presets studio --hit-bands 1 32 --by-level
                                                                 # the ends' hits in 1 and 32 bands; the error by level
+    python benchmarks/sound.py --corpus demo --presets studio --hit-crossovers 0
+                                                                # the band gains' slides against hard edges (the seam)
     python benchmarks/sound.py --corpus gm --quick              # seconds: checks that it runs
 
 Real drums: 74 loops of FluidR3 GM's sampled kits sequenced and rendered with FluidSynth
@@ -93,13 +95,16 @@ def error_by_level(model, loops, every=4):
 
 
 @contextlib.contextmanager
-def hits_in_bands(n_bands):
-    """Morphs keep their ends' hits in ``n_bands`` bands (the library keeps 8) inside the block."""
+def hits_in_bands(n_bands=None, crossover=None):
+    """Morphs keep their ends' hits in ``n_bands`` bands (the library keeps 8), their gains
+    sliding into each other over ``crossover`` octaves at the band edges (0: hard edges),
+    inside the block."""
     import morphlib.model.morphmodel as morphmodel
-    from morphlib.sound.hits import keep_hits
+    from morphlib.sound.hits import CROSSOVER_OCTAVES, N_BANDS, keep_hits
 
     follow = morphmodel.follow_ends
-    morphmodel.follow_ends = functools.partial(keep_hits, n_bands=n_bands)
+    morphmodel.follow_ends = functools.partial(keep_hits, n_bands=N_BANDS if n_bands is None else n_bands,
+                                               crossover_octaves=CROSSOVER_OCTAVES if crossover is None else crossover)
     try:
         yield
     finally:
@@ -107,7 +112,7 @@ def hits_in_bands(n_bands):
 
 
 def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None, hits=("model",),
-            hit_bands=(), by_level=False):
+            hit_bands=(), by_level=False, crossovers=()):
     """The preset trained and measured; one row per latent path in ``methods`` and way of
     hearing the middle in ``hits`` (keys ``(method, hits)``), and one per number of bands in
     ``hit_bands`` the ends' hits are kept in (keys ``(method, "bands N")``); ``by_level``:
@@ -131,6 +136,10 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
         with hits_in_bands(n):
             rows.update({(method, f"bands {n}"): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, True), **extra}
                          for method in methods})
+    for x in crossovers:
+        with hits_in_bands(crossover=x):
+            rows.update({(method, f"crossover {x:g}"): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, True),
+                                                        **extra} for method in methods})
     return rows
 
 
@@ -194,6 +203,9 @@ def main(argv=None):
                         "ends' hits kept, or the decoder's own; a row for each")
     p.add_argument("--hit-bands", nargs="+", type=int, default=[], metavar="N",
                    help="also a row for each N: the ends' hits kept in N bands (the library keeps 8)")
+    p.add_argument("--hit-crossovers", nargs="+", type=float, default=[], metavar="OCTAVES",
+                   help="also a row for each width of the slide between the bands' gains at their edges "
+                        "(0: hard edges, the seam of the library before; it slides over 0.5)")
     p.add_argument("--by-level", action="store_true", help="also split each model's error by the original's level (20-dB bands)")
     p.add_argument("--add-kits", action="store_true",
                    help="also, on the recorded drums, each preset's loops of kits it never heard and a minute of add_loops "
@@ -225,9 +237,9 @@ def main(argv=None):
             epochs = 2 if args.quick else args.epochs
             print(f"{key}: training", file=sys.stderr)
             rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods, full_band=full_band,
-                           hits=args.hits, hit_bands=args.hit_bands, by_level=args.by_level)
+                           hits=args.hits, hit_bands=args.hit_bands, by_level=args.by_level, crossovers=args.hit_crossovers)
             for (method, hits), row in rows.items():
-                results[key + ("" if method == "linear" else f" ~{method}") + ("" if hits == "model" else f" ~hits kept in {hits[6:]} bands" if hits.startswith("bands ") else f" ~{hits} hits")] = row
+                results[key + ("" if method == "linear" else f" ~{method}") + _hits_label(hits)] = row
                 print(json.dumps(row), file=sys.stderr)
     print_table(results)
     if args.add_kits and "gm" in args.corpus:
@@ -237,6 +249,16 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
+
+
+def _hits_label(hits):
+    if hits == "model":
+        return ""
+    if hits.startswith("bands "):
+        return f" ~hits kept in {hits[6:]} bands"
+    if hits.startswith("crossover "):
+        return f" ~band gains sliding over {hits[10:]} octaves"
+    return f" ~{hits} hits"
 
 
 def add_kits(folder, runs, work, *, settings=None, epochs=None, seconds=60.0):
@@ -258,7 +280,8 @@ def print_table(results):
             ("hf_db", "{:+.1f}"), ("hf_db_median", "{:+.1f}"), ("onset_corr", "{:.3f}"), ("consistency_db", "{:.1f}"),
             ("zero_bins", "{:.3f}"), ("steady", "{:.3f}"), ("balance", "{:.2f}"),
             ("vae sharpness_0.5_mean", "{:.2f}"), ("crossfade sharpness_0.5_mean", "{:.2f}"), ("vae layered_mean", "{:.2f}"),
-            ("vae smoothness_mean", "{:.2f}"), ("vae intermediate_share", "{:.2f}")]
+            ("vae smoothness_mean", "{:.2f}"), ("vae intermediate_share", "{:.2f}"), ("vae seam_excess_db_max", "{:+.1f}"),
+            ("crossfade seam_excess_db_max", "{:+.1f}")]
     width = max(len(k) for k in results) + 2
     print("run".ljust(width) + " ".join(c[0][:12].rjust(12) for c in cols))
     for key, r in results.items():
@@ -344,6 +367,8 @@ def morph_verdicts(results, baseline="studio"):
             f"steady {r['steady']:.3f} >= 0.98": r["steady"] >= 0.98,
             f"intermediate {r['vae intermediate_share']:.2f} >= 0.90 of pairs": r["vae intermediate_share"] >= 0.90,
             f"audible LSD {r['audio_lsd_db']:.2f} <= 2.5 dB": r["audio_lsd_db"] <= 2.5,
+            f"no seam: band-edge steps at most the ends' + {r['vae seam_excess_db_max']:.1f} dB <= 1 dB":
+                r["vae seam_excess_db_max"] <= 1.0,
             f"training {r['train_seconds']:.0f} s <= 1.25 x {base['train_seconds']:.0f} s": r["train_seconds"] <= 1.25 * base["train_seconds"],
         }
         missed = [k for k, ok in checks.items() if not ok]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.sound.hits import MAX_GAIN_DB, band_edges, band_envelopes, keep_hits
+from morphlib.sound.hits import MAX_GAIN_DB, band_edges, band_envelopes, crossovers, keep_hits
 
 N_BINS, N_FRAMES = 64, 40
 
@@ -67,10 +67,32 @@ def test_the_level_of_each_band_follows_the_ends_blended_in_db():
     kept = keep_hits(blend, ends, [[1 - alpha, alpha]])[0]
     target = np.exp((1 - alpha) * np.log(band_envelopes(ends[0], edges)) + alpha * np.log(band_envelopes(ends[1], edges)))
     np.testing.assert_allclose(band_envelopes(kept, edges), target, rtol=1e-3)
-    # the blend's own spectral shape within a band is kept: one gain per band and frame
+    # the blend's own spectral shape within a band is kept: one gain per band and frame,
+    # except where it slides into the next band's at an edge
     ratio = kept / blend[0]
+    off_slides = np.ones(N_BINS, bool)
+    off_slides[crossovers(edges)[0].astype(int)] = False
     for lo, hi in zip(edges[:-1], edges[1:]):
-        np.testing.assert_allclose(ratio[lo:hi], np.broadcast_to(ratio[lo], ratio[lo:hi].shape), rtol=1e-4)
+        flat = ratio[lo:hi][off_slides[lo:hi]]
+        np.testing.assert_allclose(flat, np.broadcast_to(flat[:1], flat.shape), rtol=1e-4)
+
+
+def test_band_gains_slide_into_each_other_without_a_step_at_the_edges():
+    """A flat decode given bands 12 dB apart: across every edge above the lowest bands the
+    gain climbs over several bins (no bin-to-bin step above a third of the jump), and
+    each band still reaches its level."""
+    n_bins = 1025
+    flat = np.ones((1, n_bins, 4), np.float32)
+    edges = band_edges(n_bins)
+    levels = np.where(np.arange(len(edges) - 1) % 2, 4.0, 1.0)  # 12 dB up, down, up, ...
+    ends = np.repeat(np.repeat(levels, np.diff(edges))[None, :, None], 4, axis=2).astype(np.float32)
+    kept = keep_hits(flat, np.stack([ends[0], ends[0]]), [[0.5, 0.5]])[0, :, 0]
+    db = 20 * np.log10(kept)
+    for e in edges[1:-1]:
+        if e >= 20:
+            steps = np.abs(np.diff(db[e // 2 : min(2 * e, n_bins)]))
+            assert steps.max() < 12.0 / 3, f"a step of {steps.max():.1f} dB at bin {e}"
+    np.testing.assert_allclose(band_envelopes(kept[:, None], edges)[:, 0], levels, rtol=1e-3)
 
 
 def test_the_change_in_level_is_limited():
@@ -180,3 +202,29 @@ def test_same_model_ignores_how_it_is_heard():
     assert studio.same_model(dataclasses.replace(studio, keep_hits=False))
     assert not studio.same_model(dataclasses.replace(studio, hidden=64))
     assert not studio.same_model("studio")
+
+
+def test_band_edge_steps_measure_a_seam_in_the_median_frame_spectrum():
+    from morphlib.sound.hits import band_edge_steps
+
+    n_bins = 1025
+    edges = band_edges(n_bins)
+    smooth = np.repeat(np.geomspace(1.0, 0.01, n_bins)[:, None], 6, axis=1)  # a falling spectrum, no edge
+    seam = smooth.copy()
+    seam[edges[6]:] *= 2.0  # +6 dB from one edge up
+    steps = band_edge_steps(np.stack([smooth, seam]))
+    assert steps.shape == (2, int(np.sum((edges[1:-1] >= 4))))
+    assert steps[0].max() < 0.5
+    at = list(edges[1:-1][edges[1:-1] >= 4]).index(edges[6])
+    assert steps[1, at] == pytest.approx(6.02 - steps[0, at], abs=0.3) and np.delete(steps[1], at).max() < 0.5
+
+
+def test_a_morphs_seam_is_measured_beyond_its_ends():
+    from morphlib.morphing.evaluation import seam_excess
+
+    n_bins, alphas = 1025, np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    edges = band_edges(n_bins)
+    path = np.repeat(np.geomspace(1.0, 0.01, n_bins)[None, :, None], 5, axis=0).repeat(4, axis=2)
+    assert seam_excess(path, alphas) == pytest.approx(0.0, abs=0.3)
+    path[2, edges[6]:] *= 2.0  # the middle alone steps 6 dB at an edge
+    assert seam_excess(path, alphas) == pytest.approx(6.0, abs=0.5)

@@ -18,6 +18,7 @@ from ..sound.audiometrics import (
     morph_path_figures,
     zero_fraction,
 )
+from ..sound.hits import band_edge_steps
 from ..sound.spectral import spectral_convergence
 from ..data.tempo import seam_level
 from ..progress import progress_bar
@@ -217,7 +218,7 @@ def _audio_row(model, loops, k, S, R, n_iter, phase):
 #: The α steps a morph path is measured at: every 0.1, and the quarter points.
 MORPH_ALPHAS = tuple(sorted({round(a, 2) for a in np.linspace(0, 1, 11)} | {0.25, 0.75}))
 #: The figures per pair (see ``audiometrics.morph_path_figures``).
-MORPH_KEYS = ("sharpness_0.25", "sharpness_0.5", "sharpness_0.75", "layered", "smoothness", "intermediateness")
+MORPH_KEYS = ("sharpness_0.25", "sharpness_0.5", "sharpness_0.75", "layered", "smoothness", "intermediateness", "seam_excess_db")
 
 
 @dataclasses.dataclass
@@ -257,7 +258,8 @@ class MorphEvaluation:
             return (f"{kind:9s} sharpness at α = .25 / .5 / .75 of the ends': "
                     + " / ".join(f"{self.mean(f'sharpness_{a}', kind):.2f}" for a in ("0.25", "0.5", "0.75"))
                     + f"; layers {100 * self.mean('layered', kind):.0f} % of both ends' hits; smoothness "
-                    f"{self.mean('smoothness', kind):.2f}; intermediate {100 * self.intermediate(kind):.0f} % of pairs")
+                    f"{self.mean('smoothness', kind):.2f}; intermediate {100 * self.intermediate(kind):.0f} % of pairs; "
+                    f"seam at band edges beyond the ends' {max(p['seam_excess_db'] for p in getattr(self, kind)):+.1f} dB at most")
         hits = "hits kept from the ends" if self.keep_hits else "the decoder's own hits"
         return (f"morphs over {len(self.pairs)} pairs ({hits}; steady {100 * self.steadiness['steady']:.0f} %):\n  "
                 + line("vae") + "\n  " + line("crossfade"))
@@ -265,9 +267,29 @@ class MorphEvaluation:
     def to_dict(self):
         out = {"n_pairs": len(self.pairs), "keep_hits": self.keep_hits, **self.steadiness}
         for kind in ("vae", "crossfade"):
-            out[kind] = {**{f"{k}_mean": self.mean(k, kind) for k in MORPH_KEYS}, "intermediate_share": self.intermediate(kind)}
+            out[kind] = {**{f"{k}_mean": self.mean(k, kind) for k in MORPH_KEYS}, "intermediate_share": self.intermediate(kind),
+                         "seam_excess_db_max": max((p["seam_excess_db"] for p in getattr(self, kind)), default=None)}
         out["pairs"] = [{"a": a, "b": b, "vae": v, "crossfade": c} for (a, b), v, c in zip(self.pairs, self.vae, self.crossfade)]
         return out
+
+
+def seam_excess(S, alphas, at=(0.25, 0.5, 0.75)):
+    """The largest step at a band edge of a morph's median-frame spectrum beyond its ends'
+    steps there blended by α, dB, over the α of ``at`` and the edges (``hits.band_edge_steps``).
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(len(alphas), n_bins, n_frames)]
+        The morph's magnitudes along α; the first and last are its ends.
+    alphas : np.ndarray [shape=(len(S),)]
+    """
+    steps = band_edge_steps(S)  # (alphas, edges)
+    worst = -np.inf
+    for a in at:
+        k = int(np.argmin(np.abs(np.asarray(alphas) - a)))
+        ends = (1 - alphas[k]) * steps[0] + alphas[k] * steps[-1]
+        worst = max(worst, float(np.max(steps[k] - ends)) if steps.shape[1] else 0.0)
+    return worst
 
 
 def morph_pairs(n_loops, n_pairs, *, seed=0):
@@ -319,9 +341,10 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
         mixed = [(1 - a) * S[0] + a * S[-1] for a in alphas]
         audio = lambda magnitudes: [model.to_audio(m, n_iter=n_iter, seed=k, init=phase) for m in magnitudes]  # noqa: E731
         ys = audio(S)
-        vae.append(morph_path_figures(ys, alphas, model.settings))
+        vae.append({**morph_path_figures(ys, alphas, model.settings), "seam_excess_db": seam_excess(S, alphas)})
         # the crossfade's ends are the morph's (same magnitudes, same start): only its inside is new
-        fade.append(morph_path_figures([ys[0], *audio(mixed[1:-1]), ys[-1]], alphas, model.settings))
+        fade.append({**morph_path_figures([ys[0], *audio(mixed[1:-1]), ys[-1]], alphas, model.settings),
+                     "seam_excess_db": seam_excess(np.stack(mixed), alphas)})
     names = [(loops.names[i], loops.names[j]) for i, j in pairs]
     steadiness = morph_steadiness(model, loops, pairs, z=z, method=method, keep_hits=keep_hits, decoded=_every_tenth(paths, alphas))
     return MorphEvaluation(names, vae, fade, steadiness, keep_hits=model.keep_hits if keep_hits is None else bool(keep_hits))

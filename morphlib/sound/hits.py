@@ -11,7 +11,10 @@ to the other instead of stacking both. At the ends (a weight of 1) the decode is
 unchanged.
 
 Measured by ``benchmarks/sound.py`` (README): on recorded drums, the studio preset's
-mid-morph sharpness rose above the crossfade's at every α, with smoother steps.
+mid-morph sharpness rose above the crossfade's at every α, with smoother steps. Each
+band's gain slides into the next one's across their edge (``CROSSOVER_OCTAVES``) rather
+than stepping there, which left a seam in the middle of the spectrum (``band_edge_steps``;
+``benchmarks/sound.py --hit-crossovers``).
 """
 
 import numpy as np
@@ -25,6 +28,13 @@ N_BANDS = 8
 #: Largest change a band's level may get in one frame, dB: the decode's own shape stays in
 #: charge where the ends' envelopes would ask for more (silence against a hit).
 MAX_GAIN_DB = 18.0
+#: Width (octaves) over which one band's gain slides into the next one's at their edge, so
+#: that the gains leave no step in the spectrum there (a seam heard as an edge between the
+#: hits); narrower where a band is narrower than that.
+CROSSOVER_OCTAVES = 0.5
+#: Rounds that set each band's gain again, so that with the slides in place its level is
+#: still the ends' blend (each round takes the level's remaining error off the band's gain).
+LEVEL_ROUNDS = 5
 
 
 def band_edges(n_bins, n_bands=N_BANDS):
@@ -61,7 +71,7 @@ def band_envelopes(S, edges):
     return np.sqrt(power / np.diff(edges)[:, None])
 
 
-def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB):
+def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, crossover_octaves=CROSSOVER_OCTAVES):
     """Give decoded blends the band envelopes of their ends, blended in decibels.
 
     Parameters
@@ -75,6 +85,9 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB):
     n_bands : int > 0
     max_gain_db : float > 0
         Limit of the change in level of a band in a frame, up or down.
+    crossover_octaves : float >= 0
+        Width of the slide from one band's gain to the next one's at their edge (0: a
+        step, the gains of hard-edged bands).
 
     Returns
     -------
@@ -96,5 +109,101 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB):
     tiny = 1e-9
     log_ends = np.log(band_envelopes(ends, edges) + tiny)  # (k, bands, frames)
     target = np.einsum("mk,kbf->mbf", weights, log_ends)
-    gain = np.exp(np.clip(target - np.log(band_envelopes(S, edges) + tiny), -limit, limit))
-    return (S * np.repeat(gain, np.diff(edges), axis=1)).astype(np.float32)
+    log_gain = np.clip(target - np.log(band_envelopes(S, edges) + tiny), -limit, limit)
+    slides = crossovers(edges, crossover_octaves)
+    level = _level_with_slides(S, edges, slides)
+    for _ in range(LEVEL_ROUNDS):
+        log_gain = np.clip(log_gain + target - np.log(level(log_gain) + tiny), -limit, limit)
+    return (S * np.exp(spread_gains(log_gain, edges, slides))).astype(np.float32)
+
+
+def _level_with_slides(S, edges, slides):
+    """A function: per-band log gains → the bands' RMS envelopes of ``S`` with those gains
+    spread over its bins (``spread_gains``), computed from the bins of the slides alone (the
+    rest of each band takes its band's gain, a factor on its energy)."""
+    bins, below, t = slides
+    bins, below = bins.astype(int), below.astype(int)
+    power = np.square(np.asarray(S, np.float64))
+    in_slide = power[:, bins, :]  # (m, slide bins, frames)
+    power[:, bins, :] = 0.0
+    rest = np.add.reduceat(power, edges[:-1], axis=1)  # (m, bands, frames): the bins off the slides
+    band_of = np.searchsorted(edges, bins, side="right") - 1
+    widths = np.diff(edges)[:, None]
+
+    def level(log_gain):
+        energy = rest * np.exp(2 * log_gain)
+        if len(bins):
+            g = (1 - t)[:, None] * log_gain[:, below, :] + t[:, None] * log_gain[:, below + 1, :]
+            np.add.at(energy, (slice(None), band_of), in_slide * np.exp(2 * g))
+        return np.sqrt(energy / widths)
+
+    return level
+
+
+def crossovers(edges, octaves=CROSSOVER_OCTAVES):
+    """Where band gains slide into each other: for each bin near an inner band edge, the band
+    below it and how far (0 to 1) the gain there has moved to the band above.
+
+    The slide is straight in log-frequency over ``octaves`` centred on the edge, or over
+    half of the narrower of its two bands where that is less.
+
+    Returns
+    -------
+    bins, below, t : np.ndarray [shape=(n,)]
+        Bin indices, the band below each one's edge, and the share of the band above.
+    """
+    bins, below, share = [], [], []
+    edges = np.asarray(edges)
+    for b in range(len(edges) - 2):
+        lo, edge, hi = max(edges[b], 0.5), edges[b + 1] - 0.5, edges[b + 2] - 0.5  # the edge lies between two bins
+        half = max(0.0, min(octaves / 2, np.log2(edge / lo) / 2, np.log2(hi / edge) / 2))
+        k = np.arange(edges[b], edges[b + 2])
+        t = (np.log2(np.maximum(k, 1e-9) / edge) + half) / (2 * half) if half > 0 else (k >= edge).astype(float)
+        inside = (t > 0) & (t < 1)
+        bins.append(k[inside])
+        below.append(np.full(inside.sum(), b))
+        share.append(t[inside])
+    return tuple(np.concatenate(a) if a else np.zeros(0) for a in (bins, below, share))
+
+
+def spread_gains(log_gain, edges, slides):
+    """Per-band log gains ``[shape=(m, bands, frames)]`` spread over the bins
+    ``[shape=(m, n_bins, frames)]``: each band's own gain inside it, sliding into the next
+    band's across ``slides`` (``crossovers``)."""
+    out = np.repeat(log_gain, np.diff(edges), axis=1)
+    bins, below, t = slides
+    if len(bins):
+        out[:, bins.astype(int), :] = ((1 - t)[:, None] * log_gain[:, below.astype(int), :]
+                                       + t[:, None] * log_gain[:, below.astype(int) + 1, :])
+    return out
+
+
+def band_edge_steps(S, *, n_bands=N_BANDS, lowest_bin=4):
+    """How far the median-frame spectrum steps at each band edge, dB: what a seam between the
+    bands' gains would leave.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_bins, n_frames)]
+        Linear magnitudes.
+    n_bands : int > 0
+    lowest_bin : int > 0
+        Edges below this bin (the lowest, few-bin bands) are left out.
+
+    Returns
+    -------
+    steps : np.ndarray [shape=(..., n_edges)]
+        |mean dB of the bins just above the edge − just below it|, over 2 % of the edge's
+        bin index (at least 2 bins) on each side, at each inner edge at or above
+        ``lowest_bin``.
+    """
+    S = np.asarray(S, np.float64)
+    median = np.median(S, axis=-1)
+    db = 20 * np.log10(median + 1e-9 * max(float(median.max()), 1e-30))
+    steps = []
+    for e in band_edges(S.shape[-2], n_bands)[1:-1]:
+        if e < lowest_bin:
+            continue
+        k = max(2, int(round(0.02 * e)))
+        steps.append(np.abs(db[..., e : e + k].mean(axis=-1) - db[..., e - k : e].mean(axis=-1)))
+    return np.stack(steps, axis=-1) if steps else np.zeros(S.shape[:-2] + (0,))
