@@ -88,20 +88,40 @@ def test_fit_to_window_is_exactly_the_window_and_says_the_stretch():
     assert onset < 0.01 * SR
 
 
+@pytest.mark.parametrize("method", ["signalsmith", "rubberband"])
 @pytest.mark.parametrize("stretch", [0.8, 1.25])
-def test_time_stretch_keeps_length_and_moves_hits_with_it(stretch):
-    require_programs("rubberband", install="apt-get install rubberband-cli",
-                     why="librosa's phase vocoder, the fallback, moves hits by 30-44 ms")
+def test_time_stretch_keeps_length_and_moves_hits_with_it(stretch, method):
+    if method == "rubberband":
+        require_programs("rubberband", install="apt-get install rubberband-cli",
+                         why="librosa's phase vocoder, the fallback, moves hits by 30-44 ms")
     y = np.zeros(2 * SR, np.float32)  # 1 bar at 120 BPM: a hit on every beat
     for k in range(4):
         y[k * SR // 2 : k * SR // 2 + 400] += np.random.default_rng(k).standard_normal(400) * np.exp(-np.arange(400) / 50)
-    out = time_stretch(y, sr=SR, stretch=stretch)
+    out = time_stretch(y, sr=SR, stretch=stretch, method=method)
     assert len(out) == round(len(y) * stretch)
     power = np.convolve(out**2, np.ones(80), "same")
     for k in range(4):  # each hit where the stretch puts it, within 20 ms
         at = int(k * 0.5 * stretch * SR)
         lo = max(0, at - int(0.1 * SR))
         assert abs(lo + np.argmax(power[lo : at + int(0.1 * SR)]) - at) < 0.02 * SR
+
+
+def test_the_stretcher_comes_from_pip_alone(monkeypatch):
+    """python-stretch (requirements.txt; the notebooks install it in Colab) stretches wherever
+    it is installed, whatever programs the machine has."""
+    import shutil
+
+    from morphlib.data.tempo import STRETCHERS, stretcher
+
+    assert stretcher() == "signalsmith" and STRETCHERS[stretcher()] == "Signalsmith Stretch"
+    monkeypatch.setitem(__import__("sys").modules, "python_stretch", None)  # not installed
+    stretcher.cache_clear()
+    try:
+        assert stretcher() == ("rubberband" if shutil.which("rubberband") else "librosa")
+    finally:
+        stretcher.cache_clear()
+    with pytest.raises(ParameterError, match="method must be one of"):
+        time_stretch(np.zeros(100, np.float32), sr=SR, stretch=1.1, method="paulstretch")
 
 
 def test_seam_level_hears_a_click_and_a_gap():

@@ -16,7 +16,7 @@ from ..errors import AudioFileError, DataFolderError, ParameterError, UnknownSou
 from ..sound.spectral import magnitude
 from .store import FLOAT16_MAX, LoopStore, StoredArray
 from ..progress import progress_bar
-from .tempo import STRETCH_LIMITS, bars_in, find_tempo, fit_to_window, stretcher, why_no_tempo
+from .tempo import STRETCH_LIMITS, STRETCHERS, bars_in, find_tempo, fit_to_window, stretcher, why_no_tempo
 
 
 @dataclasses.dataclass(frozen=True)
@@ -446,7 +446,7 @@ def _fit_to_window(y, path, info, settings):
                 info.bars, info.stretch = fit.bars, round(fit.stretch, 4)
                 used = f"{fit.source_bars:g} bar{'s' * (fit.source_bars != 1)}" + (f" x{fit.repeats}" if fit.repeats > 1 else "")
                 info.notes.append(f"{used} at {tempo.bpm:.1f} BPM stretched x{fit.stretch:.3f} to {fit.bars} bar"
-                                  f"{'s' * (fit.bars > 1)} ({'Rubber Band' if stretcher() == 'rubberband' else 'phase vocoder'})")
+                                  f"{'s' * (fit.bars > 1)} ({STRETCHERS[stretcher()]})")
                 return fitted
             info.notes.append(f"stretch refused ({reason}; limits x{STRETCH_LIMITS[0]}-x{STRETCH_LIMITS[1]}): cropped")
     y, note = fit_length(y, settings.n_samples)
