@@ -6,7 +6,7 @@ Both readings make the file whole bars, so its length cannot tell them apart. Th
 can: in the drum loops a producer's library holds, the snare (or clap) hits beats 2 and 4
 of the bar — the backbeat — while the kick holds beat 1. Read an octave too slow, those
 snares land on off-beats; read an octave too fast, on beat 3 alone. So each reading is
-scored by how much more the snare's band sets in on its beats 2 and 4 than on the bar's
+scored by how much more the snare's bands set in on its beats 2 and 4 than on the bar's
 other beats and eighths, and a reading far from 120 BPM pays for its distance.
 
 Measured by ``benchmarks/tempo.py --kits`` on loops of kits it was not tuned on
@@ -17,9 +17,11 @@ import math
 
 import numpy as np
 
-#: The band (Hz) whose onsets stand for the snare: its body, under the hats and above most
-#: of the kick (chosen on FluidR3's kits among 150-1500, 150-600, 300-1000, 600-3000 Hz).
-SNARE_BAND = (180.0, 400.0)
+#: The bands (Hz) whose onsets stand for the snare: its body, under the hats and above most
+#: of the kick, and its crack, under most of the hats' energy; a reading's score is the
+#: geometric mean of theirs (chosen on FluidR3's kits among 150-1500, 150-600, 300-1000,
+#: 600-3000 Hz and pairs of them: the electronic kits' snares need the second band).
+SNARE_BANDS = ((180.0, 400.0), (600.0, 3000.0))
 #: What a reading pays per octave from ``CENTRE_BPM``, against the log of its backbeat score.
 OCTAVE_COST = 1.0
 CENTRE_BPM = 120.0
@@ -30,7 +32,7 @@ OTHER_STEPS = (0, 8, 2, 6, 10, 14)
 
 
 def snare_onsets(y, *, sr):
-    """Onset strength of ``SNARE_BAND``: the positive change of its log energy per frame.
+    """Onset strength of each of ``SNARE_BANDS``: the positive change of its log energy per frame.
 
     Parameters
     ----------
@@ -39,26 +41,26 @@ def snare_onsets(y, *, sr):
 
     Returns
     -------
-    envelope : np.ndarray [shape=(frames,)]
+    envelopes : np.ndarray [shape=(len(SNARE_BANDS), frames)]
     hop_length : int
         Samples per frame (about 11.6 ms).
     """
     import librosa
 
-    n_fft = int(2 ** round(math.log2(0.046 * sr)))
+    n_fft = min(int(2 ** round(math.log2(0.046 * sr))), max(64, len(y)))
     hop = n_fft // 4
-    S = np.abs(librosa.stft(np.asarray(y, np.float32), n_fft=min(n_fft, max(64, len(y))), hop_length=hop))
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=min(n_fft, max(64, len(y))))
-    band = np.log1p(100 * S[(freqs >= SNARE_BAND[0]) & (freqs < SNARE_BAND[1])].sum(axis=0))
-    return np.maximum(0.0, np.diff(band, prepend=band[:1])), hop
+    S = np.abs(librosa.stft(np.asarray(y, np.float32), n_fft=n_fft, hop_length=hop))
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    bands = np.stack([np.log1p(100 * S[(freqs >= lo) & (freqs < hi)].sum(axis=0)) for lo, hi in SNARE_BANDS])
+    return np.maximum(0.0, np.diff(bands, axis=1, prepend=bands[:, :1])), hop
 
 
-def backbeat(envelope, bpm, *, duration, sr, hop_length):
-    """How much more ``envelope`` sets in on beats 2 and 4 than elsewhere, at ``bpm``.
+def backbeat(envelopes, bpm, *, duration, sr, hop_length):
+    """How much more ``envelopes`` set in on beats 2 and 4 than elsewhere, at ``bpm``.
 
     Parameters
     ----------
-    envelope : np.ndarray [shape=(frames,)]
+    envelopes : np.ndarray [shape=(bands, frames)] or [shape=(frames,)]
         From ``snare_onsets``.
     bpm : float > 0
     duration : float > 0
@@ -68,20 +70,25 @@ def backbeat(envelope, bpm, *, duration, sr, hop_length):
     Returns
     -------
     score : float or None
-        The mean onset on the bar's sixteenths 4 and 12 over that on 0, 8 and the eighths
-        between (the bars averaged); None when ``duration`` is not whole bars at ``bpm``
-        (within 4 %) or the bar has no onsets.
+        Per band, the mean onset on the bar's sixteenths 4 and 12 over that on 0, 8 and the
+        eighths between (the bars averaged); the geometric mean over the bands. None when
+        ``duration`` is not whole bars at ``bpm`` (within 4 %) or a band has no onsets.
     """
     step = 60.0 / bpm / 4
     steps = int(round(duration / step))
     if steps < 16 or steps % 16 or abs(steps * step - duration) > 0.04 * duration:
         return None
     frames = np.round(np.arange(steps) * step * sr / hop_length).astype(int)
-    # the hit's onset within a frame before to two after its step (swing, a loose hand)
-    at = np.array([envelope[max(0, f - 1) : f + 3].max() if f < len(envelope) else 0.0 for f in frames])
-    bar = at.reshape(-1, 16).mean(axis=0)
-    other = bar[list(OTHER_STEPS)].mean()
-    return float(bar[list(BACKBEAT_STEPS)].mean() / other) if other > 0 else None
+    scores = []
+    for envelope in np.atleast_2d(envelopes):
+        # the hit's onset within a frame before to two after its step (swing, a loose hand)
+        at = np.array([envelope[max(0, f - 1) : f + 3].max() if f < len(envelope) else 0.0 for f in frames])
+        bar = at.reshape(-1, 16).mean(axis=0)
+        other = bar[list(OTHER_STEPS)].mean()
+        if not other > 0:
+            return None
+        scores.append(max(bar[list(BACKBEAT_STEPS)].mean() / other, 1e-3))
+    return float(np.exp(np.mean(np.log(scores))))
 
 
 def pick_octave(y, bpm, *, sr, low=60.0, high=200.0):
@@ -99,8 +106,8 @@ def pick_octave(y, bpm, *, sr, low=60.0, high=200.0):
     for factor in (0.5, 1.0, 2.0):
         if low <= bpm * factor <= high:
             score = backbeat(envelope, bpm * factor, duration=duration, sr=sr, hop_length=hop)
-            if score is not None:  # 0: no snare on beats 2 and 4 at all
-                scores[factor] = math.log(max(score, 1e-3)) - OCTAVE_COST * abs(math.log2(bpm * factor / CENTRE_BPM))
+            if score is not None:
+                scores[factor] = math.log(score) - OCTAVE_COST * abs(math.log2(bpm * factor / CENTRE_BPM))
     if 1.0 not in scores:
         return bpm
     return bpm * max(scores, key=scores.get)
