@@ -26,10 +26,9 @@ PULL = 0.001
 
 def check(names):
     """``names`` if each is a variant, else SystemExit naming the one that is not."""
-    for name in names:
-        if name not in VARIANTS:
-            raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
-    return list(names)
+    from common import known
+
+    return known(names, VARIANTS, "variant")
 
 
 @contextlib.contextmanager

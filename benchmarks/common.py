@@ -58,6 +58,15 @@ def morphlib_at(rev, folder):
     return folder
 
 
+def known(names, choices, what):
+    """``names`` as a list if each is one of ``choices``, else SystemExit naming the first
+    that is not (``what``: "lever", "variant") and the choices."""
+    for name in names:
+        if name not in choices:
+            raise SystemExit(f"unknown {what} {name!r}; choose from {', '.join(choices)}")
+    return list(names)
+
+
 def variant(text, lookup):
     """``NAME`` or ``NAME:field=value,...``: the dataclass ``lookup(NAME)`` with those fields
     changed (named by the whole text), to try a variant of a preset or a recipe."""

@@ -34,10 +34,9 @@ SMALL_SCALE = 0.01
 
 def check(names):
     """``names`` if each is a lever, else SystemExit naming the one that is not."""
-    for name in names:
-        if name not in LEVERS:
-            raise SystemExit(f"unknown lever {name!r}; choose from {', '.join(LEVERS)}")
-    return list(names)
+    from common import known
+
+    return known(names, LEVERS, "lever")
 
 
 def scaled_loops(loops, names):
