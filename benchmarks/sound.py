@@ -289,6 +289,11 @@ def print_table(results):
     gl = next(iter(results.values()))
     print(f"original magnitude through the same Griffin-Lim: LSD {gl['gl_audio_lsd_db']:.2f} dB, "
           f"onset {gl['gl_onset_corr']:.3f}, consistency {gl['gl_consistency_db']:.1f} dB")
+    for key, r in results.items():
+        if r.get("vae seam_excess_db_by_edge_max"):
+            print(f"{key}: seam beyond the ends' by band edge (lowest first; largest over the pairs and α = .25, .5, .75): "
+                  + " / ".join(f"{v:+.1f}" for v in r["vae seam_excess_db_by_edge_max"]) + " dB; the crossfade of the ends: "
+                  + " / ".join(f"{v:+.1f}" for v in r["crossfade seam_excess_db_by_edge_max"]) + " dB")
     print(f"targets: {TARGETS}")
     for line in verdicts(results):
         print(line)

@@ -63,7 +63,7 @@ def test_morphs_are_measured_beside_the_crossfade(tiny_model, tiny_loops):
     for kind in ("vae", "crossfade"):
         assert all(np.isfinite(ev.mean(k, kind)) for k in MORPH_KEYS) and 0 <= ev.intermediate(kind) <= 1
     d = ev.to_dict()
-    assert d["n_pairs"] == 3 and set(d["vae"]) == {f"{k}_mean" for k in MORPH_KEYS} | {"intermediate_share", "seam_excess_db_max"}
+    assert d["n_pairs"] == 3 and set(d["vae"]) == {f"{k}_mean" for k in MORPH_KEYS} | {"intermediate_share", "seam_excess_db_max", "seam_excess_db_by_edge_max"}
     assert d["vae"]["seam_excess_db_max"] == max(p["seam_excess_db"] for p in ev.vae)
     assert "sharpness at α = .25 / .5 / .75" in ev.summary() and "crossfade" in ev.summary() and "seam" in ev.summary()
 

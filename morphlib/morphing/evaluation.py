@@ -268,12 +268,14 @@ class MorphEvaluation:
         out = {"n_pairs": len(self.pairs), "keep_hits": self.keep_hits, **self.steadiness}
         for kind in ("vae", "crossfade"):
             out[kind] = {**{f"{k}_mean": self.mean(k, kind) for k in MORPH_KEYS}, "intermediate_share": self.intermediate(kind),
-                         "seam_excess_db_max": max((p["seam_excess_db"] for p in getattr(self, kind)), default=None)}
+                         "seam_excess_db_max": max((p["seam_excess_db"] for p in getattr(self, kind)), default=None),
+                         "seam_excess_db_by_edge_max": np.max([p["seam_excess_db_by_edge"] for p in getattr(self, kind)],
+                                                              axis=0).tolist() if getattr(self, kind) else None}
         out["pairs"] = [{"a": a, "b": b, "vae": v, "crossfade": c} for (a, b), v, c in zip(self.pairs, self.vae, self.crossfade)]
         return out
 
 
-def seam_excess(S, alphas, at=(0.25, 0.5, 0.75)):
+def seam_excess(S, alphas, at=(0.25, 0.5, 0.75), *, by_edge=False):
     """The largest step at a band edge of a morph's median-frame spectrum beyond its ends'
     steps there blended by α, dB, over the α of ``at`` and the edges (``hits.band_edge_steps``).
 
@@ -282,14 +284,22 @@ def seam_excess(S, alphas, at=(0.25, 0.5, 0.75)):
     S : np.ndarray [shape=(len(alphas), n_bins, n_frames)]
         The morph's magnitudes along α; the first and last are its ends.
     alphas : np.ndarray [shape=(len(S),)]
+    by_edge : bool
+        Also return the largest over ``at`` at each edge, lowest edge first.
     """
     steps = band_edge_steps(S)  # (alphas, edges)
-    worst = -np.inf
+    excess = []
     for a in at:
         k = int(np.argmin(np.abs(np.asarray(alphas) - a)))
-        ends = (1 - alphas[k]) * steps[0] + alphas[k] * steps[-1]
-        worst = max(worst, float(np.max(steps[k] - ends)) if steps.shape[1] else 0.0)
-    return worst
+        excess.append(steps[k] - ((1 - alphas[k]) * steps[0] + alphas[k] * steps[-1]))
+    per_edge = np.max(excess, axis=0) if steps.shape[1] else np.zeros(0)
+    worst = float(per_edge.max()) if len(per_edge) else 0.0
+    return (worst, per_edge.round(2).tolist()) if by_edge else worst
+
+
+def _seam_figures(S, alphas):
+    worst, per_edge = seam_excess(S, alphas, by_edge=True)
+    return {"seam_excess_db": worst, "seam_excess_db_by_edge": per_edge}
 
 
 def morph_pairs(n_loops, n_pairs, *, seed=0):
@@ -341,10 +351,10 @@ def evaluate_morphs(model, loops, *, pairs=None, n_pairs=20, seed=0, n_iter=32, 
         mixed = [(1 - a) * S[0] + a * S[-1] for a in alphas]
         audio = lambda magnitudes: [model.to_audio(m, n_iter=n_iter, seed=k, init=phase) for m in magnitudes]  # noqa: E731
         ys = audio(S)
-        vae.append({**morph_path_figures(ys, alphas, model.settings), "seam_excess_db": seam_excess(S, alphas)})
+        vae.append({**morph_path_figures(ys, alphas, model.settings), **_seam_figures(S, alphas)})
         # the crossfade's ends are the morph's (same magnitudes, same start): only its inside is new
         fade.append({**morph_path_figures([ys[0], *audio(mixed[1:-1]), ys[-1]], alphas, model.settings),
-                     "seam_excess_db": seam_excess(np.stack(mixed), alphas)})
+                     **_seam_figures(np.stack(mixed), alphas)})
     names = [(loops.names[i], loops.names[j]) for i, j in pairs]
     steadiness = morph_steadiness(model, loops, pairs, z=z, method=method, keep_hits=keep_hits, decoded=_every_tenth(paths, alphas))
     return MorphEvaluation(names, vae, fade, steadiness, keep_hits=model.keep_hits if keep_hits is None else bool(keep_hits))
