@@ -238,11 +238,15 @@ def why_no_tempo(y, *, sr):
         return "no onsets (no hit to follow)"
     if detect_bpm(y, sr=sr) is not None:
         return None
-    duration = len(y) / sr
+    duration, fps = len(y) / sr, sr / _onset_frames(sr)[1]
     tempos = np.geomspace(BPM_RANGE[0], BPM_RANGE[1], 64).tolist() + [BEATS_PER_BAR * 60 * k / duration for k in BAR_CHOICES]
-    best = _repetition(env, tempos, fps=sr / _onset_frames(sr)[1])
+    likeness = {bpm: _repetition(env, [bpm], fps=fps) for bpm in tempos}
+    best = max(likeness, key=likeness.get)
+    if likeness[best] >= MIN_REPETITION:
+        return (f"its onsets repeat at about {best:.0f} BPM, which neither the beat tracker nor its length "
+                f"({duration:.2f} s) in whole bars gives")
     return (f"its onsets do not repeat at any beat from {BPM_RANGE[0]:g} to {BPM_RANGE[1]:g} BPM "
-            f"(best likeness {best:.2f}, at least {MIN_REPETITION} needed)")
+            f"(best likeness {likeness[best]:.2f}, at least {MIN_REPETITION} needed)")
 
 
 def bars_in(duration, bpm):
