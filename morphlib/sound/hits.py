@@ -109,9 +109,9 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
     tiny = 1e-9
     log_ends = np.log(band_envelopes(ends, edges) + tiny)  # (k, bands, frames)
     target = np.einsum("mk,kbf->mbf", weights, log_ends)
-    log_gain = np.clip(target - np.log(band_envelopes(S, edges) + tiny), -limit, limit)
     slides = crossovers(edges, crossover_octaves)
-    level = _level_with_slides(S, edges, slides)
+    level = _level_with_slides(S, edges, slides)  # with no gain: the blends' own band envelopes
+    log_gain = np.clip(target - np.log(level(np.zeros_like(target)) + tiny), -limit, limit)
     for _ in range(LEVEL_ROUNDS):
         log_gain = np.clip(log_gain + target - np.log(level(log_gain) + tiny), -limit, limit)
     return (S * np.exp(spread_gains(log_gain, edges, slides))).astype(np.float32)
