@@ -98,9 +98,10 @@ def pattern(rng, *, bars=BARS):
     return hits
 
 
-def midi_file(hits, *, kit, swing, rng, bpm=BPM, drums=True):
+def midi_file(hits, *, kit, swing, rng, bpm=BPM, drums=True, reverb=None):
     """A type-0 Standard MIDI File (bytes) playing ``hits`` with program ``kit`` on the drum
-    channel (``drums``), else on the first channel."""
+    channel (``drums``), else on the first channel; ``reverb``: the channel's reverb send
+    (controller 91, 0-127; None: the synthesizer's default), how much room the kit plays in."""
     on, off, program = (0x99, 0x89, 0xC9) if drums else (0x90, 0x80, 0xC0)
     ticks_per_step = TPQ // STEPS_PER_BEAT
     events = []
@@ -113,6 +114,8 @@ def midi_file(hits, *, kit, swing, rng, bpm=BPM, drums=True):
     track = bytearray()
     track += b"\x00\xff\x51\x03" + int(60_000_000 / bpm).to_bytes(3, "big")  # tempo
     track += b"\x00" + bytes([program, kit])  # drum kit
+    if reverb is not None:
+        track += b"\x00" + bytes([0xB0 | (on & 0x0F), 91, int(reverb)])  # the reverb send
     now = 0
     for t, status, note, vel in events:
         track += _varlen(t - now) + bytes([status, note, vel])
@@ -130,12 +133,15 @@ def _varlen(n):
     return bytes(reversed(out))
 
 
-def render(midi_path, wav_path, soundfont, *, sr=44100, bpm=BPM, bars=BARS):
-    """Play a MIDI file through FluidSynth into a WAV file, trimmed to its whole bars."""
+def render(midi_path, wav_path, soundfont, *, sr=44100, bpm=BPM, bars=BARS, room=None):
+    """Play a MIDI file through FluidSynth into a WAV file (stereo: the kits pan their
+    drums), trimmed to its whole bars. ``room``: FluidSynth's reverb room size (0-1; None:
+    its default), for a stereo corpus with rooms of several sizes."""
     import soundfile as sf
 
     tmp = wav_path + ".full.wav"
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(sr), "-F", tmp, soundfont, midi_path],
+    options = ["-o", f"synth.reverb.room-size={room}", "-o", "synth.reverb.width=1"] if room is not None else []
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(sr), *options, "-F", tmp, soundfont, midi_path],
                    check=True, capture_output=True)
     y, sr = sf.read(tmp, always_2d=True)
     os.remove(tmp)
@@ -145,8 +151,10 @@ def render(midi_path, wav_path, soundfont, *, sr=44100, bpm=BPM, bars=BARS):
     sf.write(wav_path, (y / peak * 0.89).astype(np.float32), sr, subtype="PCM_16")
 
 
-def gm_loops(out_dir, *, n=74, seed=0):
-    """Write ``n`` recorded-drum loops into ``out_dir`` (kept if there already); return their paths."""
+def gm_loops(out_dir, *, n=74, seed=0, rooms=False):
+    """Write ``n`` recorded-drum loops into ``out_dir`` (kept if there already); return their
+    paths. ``rooms``: each loop in a room of its own (``ROOMS``: reverb sends and room
+    sizes from dry to a large room), the stereo benchmark's corpus."""
     soundfont = find_soundfont()
     if soundfont is None or shutil.which("fluidsynth") is None:
         raise SystemExit("needs FluidSynth and FluidR3 GM: apt-get install fluidsynth fluid-soundfont-gm")
@@ -157,15 +165,20 @@ def gm_loops(out_dir, *, n=74, seed=0):
         kit, swing = int(rng.choice(KITS)), float(rng.choice([0.0, 0.0, 0.1, 0.2]))
         path = os.path.join(out_dir, f"GM Kit {kit:02d} Loop {k:03d}.wav")
         hits = pattern(rng)
-        midi = midi_file(hits, kit=kit, swing=swing, rng=rng)
+        reverb, room = ROOMS[k % len(ROOMS)] if rooms else (None, None)
+        midi = midi_file(hits, kit=kit, swing=swing, rng=rng, reverb=reverb)
         if not os.path.exists(path):
             mid = path[:-4] + ".mid"
             with open(mid, "wb") as f:
                 f.write(midi)
-            render(mid, path, soundfont)
+            render(mid, path, soundfont, room=room)
             os.remove(mid)
         paths.append(path)
     return paths
+
+
+#: Rooms of the stereo corpus: (reverb send 0-127, FluidSynth's room size 0-1), dry to large.
+ROOMS = ((0, 0.2), (40, 0.2), (70, 0.5), (100, 0.7), (127, 0.9))
 
 
 #: The mixed-tempo corpus (benchmarks/tempo.py): tempos and lengths a producer's library holds.

@@ -103,15 +103,19 @@ def _write_all(fd, chunks):
 
 
 def atomic_write_text(path, text, *, root=None):
-    """Write ``text`` to ``path`` through a temporary file and a rename.
+    """Write ``text`` to ``path`` (UTF-8) through a temporary file and a rename.
 
     Returns
     -------
     n_bytes : int
         Bytes written.
     """
+    return atomic_write_bytes(path, text.encode("utf-8"), root=root)
+
+
+def atomic_write_bytes(path, data, *, root=None):
+    """Write ``data`` to ``path`` through a temporary file and a rename; returns its length."""
     tmp = part_name(path)
-    data = text.encode("utf-8")
     fd = open_for_writing(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, root=root)
     try:
         _write_all(fd, [data])

@@ -131,8 +131,16 @@ def test_write_wav_never_overwrites_by_accident(tmp_path):
     write_wav(path, np.zeros(100), sr=22050, overwrite=True)
     assert np.max(np.abs(sf.read(path)[0])) == 0
     assert unique_path(path).endswith("m (2).wav")
-    with pytest.raises(ParameterError, match="mono"):
-        write_wav(tmp_path / "s.wav", np.zeros((2, 10)), sr=22050)
+    with pytest.raises(ParameterError, match=r"stereo with shape \(2, n\)"):
+        write_wav(tmp_path / "s.wav", np.zeros((3, 10)), sr=22050)
+
+
+def test_write_wav_writes_stereo_as_left_and_right_and_resamples_both(tmp_path):
+    left, right = tone_burst(2205, 22050), 0.5 * tone_burst(2205, 22050)
+    path = write_wav(tmp_path / "st.wav", np.stack([left, right]), sr=22050, export_sr=44100)
+    y, sr = sf.read(path, always_2d=True)
+    assert sr == 44100 and y.shape == (4410, 2)
+    assert np.sum(y[:, 1] ** 2) == pytest.approx(0.25 * np.sum(y[:, 0] ** 2), rel=0.02)
 
 
 def test_long_names_fit_255_bytes_keep_their_suffix_and_stay_distinct(tmp_path):

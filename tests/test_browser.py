@@ -436,6 +436,7 @@ PANEL_STATE = """panel => {
           version: player ? player.dataset.version : null, state: player ? player.dataset.state : null,
           swaps: player ? Number(player.dataset.swaps) : null, playing: player ? player.dataset.playing : null,
           duration: player ? Number(player.dataset.duration) : null,
+          channels: player ? Number(player.dataset.channels) : null,
           swapLog: player && player.dataset.swapLog ? JSON.parse(player.dataset.swapLog) : [],
           lastInput: player ? Number(player.dataset.lastInput) : null,
           players: panel.querySelectorAll('.morphlib-player, audio').length,
@@ -712,8 +713,9 @@ def _path_in(page, front_end, panel, steps, *, kind, other_than=None, since=None
     state = panel.evaluate(PANEL_STATE)
     state["ready_s"] = (state["pathDoneAt"] - since) / 1000 if since is not None else state["pathMs"] / 1000
     state["coarse_s"] = (state["pathCoarseAt"] - since) / 1000 if since is not None else None
-    n_samples = SETTINGS.n_samples
+    n_samples = SETTINGS.n_samples * 2  # the demo loops are stereo: both channels of each step are held
     assert state["pathBytes"] == 4 * n_samples * steps <= PATH_MAX_BYTES, (front_end.name, state["pathBytes"], steps)
+    assert state["channels"] == 2, f"{front_end.name}: the demo loops are stereo, the player plays {state['channels']} channel(s)"
     return state
 
 

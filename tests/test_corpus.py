@@ -107,7 +107,7 @@ def test_every_usable_file_loads_and_every_broken_one_is_explained(corpus):
     notes = {r["name"]: r["notes"] for r in loops.rows()}
     assert "cropped" in notes["pcm24 48k"] and "resampled 48000 Hz" in notes["pcm24 48k"]
     assert "padded" in notes["nested/deeper/short loop"]
-    assert "downmixed 6 channels" in notes["six channels"]
+    assert "folded 6 channels to stereo" in notes["six channels"]
     assert np.all(np.isfinite(loops.S)) and np.all(np.abs(loops.y) <= 1.0)
 
 

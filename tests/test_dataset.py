@@ -36,7 +36,7 @@ def test_mixed_folder_loads_the_good_and_reports_the_bad(tmp_path):
     assert "empty" in reasons["zero"] and "silent" in reasons["quiet"] and "macOS" in reasons["._Loop A"]
     notes = {r["name"]: r["notes"] for r in loops.rows()}
     assert "cropped" in notes["Long ドラム"] and "resampled 48000" in notes["Long ドラム"]
-    assert "padded" in notes["short"] and "downmixed" in notes["short"]
+    assert "padded" in notes["short"] and "two identical channels: loaded as mono" in notes["short"]
     assert np.all(np.isfinite(loops.S))
 
 

@@ -80,7 +80,7 @@ def test_an_audio_file_the_model_has_not_heard_is_fitted(tiny_model, tmp_path):
 
     path = tmp_path / "Something New.wav"
     sf.write(path, tone_burst(TINY.n_samples, TINY.sr, freq=1500, decay=0.01, seed=9), TINY.sr)
-    name, z = resolve_sound(tiny_model, str(path))
+    name, z, image = resolve_sound(tiny_model, str(path))
     S = analyse_file(str(path), tiny_model.settings)[1]
     assert name == "Something New" and not tiny_model.has_heard("Something New") and tiny_model.has_heard("Loop A")
     np.testing.assert_allclose(z, tiny_model.encode(S, fit=FIT_STEPS)[0], rtol=1e-5, atol=1e-6)

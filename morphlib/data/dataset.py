@@ -14,6 +14,7 @@ from ..sound.audio import AUDIO_EXTENSIONS, fit_length, read_audio
 from ..config import AnalysisSettings
 from ..errors import AudioFileError, DataFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import magnitude
+from ..sound.stereo import image_of, is_stereo, mid_side, render, side_to_mid_db
 from .store import FLOAT16_MAX, LoopStore, StoredArray
 from ..progress import progress_bar
 from .tempo import STRETCH_LIMITS, STRETCHERS, bars_in, find_tempo, fit_to_window, stretcher, why_no_tempo
@@ -42,7 +43,7 @@ class LoopSet:
         Linear STFT magnitude of every loop: in memory, or (for a large set) read from
         the on-disk store on demand, one loop (``S[i]``) or a few (``S[[i, j]]``) at a time.
     y : np.ndarray or StoredArray [shape=(n, n_samples), dtype=float32]
-        The fitted mono signals at ``settings.sr``.
+        The fitted mono signals at ``settings.sr``: a stereo loop's mid, ``(L + R) / 2``.
     names : list of str
         Path relative to the data folder, without the extension ("Overkill J").
     infos : list of AudioInfo
@@ -50,6 +51,9 @@ class LoopSet:
     skipped : list of SkippedFile
         Files that were not loaded, each with its reason.
     settings : AnalysisSettings
+    images : list of (np.ndarray [shape=(2, n_bands, n_frames)] or None)
+        Each stereo loop's image (``morphlib.sound.stereo``: its side, band by band and frame
+        by frame, given its mid); None for a mono loop. Empty: every loop is mono.
     """
 
     S: np.ndarray
@@ -58,6 +62,25 @@ class LoopSet:
     infos: list
     skipped: list
     settings: AnalysisSettings
+    images: list = dataclasses.field(default_factory=list)
+
+    def image(self, i):
+        """Loop ``i``'s stereo image, or None when it is mono."""
+        return self.images[i] if self.images else None
+
+    @property
+    def stereo(self):
+        """Whether any loop is stereo."""
+        return any(im is not None for im in self.images)
+
+    def stereo_images(self):
+        """``{name: image}`` of the stereo loops (what a model folder keeps for morphs by name)."""
+        return {name: im for name, im in zip(self.names, self.images) if im is not None}
+
+    def stereo_y(self, i):
+        """Loop ``i`` as it sounds: its mid with its image rebuilt (``stereo.render``), or the
+        mid alone for a mono loop. [shape=(2, n_samples) or (n_samples,)]"""
+        return render(np.asarray(self.y[i]), self.image(i), self.settings)
 
     def __len__(self):
         return len(self.names)
@@ -262,9 +285,11 @@ def memory_limit_mb():
 def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=None, workers=None):
     """Load every audio file below one or more folders as equal-shaped spectrograms.
 
-    Each file is read (WAV/FLAC/AIFF/OGG/MP3, any bit depth), downmixed to mono,
-    resampled to ``settings.sr``, cropped or zero-padded to ``settings.n_samples``
-    and turned into |STFT|. A file that cannot be used is skipped with its reason;
+    Each file is read (WAV/FLAC/AIFF/OGG/MP3, any bit depth), resampled to ``settings.sr``,
+    fitted to ``settings.n_samples`` (stretched to whole bars, or cropped or zero-padded)
+    and turned into |STFT|. A stereo file's mid is analysed and its side kept as a stereo
+    image (``LoopSet.images``, ``morphlib.sound.stereo``); surround files are folded to
+    stereo first. A file that cannot be used is skipped with its reason;
     the rest load.
 
     Parameters
@@ -320,11 +345,14 @@ def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=
     infos = [item[1] for item in loaded]
     if store is None:
         S, y = np.stack([item[3] for item in loaded]), np.stack([item[2] for item in loaded])
+        images = [item[4] for item in loaded]
     else:
+        images = [store.image(item[2]) for item in loaded]
         S, y = StoredArray(store, [item[2] for item in loaded], "S"), StoredArray(store, [item[2] for item in loaded], "y")
         if in_memory or (in_memory is None and (S.nbytes + y.nbytes) / 2**20 <= memory_limit_mb()):
             S, y = np.asarray(S), np.asarray(y)
-    return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings)
+    images = images if any(im is not None for im in images) else []
+    return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings, images=images)
 
 
 def open_store(cache, settings):
@@ -346,7 +374,8 @@ def _loop_name(folder, path, several):
 
 
 def _analyse_all(candidates, folders, settings, store, *, progress, workers):
-    """Every candidate → ``(name, info, key, S)`` (``(name, info, y, S)`` with no store) or a skip.
+    """Every candidate → ``(name, info, key, S, None)`` (``(name, info, y, S, image)`` with no
+    store) or a skip.
 
     Files already in the store are not read again; new ones are analysed (in parallel
     when there are many) and written to the store in groups, so that nothing but the
@@ -358,7 +387,7 @@ def _analyse_all(candidates, folders, settings, store, *, progress, workers):
         name = _loop_name(folder, path, several)
         key = store.key(path) if store is not None else None
         info = store.info(key, path) if key is not None else None
-        slots.append([name, info, key, None])
+        slots.append([name, info, key, None, None])
         if info is None:
             todo.append((len(slots) - 1, name, path, key))
     results = _analysed(todo, settings, workers)
@@ -369,15 +398,15 @@ def _analyse_all(candidates, folders, settings, store, *, progress, workers):
             skipped.append(SkippedFile(path, name, out))
             slots[pos] = None
             continue
-        y, S, info = out
+        y, S, info, image = out
         if store is None:
-            slots[pos] = [name, info, y, S]
+            slots[pos] = [name, info, y, S, image]
             continue
         if key is None:  # analysed, yet its bytes could not be read to hash them
             skipped.append(SkippedFile(path, name, "could not be read twice in a row (did it change while loading?)"))
             continue
-        slots[pos] = [name, info, key, None]
-        pending.append((key, info, y, S))
+        slots[pos] = [name, info, key, None, None]
+        pending.append((key, info, y, S, image))
         if len(pending) >= WRITE_EVERY:
             store.write(pending)
             pending = []
@@ -388,7 +417,7 @@ def _analyse_all(candidates, folders, settings, store, *, progress, workers):
 
 
 def _analysed(todo, settings, workers):
-    """The analysis of each ``todo`` file in order: ``(y, S, info)`` or the reason it is skipped."""
+    """The analysis of each ``todo`` file in order: ``(y, S, info, image)`` or the reason it is skipped."""
     paths = [item[2] for item in todo]
     workers = workers or os.cpu_count() or 1
     context = _process_context() if workers > 1 and len(paths) >= PARALLEL_ABOVE else None
@@ -429,15 +458,17 @@ def _process_context():
 
 
 def _fit_to_window(y, path, info, settings):
-    """``y`` made ``settings.n_samples`` long as ``settings.fit`` says; ``info`` says how."""
-    tempo = find_tempo(y, sr=settings.sr, name=path)
+    """``y`` [shape=(n,) or (2, n)] made ``settings.n_samples`` long as ``settings.fit`` says
+    (both channels alike); ``info`` says how."""
+    mono = y if y.ndim == 1 else y.mean(axis=0)
+    tempo = find_tempo(mono, sr=settings.sr, name=path)
     if tempo is not None:
         info.bpm, info.bpm_source = round(tempo.bpm, 2), tempo.source
         if tempo.note:
             info.notes.append(tempo.note)
     if settings.fit == "stretch":
         if tempo is None:
-            info.notes.append(f"no tempo found (no BPM in the name; the audio: {why_no_tempo(y, sr=settings.sr)}): cropped, not stretched")
+            info.notes.append(f"no tempo found (no BPM in the name; the audio: {why_no_tempo(mono, sr=settings.sr)}): cropped, not stretched")
         else:
             fitted, fit, reason = fit_to_window(y, sr=settings.sr, n_samples=settings.n_samples, tempo=tempo)
             if fit is None:
@@ -458,7 +489,7 @@ def _fit_to_window(y, path, info, settings):
 
 
 def _analyse_one(path, settings):
-    """``(y, S, info)``, or the reason the file is skipped: no single file ends the load."""
+    """``(y, S, info, image)``, or the reason the file is skipped: no single file ends the load."""
     try:
         return _load_one(path, settings)
     except AudioFileError as exc:
@@ -476,8 +507,11 @@ def analyse_file(path, settings):
     Returns
     -------
     y : np.ndarray [shape=(settings.n_samples,)]
+        The signal (a stereo file's mid).
     S : np.ndarray [shape=settings.shape]
     info : AudioInfo
+    image : np.ndarray [shape=stereo.image_shape(settings)] or None
+        A stereo file's image (``morphlib.sound.stereo``); None for a mono one.
 
     Raises
     ------
@@ -487,18 +521,52 @@ def analyse_file(path, settings):
     return _load_one(path, settings)
 
 
-def _load_one(path, settings):
-    """(y, S, info) of one file, or AudioFileError."""
+def fitted_audio(path, settings):
+    """A file read and fitted to the window as ``load_folder`` fits it, before its mid is
+    taken: what the model's output of it is heard against.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(settings.n_samples,) or (2, settings.n_samples)]
+        Mono, or left and right (surround folded to stereo).
+    info : AudioInfo
+
+    Raises
+    ------
+    AudioFileError
+        Naming the file and why it cannot be used.
+    """
     base = os.path.basename(path)
     if base.startswith("._"):
         raise AudioFileError(path, "macOS metadata file ('._' prefix), not audio")
-    y, info = read_audio(path, sr=settings.sr)
-    if len(y) < settings.n_fft:
+    y, info = read_audio(path, sr=settings.sr, mono=False)
+    if y.shape[-1] < settings.n_fft:
         raise AudioFileError(
-            path, f"too short: {len(y)} samples at {settings.sr} Hz, less than one {settings.n_fft}-sample analysis window"
+            path, f"too short: {y.shape[-1]} samples at {settings.sr} Hz, less than one {settings.n_fft}-sample analysis window"
         )
-    y = _fit_to_window(y, path, info, settings)
+    return _fit_to_window(y, path, info, settings), info
+
+
+def _load_one(path, settings):
+    """(y, S, info, image) of one file, or AudioFileError."""
+    y, info = fitted_audio(path, settings)
+    y, image = _mid_and_image(y, info, settings)
     S = magnitude(y, settings)
     if float(np.max(S, initial=0.0)) > FLOAT16_MAX:
         raise AudioFileError(path, f"peaks at {float(np.max(np.abs(y))):.1f} times full scale: normalise it to [-1, 1]")
-    return y, S, info
+    return y, S, info, image
+
+
+def _mid_and_image(y, info, settings):
+    """A fitted loop [shape=(n,) or (2, n)] → its mid and stereo image (None when mono; two
+    identical channels are mono, and the notes say so)."""
+    if y.ndim == 1:
+        return y, None
+    width_db = side_to_mid_db(y)
+    mid = mid_side(y)[0]
+    if not is_stereo(width_db):
+        info.notes.append("two identical channels: loaded as mono")
+        return mid, None
+    info.stereo = True
+    info.notes.append(f"stereo (side {-width_db:.1f} dB under the mid)" if width_db < 0 else f"stereo (side {width_db:.1f} dB over the mid)")
+    return mid, image_of(y, settings)

@@ -4,8 +4,9 @@ A store is one folder per set of analysis settings inside the cache folder::
 
     <cache>/store-<hash of the settings>/
         meta.json     format version and settings (a mismatch rebuilds the store, saying so)
-        records.bin   fixed-size records: 16-byte key, CRC-32 of |STFT| and of the signal,
-                      |STFT| as float16, signal as float32
+        records.bin   fixed-size records: 16-byte key, CRC-32 of |STFT|, of the signal and of
+                      the stereo image, |STFT| as float16, signal (the mid) as float32,
+                      stereo image (``sound.stereo``; zeros for a mono loop) as float32
         index.json    content key -> record slot and file facts; path -> (size, mtime, key)
         lock          taken while a process writes
 
@@ -36,16 +37,19 @@ import zlib
 import numpy as np
 
 from ..sound.audio import INFO_FIELDS, MAX_FILE_BYTES, AudioInfo
+from ..sound.stereo import image_shape
 from ..errors import StoreError
 from ..files import atomic_write_text, discard, open_for_writing
 from .tempo import bpm_from_name
 
 #: Bump when the layout of records or index changes: older stores are rebuilt.
-VERSION = 2
+VERSION = 3
 FLOAT16_MAX = 65504.0
 KEY_BYTES = 16
-#: A record's head: its key, then the CRC-32 of its magnitude and of its signal.
-HEAD_BYTES = KEY_BYTES + 8
+#: A record's parts, in order, each with its CRC-32 in the head after the key.
+PARTS = ("S", "y", "image")
+#: A record's head: its key, then the CRC-32 of each part.
+HEAD_BYTES = KEY_BYTES + 4 * len(PARTS)
 
 
 def settings_hash(settings):
@@ -76,7 +80,8 @@ class LoopStore:
         self.settings = settings
         self.folder = os.path.join(os.fspath(cache), f"store-{settings_hash(settings)}")
         self.n_mag = settings.n_bins * settings.n_frames
-        self.record = HEAD_BYTES + 2 * self.n_mag + 4 * settings.n_samples
+        self.sizes = {"S": 2 * self.n_mag, "y": 4 * settings.n_samples, "image": 4 * int(np.prod(image_shape(settings)))}
+        self.record = HEAD_BYTES + sum(self.sizes.values())
         os.makedirs(self.folder, exist_ok=True)  # OSError: the caller works without a store
         self._check_meta(log)
         self._read_index()
@@ -206,8 +211,9 @@ class LoopStore:
 
         Parameters
         ----------
-        items : list of (key, AudioInfo, y, S)
-            ``y`` float [shape=(n_samples,)], ``S`` float [shape=(n_bins, n_frames)].
+        items : list of (key, AudioInfo, y, S, image)
+            ``y`` float [shape=(n_samples,)], ``S`` float [shape=(n_bins, n_frames)], ``image``
+            float [shape=stereo.image_shape(settings)] or None (a mono loop).
 
         Raises
         ------
@@ -224,13 +230,13 @@ class LoopStore:
             try:
                 fd = open_for_writing(os.path.join(self.folder, self.RECORDS), os.O_RDWR | os.O_CREAT, root=self.folder)
                 try:
-                    for key, info, y, S in items:
+                    for key, info, y, S, image in items:
                         if key in self.entries or key in added:
                             continue
                         slot = next(free, None)
                         if slot is None:
                             slot, next_slot = next_slot, next_slot + 1
-                        _pwrite_all(fd, self._pack(key, y, S), slot * self.record)
+                        _pwrite_all(fd, self._pack(key, y, S, image), slot * self.record)
                         added[key] = {"slot": slot, "info": {k: getattr(info, k) for k in INFO_FIELDS}}
                     os.fsync(fd)  # the records are on disk before the index names them
                 finally:
@@ -249,10 +255,11 @@ class LoopStore:
         for key in self._damaged:
             self.entries.pop(key, None)
 
-    def _pack(self, key, y, S):
-        S = np.asarray(S, np.float32).astype(np.float16).tobytes()
-        y = np.asarray(y, np.float32).tobytes()
-        return b"".join([bytes.fromhex(key), _crc(S), _crc(y), S, y])
+    def _pack(self, key, y, S, image):
+        image = np.zeros(image_shape(self.settings), np.float32) if image is None else image
+        parts = [np.asarray(S, np.float32).astype(np.float16).tobytes(), np.asarray(y, np.float32).tobytes(),
+                 np.asarray(image, np.float32).tobytes()]
+        return b"".join([bytes.fromhex(key), *map(_crc, parts), *parts])
 
     def commit(self, folders=(), seen_paths=()):
         """Write the index: the file facts learnt while hashing, less what is gone.
@@ -304,17 +311,17 @@ class LoopStore:
         return self._fd
 
     def _read(self, key, part):
-        """The bytes of ``part`` ("S" or "y") of ``key``'s record, read with its head in one
-        ``pread`` and checked against its key and checksum."""
+        """The bytes of ``part`` (one of ``PARTS``) of ``key``'s record, read with its head in
+        one ``pread`` and checked against its key and checksum."""
         slot = self.entries[key]["slot"]
-        n_S, n_y = 2 * self.n_mag, 4 * self.settings.n_samples
-        size = HEAD_BYTES + n_S + (n_y if part == "y" else 0)
+        k = PARTS.index(part)
+        start = HEAD_BYTES + sum(self.sizes[p] for p in PARTS[:k])
+        size = start + self.sizes[part]
         record = os.pread(self._open(), size, slot * self.record)
         if record[:KEY_BYTES] != bytes.fromhex(key) or len(record) != size:
             raise StoreError(f"the analysis store {self.folder} was changed by another process while in use: load the folder again")
-        body = record[HEAD_BYTES:HEAD_BYTES + n_S] if part == "S" else record[HEAD_BYTES + n_S:]
-        crc = record[KEY_BYTES:KEY_BYTES + 4] if part == "S" else record[KEY_BYTES + 4:HEAD_BYTES]
-        if _crc(body) != crc:
+        body = record[start:]
+        if _crc(body) != record[KEY_BYTES + 4 * k : KEY_BYTES + 4 * k + 4]:
             self._forget(key, slot)
             raise StoreError(f"a record in the analysis store {self.folder} is damaged (its checksum does not match): "
                              "load the folder again, which analyses that loop anew")
@@ -341,6 +348,12 @@ class LoopStore:
     def signal(self, key):
         """The fitted signal stored under ``key``: float32 [shape=(n_samples,)]."""
         return np.frombuffer(self._read(key, "y"), np.float32).copy()
+
+    def image(self, key):
+        """The stereo image stored under ``key`` (``sound.stereo.image_of``), None for a mono loop."""
+        if not self.entries[key]["info"].get("stereo"):
+            return None
+        return np.frombuffer(self._read(key, "image"), np.float32).reshape(image_shape(self.settings)).copy()
 
     def close(self):
         if self._fd is not None:

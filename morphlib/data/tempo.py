@@ -375,7 +375,8 @@ def time_stretch(y, *, sr, stretch, loop=True, method=None):
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)]
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        Channels are stretched together (their hits stay aligned).
     sr : int > 0
     stretch : float > 0
         Output duration over input duration.
@@ -387,19 +388,19 @@ def time_stretch(y, *, sr, stretch, loop=True, method=None):
 
     Returns
     -------
-    y : np.ndarray [shape=(round(n * stretch),), dtype=float32]
+    y : np.ndarray [shape=(..., round(n * stretch)), dtype=float32]
     """
     import librosa
 
     y = np.asarray(y, np.float32)
-    n_out = int(round(len(y) * stretch))
+    n_out = int(round(y.shape[-1] * stretch))
     method = method or stretcher()
-    source = np.tile(y, 3) if loop else y
+    source = np.concatenate([y] * 3, axis=-1) if loop else y
     if method == "rubberband":
         import pyrubberband
 
         # the percussive R2 engine, Rubber Band's default: it keeps drum hits (benchmarks/tempo.py)
-        out = pyrubberband.time_stretch(source, sr, 1.0 / stretch)
+        out = pyrubberband.time_stretch(source.T, sr, 1.0 / stretch).T
     elif method == "signalsmith":
         out = _signalsmith(source, sr=sr, stretch=stretch)
     elif method == "librosa":
@@ -408,7 +409,7 @@ def time_stretch(y, *, sr, stretch, loop=True, method=None):
         raise ParameterError(f"method must be one of {tuple(STRETCHERS)}, got {method!r}")
     out = np.asarray(out, np.float32)
     if loop:
-        out = librosa.util.fix_length(out, size=3 * n_out)[n_out : 2 * n_out]
+        out = librosa.util.fix_length(out, size=3 * n_out)[..., n_out : 2 * n_out]
     return librosa.util.fix_length(out, size=n_out)
 
 
@@ -417,10 +418,12 @@ def _signalsmith(y, *, sr, stretch):
     aligned with its input)."""
     import python_stretch
 
+    channels = np.atleast_2d(np.asarray(y, np.float32))
     engine = python_stretch.Signalsmith.Stretch()
-    engine.preset(1, sr)
+    engine.preset(len(channels), sr)
     engine.setTimeFactor(1.0 / stretch)
-    return np.asarray(engine.process(np.asarray(y, np.float32)[None]))[0]
+    out = np.asarray(engine.process(np.ascontiguousarray(channels)))
+    return out if np.ndim(y) == 2 else out[0]
 
 
 def fit_to_window(y, *, sr, n_samples, tempo, method=None):
@@ -428,7 +431,7 @@ def fit_to_window(y, *, sr, n_samples, tempo, method=None):
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)]
+    y : np.ndarray [shape=(n,) or (channels, n)]
     sr : int > 0
     n_samples : int > 0
         The window's length.
@@ -436,7 +439,7 @@ def fit_to_window(y, *, sr, n_samples, tempo, method=None):
 
     Returns
     -------
-    y : np.ndarray [shape=(n_samples,), dtype=float32] or None
+    y : np.ndarray [shape=(..., n_samples), dtype=float32] or None
         None when the bars cannot be fitted (see ``reason``).
     fit : BarFit or None
     reason : str or None
@@ -447,14 +450,14 @@ def fit_to_window(y, *, sr, n_samples, tempo, method=None):
     fit = choose_bars(tempo, n_samples / sr)
     beat_s = 60.0 / tempo.bpm
     if fit is None:
-        return None, None, f"shorter than one beat ({len(y) / sr:.2f} s at {tempo.bpm:.1f} BPM, a beat is {beat_s:.2f} s)"
+        return None, None, f"shorter than one beat ({np.shape(y)[-1] / sr:.2f} s at {tempo.bpm:.1f} BPM, a beat is {beat_s:.2f} s)"
     if not fit.within_limits:
         return None, fit, (f"{fit.bars} bar{'s' * (fit.bars > 1)} at {tempo.bpm:.1f} BPM would need a stretch of "
                            f"×{fit.stretch:.2f}, outside ×{STRETCH_LIMITS[0]}–×{STRETCH_LIMITS[1]}")
     used = int(round(fit.source_bars * BEATS_PER_BAR * beat_s * sr))
     piece = librosa.util.fix_length(np.asarray(y, np.float32), size=used)
-    piece = np.tile(piece, fit.repeats)
-    out = time_stretch(piece, sr=sr, stretch=n_samples / len(piece), loop=True, method=method)
+    piece = np.concatenate([piece] * fit.repeats, axis=-1)
+    out = time_stretch(piece, sr=sr, stretch=n_samples / piece.shape[-1], loop=True, method=method)
     return librosa.util.fix_length(out, size=n_samples), fit, None
 
 

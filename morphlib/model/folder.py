@@ -32,6 +32,7 @@ import numpy as np
 from ..config import AnalysisSettings, Preset, default_preset, settings_for
 from ..errors import FolderUnreachableError, ModelFolderError, SettingsMismatchError
 from ..files import (
+    atomic_write_bytes,
     atomic_write_text,
     discard,
     is_full,
@@ -573,14 +574,67 @@ def _stamp(path):
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def write_latents(model_dir, names, z):
-    """Store the training loops' latent means, so that morphs by name need no data."""
+def write_latents(model_dir, names, z, images=None):
+    """Store the training loops' latent means (and the stereo ones' images), so that morphs by
+    name need no data.
+
+    Parameters
+    ----------
+    model_dir : str or os.PathLike
+    names : list of str
+    z : np.ndarray [shape=(len(names), latent_dim)]
+    images : dict or None
+        ``{name: image}`` of the stereo loops (``morphlib.sound.stereo``), kept in
+        ``IMAGES`` beside; none: every loop is mono (and an old ``IMAGES`` goes).
+
+    Returns
+    -------
+    n_bytes : int
+    """
     model_dir = os.fspath(model_dir)
-    payload = {
-        "model": _stamp(os.path.join(model_dir, BEST)),
-        "latents": {name: [round(float(v), 7) for v in row] for name, row in zip(names, z)},
-    }
-    return atomic_write_text(os.path.join(model_dir, LATENTS), json.dumps(payload, ensure_ascii=False), root=model_dir)
+    stamp = _stamp(os.path.join(model_dir, BEST))
+    payload = {"model": stamp, "latents": {name: [round(float(v), 7) for v in row] for name, row in zip(names, z)}}
+    n = atomic_write_text(os.path.join(model_dir, LATENTS), json.dumps(payload, ensure_ascii=False), root=model_dir)
+    return n + _write_images(model_dir, images or {}, stamp)
+
+
+#: The training loops' stereo images (names, images as float16, the model's stamp).
+IMAGES = "stereo.npz"
+
+
+def _write_images(model_dir, images, stamp):
+    path = os.path.join(model_dir, IMAGES)
+    if not images:
+        if os.path.lexists(path):
+            discard(path, root=model_dir)
+        return 0
+    buf = io.BytesIO()
+    np.savez(buf, names=np.array(list(images), dtype=str), stamp=np.array(stamp),
+             images=np.stack([np.asarray(im, np.float16) for im in images.values()]))
+    return atomic_write_bytes(path, buf.getvalue(), root=model_dir)
+
+
+def read_images(model_dir, shape):
+    """``{name: image}`` of the stereo training loops; {} for a folder without them (mono
+    loops, or one trained before stereo). ModelFolderError when damaged or stale.
+
+    The file is data: read without pickles, each array's kind and shape checked.
+    """
+    path = os.path.join(os.fspath(model_dir), IMAGES)
+    if not os.path.isfile(path) or os.path.islink(path):
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            names, stamp, images = f["names"], str(f["stamp"]), f["images"]
+        ok = names.ndim == 1 and images.dtype == np.float16 and images.shape == (len(names), *shape)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise ModelFolderError(f"{path} is damaged ({type(exc).__name__}); pass the data folder (--data) instead") from None
+    if not ok:
+        raise ModelFolderError(f"{path} holds images of shape {images.shape}, not ({len(names)}, {', '.join(map(str, shape))}): "
+                               "pass the data folder (--data) instead")
+    if stamp != _stamp(os.path.join(os.fspath(model_dir), BEST)):
+        raise ModelFolderError(f"{path} belongs to an older {BEST} (training was interrupted); pass the data folder (--data)")
+    return {str(n): images[k].astype(np.float32) for k, n in enumerate(names)}
 
 
 def read_latents(model_dir):

@@ -14,7 +14,8 @@ from ..errors import ModelFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import griffin_lim
 from ..data.store import chunks, is_stored
 from ..sound.hits import keep_hits as follow_ends
-from .folder import BEST, META, ModelFolder, check_settings, read_history, read_latents, read_meta, recover_best
+from ..sound.stereo import image_shape, render
+from .folder import BEST, META, ModelFolder, check_settings, read_history, read_images, read_latents, read_meta, recover_best
 from .latentfit import FIT_STEPS, fit_latents, latent_gradient
 from .weightsfile import architecture_from_meta, read_weights
 
@@ -126,6 +127,7 @@ class MorphModel:
         self.known_names = _known_names(model_dir)
         self._ends = {}
         self._fitted = {}
+        self._images = None
 
     @property
     def encoder(self):
@@ -376,12 +378,22 @@ class MorphModel:
         """``decode(encode(S, fit=fit))``: from the posterior means, or fitted latents."""
         return self.decode(self.encode(S, fit=fit))
 
-    def to_audio(self, S, *, n_iter=32, seed=0, init=None):
+    def stored_image(self, name):
+        """A training loop's stereo image by name, from the model folder (no data needed);
+        None when it is mono, or the folder keeps no images (trained before stereo)."""
+        if self._images is None:
+            self._images = read_images(self.model_dir, image_shape(self.settings)) if self.model_dir else {}
+        return self._images.get(os.path.splitext(str(name))[0])
+
+    def to_audio(self, S, *, n_iter=32, seed=0, init=None, image=None):
         """Griffin-Lim waveform of one magnitude, scaled down if it would clip.
 
         ``init``: ``"random"`` (None), ``"pghi"`` or a starting phase (see ``spectral.griffin_lim``).
+        ``image``: a stereo image (``morphlib.sound.stereo``; a morph's is its ends' blended,
+        ``stereo.blend``): the mid is made stereo with it [shape=(2, n)]; None: mono [shape=(n,)].
         """
-        return prevent_clipping(griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init))
+        mid = griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init)
+        return prevent_clipping(render(mid, image, self.settings))
 
 
 def _known_names(model_dir):

@@ -10,6 +10,7 @@ from ..sound.audio import prevent_clipping, safe_filename
 from ..config import check_int
 from ..errors import ParameterError
 from ..sound.spectral import griffin_lim
+from ..sound.stereo import blend as blend_images, render
 from ..model.morphmodel import METHODS, check_alpha, check_unit
 from ..data.tempo import nearest_bars, time_stretch
 from ..model.latentfit import FIT_STEPS
@@ -27,9 +28,9 @@ class Morph:
     method : str
         "linear", "spherical" or "crossfade" (the naive baseline, no VAE).
     S : np.ndarray [shape=(n_bins, n_frames)]
-        Magnitude that was resynthesised.
-    y : np.ndarray [shape=(n_samples,)]
-        Waveform at ``sr``, peak at most 0.99.
+        Magnitude that was resynthesised (the mid's, for a stereo morph).
+    y : np.ndarray [shape=(n_samples,) or (2, n_samples)]
+        Waveform at ``sr``, peak at most 0.99: stereo (left, right) when an end is stereo.
     sr : int
     """
 
@@ -77,7 +78,7 @@ class Morph:
 
 
 def resolve_sound(model, key, *, loops=None):
-    """Name and latent mean of one sound.
+    """Name, latent mean and stereo image of one sound.
 
     Parameters
     ----------
@@ -94,19 +95,21 @@ def resolve_sound(model, key, *, loops=None):
     z : np.ndarray [shape=(latent_dim,)]
         The encoder's mean for a loop the model was trained on; for other loops and for
         audio files, the latent fitted to it (``latentfit``).
+    image : np.ndarray [shape=(2, n_bands, n_frames)] or None
+        Its stereo image (``morphlib.sound.stereo``); None when it is mono.
     """
     if loops is not None:
         model.check(loops)
         i = loops.index(key)
         fit = 0 if model.has_heard(loops.names[i]) else FIT_STEPS  # a loop it has not heard: fitted
-        return loops.names[i], model.encode(loops.S[i], fit=fit)[0]
+        return loops.names[i], model.encode(loops.S[i], fit=fit)[0], loops.image(i)
     if isinstance(key, (str, os.PathLike)) and os.path.isfile(key):
         from ..data.dataset import analyse_file
 
-        _, S, _ = analyse_file(os.fspath(key), model.settings)  # fitted as the model's loops were
+        _, S, _, image = analyse_file(os.fspath(key), model.settings)  # fitted as the model's loops were
         name = os.path.splitext(os.path.basename(os.fspath(key)))[0]
-        return name, model.encode(S, fit=0 if model.has_heard(name) else FIT_STEPS)[0]
-    return str(key), model.stored_latent(key)
+        return name, model.encode(S, fit=0 if model.has_heard(name) else FIT_STEPS)[0], image
+    return str(key), model.stored_latent(key), model.stored_image(key)
 
 
 def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, seed=0, phase="random", bpm=None, bars=None,
@@ -146,13 +149,13 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
     if method not in METHODS:
         raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
-    name_a, z_a = resolve_sound(model, a, loops=loops)
-    name_b, z_b = resolve_sound(model, b, loops=loops)
+    name_a, z_a, image_a = resolve_sound(model, a, loops=loops)
+    name_b, z_b, image_b = resolve_sound(model, b, loops=loops)
     S = model.blend(np.stack([z_a, z_b]), [[1 - al, al] for al in alphas], method=method, keep_hits=keep_hits)
-    out = [
-        Morph(name_a, name_b, al, method, s, model.to_audio(s, n_iter=n_iter, seed=seed, init=phase), model.settings.sr)
-        for al, s in zip(alphas, S)
-    ]
+    out = []
+    for al, s in zip(alphas, S):
+        y = model.to_audio(s, n_iter=n_iter, seed=seed, init=phase, image=blend_images([image_a, image_b], [1 - al, al]))
+        out.append(Morph(name_a, name_b, al, method, s, y, model.settings.sr))
     if bpm is not None:
         bars = bars or fitted_bars(loops, a if np.mean(alphas) < 0.5 else b)  # the nearer end's bars
         out = [at_tempo(m, bpm, window_s=model.settings.duration, bars=bars) for m in out]
@@ -188,7 +191,7 @@ def at_tempo(m, bpm, *, window_s, bars=None):
     -------
     m : Morph
         A copy with ``y`` of ``n_loops * bars * 240 / bpm`` seconds (rounded to a
-        sample), ``bpm`` and ``bars`` set: its name says them.
+        sample; both channels of a stereo one), ``bpm`` and ``bars`` set: its name says them.
     """
     try:
         ok = 20 <= float(bpm) <= 400
@@ -198,10 +201,11 @@ def at_tempo(m, bpm, *, window_s, bars=None):
         raise ParameterError(f"bpm must be a tempo between 20 and 400 beats per minute, got {bpm!r}")
     bpm = float(bpm)
     bars = nearest_bars(window_s, bpm) if bars is None else check_int("bars", bars, low=1, high=64)
-    n_loops = max(1, int(round(len(m.y) / m.sr / window_s)))
+    n_in = m.y.shape[-1]
+    n_loops = max(1, int(round(n_in / m.sr / window_s)))
     n_out = int(round(n_loops * bars * 240.0 / bpm * m.sr))
-    y = time_stretch(m.y, sr=m.sr, stretch=n_out / len(m.y), loop=not m.curve)
-    return dataclasses.replace(m, y=prevent_clipping(y[:n_out]), bpm=bpm, bars=bars)
+    y = time_stretch(m.y, sr=m.sr, stretch=n_out / n_in, loop=not m.curve)
+    return dataclasses.replace(m, y=prevent_clipping(y[..., :n_out]), bpm=bpm, bars=bars)
 
 
 def bilinear_weights(x, y):
@@ -217,16 +221,17 @@ def bilinear_weights(x, y):
 
 
 def resolve_corners(model, corners, *, loops=None):
-    """Names and latent means of the XY pad's four corners; ParameterError when one repeats."""
+    """Names, latent means [shape=(4, latent_dim)] and stereo images (a list of 4, None for a
+    mono corner) of the XY pad's four corners; ParameterError when one repeats."""
     corners = list(corners)
     if len(corners) != 4:
         raise ParameterError(f"corners must be four sounds (a, b, c, d at (0, 0), (1, 0), (0, 1), (1, 1)), got {len(corners)}: {corners!r}")
     resolved = [resolve_sound(model, c, loops=loops) for c in corners]
-    names = [n for n, _ in resolved]
+    names = [n for n, _, _ in resolved]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ParameterError(f"corners must be four different sounds; {', '.join(map(repr, repeated))} is given twice")
-    return tuple(names), np.stack([z for _, z in resolved])
+    return tuple(names), np.stack([z for _, z, _ in resolved]), [im for _, _, im in resolved]
 
 
 def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="random", keep_hits=None):
@@ -253,9 +258,10 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="rand
     """
     x, y = check_unit("x", x), check_unit("y", y)
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
-    names, z = resolve_corners(model, corners, loops=loops)
-    S = model.blend(z, bilinear_weights(x, y), keep_hits=keep_hits)[0]
-    y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase)
+    names, z, images = resolve_corners(model, corners, loops=loops)
+    weights = bilinear_weights(x, y)
+    S = model.blend(z, weights, keep_hits=keep_hits)[0]
+    y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase, image=blend_images(images, weights))
     return Morph(names[0], names[1], x, "xy", S, y_out, model.settings.sr, corners=names, xy=(x, y))
 
 
@@ -270,7 +276,8 @@ def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):
     out = []
     for al in alphas:
         S = (1 - al) * loops.S[i] + al * loops.S[j]
-        y = prevent_clipping(griffin_lim(S, loops.settings, n_iter=n_iter, seed=seed))
+        mid = griffin_lim(S, loops.settings, n_iter=n_iter, seed=seed)
+        y = prevent_clipping(render(mid, blend_images([loops.image(i), loops.image(j)], [1 - al, al]), loops.settings))
         out.append(Morph(loops.names[i], loops.names[j], al, "crossfade", S, y, loops.settings.sr))
     return out[0] if single else out
 

@@ -16,6 +16,7 @@ from ..errors import ParameterError
 from ..model.morphmodel import METHODS
 from .morphs import Morph, at_tempo, bilinear_weights, check_unit, fitted_bars, resolve_corners, resolve_sound
 from ..sound.spectral import griffin_lim
+from ..sound.stereo import blend as blend_images, render
 
 #: The most memory a sweep's spectrogram and phase reconstruction may take.
 MAX_SWEEP_BYTES = 2 * 2**30
@@ -144,11 +145,14 @@ def _frames(decoded, anchors, weights, settings, n_loops):
     return np.einsum("fm,fmb->bf", weights.astype(np.float32), picked)
 
 
-def _resynthesise(S, settings, n_iter, seed, phase="random"):
-    """Griffin-Lim over the whole sweep at once, so that the phase runs on across the seams."""
+def _resynthesise(S, settings, n_iter, seed, phase="random", *, images=(), weights=None):
+    """Griffin-Lim over the whole sweep at once, so that the phase runs on across the seams;
+    stereo when an end has an image (``images``, blended with the ``weights`` at each frame)."""
     # a sweep runs from its start to its end: it is not one loop, so it does not wrap around
     whole = dataclasses.replace(settings, n_frames=S.shape[1], fit="crop")
-    return prevent_clipping(griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase))
+    mid = griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase)
+    image = blend_images(images, weights, frames=np.arange(S.shape[1]) % (settings.n_frames - 1)) if images else None
+    return prevent_clipping(render(mid, image, whole))
 
 
 def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", n_levels=33, n_iter=32, seed=0, phase="random",
@@ -184,7 +188,7 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     -------
     morph : Morph
         ``S`` [shape=(n_bins, n_loops * (n_frames - 1) + 1)], ``y``
-        [shape=(n_loops * n_samples,)], ``path`` (α at every frame), ``curve`` (its text),
+        [shape=(n_loops * n_samples,) or (2, n_loops * n_samples) when an end is stereo], ``path`` (α at every frame), ``curve`` (its text),
         ``alpha`` (the mean α).
     """
     settings = model.settings
@@ -194,8 +198,8 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     n_levels = check_int("n_levels", n_levels, low=2, high=1024)
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
     points = parse_curve(curve, n_loops)
-    name_a, z_a = resolve_sound(model, a, loops=loops)
-    name_b, z_b = resolve_sound(model, b, loops=loops)
+    name_a, z_a, image_a = resolve_sound(model, a, loops=loops)
+    name_b, z_b, image_b = resolve_sound(model, b, loops=loops)
     alphas = np.interp(frame_times(settings, n_loops), *zip(*points))
     levels = np.linspace(0.0, 1.0, n_levels)
     decoded = model.blend(np.stack([z_a, z_b]), np.stack([1 - levels, levels], 1), method=method, keep_hits=keep_hits)
@@ -203,7 +207,7 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     lo = np.minimum(np.floor(pos).astype(int), n_levels - 2)
     frac = pos - lo
     S = _frames(decoded, np.stack([lo, lo + 1], 1), np.stack([1 - frac, frac], 1), settings, n_loops)
-    y = _resynthesise(S, settings, n_iter, seed, phase)
+    y = _resynthesise(S, settings, n_iter, seed, phase, images=[image_a, image_b], weights=np.stack([1 - alphas, alphas], 1))
     label = curve if isinstance(curve, str) else ",".join(f"{p:g}:{q:g}" for p, q in points)
     out = Morph(name_a, name_b, float(alphas.mean()), method, S, y, settings.sr, path=alphas, curve=label)
     if bpm is not None:
@@ -242,7 +246,7 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     n_loops = _check_size(settings, n_loops)
     grid = check_int("grid", grid, low=2, high=64)
     n_iter = check_int("n_iter", n_iter, low=1, high=10000)
-    names, z = resolve_corners(model, corners, loops=loops)
+    names, z, images = resolve_corners(model, corners, loops=loops)
     t = frame_times(settings, n_loops)
     loop_at, xs, ys = zip(*points)
     x, y = np.interp(t, loop_at, xs), np.interp(t, loop_at, ys)
@@ -254,7 +258,7 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     fx, fy = px - ix, py - iy
     anchors = np.stack([iy * grid + ix, iy * grid + ix + 1, (iy + 1) * grid + ix, (iy + 1) * grid + ix + 1], 1)
     S = _frames(decoded, anchors, bilinear_weights(fx, fy), settings, n_loops)
-    y_out = _resynthesise(S, settings, n_iter, seed, phase)
+    y_out = _resynthesise(S, settings, n_iter, seed, phase, images=images, weights=bilinear_weights(x, y))
     label = path if isinstance(path, str) else ",".join(f"{p:g}:{q:g}/{r:g}" for p, q, r in points)
     xy = np.stack([x, y], 1)
     out = Morph(names[0], names[1], float(x.mean()), "xy", S, y_out, settings.sr, corners=names,

@@ -7,4 +7,4 @@ and it imports nothing of morphlib but the foundations (errors, config, files).
 
 from ..lazy import lazy
 
-__getattr__, __dir__ = lazy(__name__, modules=('audio', 'audiometrics', 'hits', 'phase', 'spectral'))
+__getattr__, __dir__ = lazy(__name__, modules=('audio', 'audiometrics', 'hits', 'phase', 'spectral', 'stereo'))

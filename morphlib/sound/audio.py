@@ -14,6 +14,7 @@ import numpy as np
 from ..config import check_int
 from ..errors import AudioFileError, ParameterError
 from ..files import part_name, refuse_links
+from .stereo import fold_to_stereo
 
 #: File endings read (case-insensitive), all through libsndfile.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3")
@@ -68,6 +69,9 @@ class AudioInfo:
         Bars of 4/4 at ``bpm`` that the fitted window holds (whole when stretched).
     stretch : float or None
         Output duration over input duration of the time-stretch (None: not stretched).
+    stereo : bool
+        Loaded as stereo: its mid is analysed, its side kept as a stereo image
+        (``morphlib.sound.stereo``). False for mono files and for two identical channels.
     """
 
     path: str
@@ -80,24 +84,29 @@ class AudioInfo:
     bpm_source: str = None
     bars: float = None
     stretch: float = None
+    stereo: bool = False
 
 #: AudioInfo's fields that describe the file and its fitting (all but ``path``).
-INFO_FIELDS = ("sr", "channels", "duration", "subtype", "notes", "bpm", "bpm_source", "bars", "stretch")
+INFO_FIELDS = ("sr", "channels", "duration", "subtype", "notes", "bpm", "bpm_source", "bars", "stretch", "stereo")
 
 
-def read_audio(path, *, sr=22050):
-    """Read a file as mono float32 at ``sr``, or raise AudioFileError saying why not.
+def read_audio(path, *, sr=22050, mono=True):
+    """Read a file as float32 at ``sr``, or raise AudioFileError saying why not.
 
     Parameters
     ----------
     path : str or os.PathLike
     sr : int > 0
         Target sample rate in Hz.
+    mono : bool
+        True: the channels averaged into one. False: a file of two channels or more as
+        stereo (surround folded down, ``stereo.fold_to_stereo``; the notes say so), a
+        mono file as mono (as librosa's ``load(mono=False)``).
 
     Returns
     -------
-    y : np.ndarray [shape=(n,), dtype=float32]
-        Mono signal: channels averaged, resampled to ``sr``.
+    y : np.ndarray [shape=(n,) or (2, n), dtype=float32]
+        Resampled to ``sr``.
     info : AudioInfo
 
     Raises
@@ -136,17 +145,27 @@ def read_audio(path, *, sr=22050):
     peak = float(np.max(np.abs(data)))
     if peak > GARBAGE_PEAK:
         raise AudioFileError(path, f"samples out of range (peak {peak:.3g}, full scale is 1): not valid audio")
-    if channels > 1:
-        data = data.mean(axis=1)
-        info.notes.append(f"downmixed {channels} channels to mono")
-    else:
-        data = data[:, 0]
+    data = _channels_as_asked(data, mono, info)
     if np.max(np.abs(data)) < SILENCE_PEAK:
         raise AudioFileError(path, "silent (peak below -80 dBFS)")
     if file_sr != sr:
         data = resample(data, orig_sr=file_sr, target_sr=sr)
         info.notes.append(f"resampled {file_sr} Hz to {sr} Hz")
     return np.ascontiguousarray(data, dtype=np.float32), info
+
+
+def _channels_as_asked(data, mono, info):
+    """Samples ``(n, channels)`` → ``(n,)``, or ``(2, n)`` for a file of several channels
+    read with ``mono=False``; ``info.notes`` says what was done."""
+    channels = data.shape[1]
+    if channels == 1:
+        return data[:, 0]
+    if mono:
+        info.notes.append(f"downmixed {channels} channels to mono")
+        return data.mean(axis=1)
+    if channels > 2:
+        info.notes.append(f"folded {channels} channels to stereo")
+    return fold_to_stereo(data)
 
 
 def check_file(path):
@@ -234,21 +253,24 @@ def _short(exc):
 
 
 def resample(y, *, orig_sr, target_sr):
-    """Resample a mono signal (soxr, high quality).
+    """Resample a signal (soxr, high quality).
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)]
+    y : np.ndarray [shape=(n,) or (channels, n)]
     orig_sr, target_sr : int > 0
         Sample rates in Hz.
 
     Returns
     -------
-    y : np.ndarray [shape=(round(n * target_sr / orig_sr),), dtype=float32]
+    y : np.ndarray [shape=(..., round(n * target_sr / orig_sr)), dtype=float32]
     """
     import soxr
 
-    return soxr.resample(np.asarray(y, dtype=np.float32), orig_sr, target_sr, quality="HQ")
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 2:  # soxr takes (n, channels)
+        return np.ascontiguousarray(soxr.resample(y.T, orig_sr, target_sr, quality="HQ").T)
+    return soxr.resample(y, orig_sr, target_sr, quality="HQ")
 
 
 def fit_length(y, n_samples):
@@ -256,21 +278,21 @@ def fit_length(y, n_samples):
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)]
+    y : np.ndarray [shape=(..., n)]
     n_samples : int > 0
 
     Returns
     -------
-    y : np.ndarray [shape=(n_samples,)]
+    y : np.ndarray [shape=(..., n_samples)]
     note : str or None
         ``"cropped 4.00 s to 3.41 s"``-style description, None when unchanged.
     """
-    n = len(y)
+    n = y.shape[-1]
     if n == n_samples:
         return y, None
     if n > n_samples:
-        return y[:n_samples], f"cropped {n} to {n_samples} samples"
-    return np.pad(y, (0, n_samples - n)), f"padded {n} to {n_samples} samples with silence"
+        return y[..., :n_samples], f"cropped {n} to {n_samples} samples"
+    return np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n_samples - n)]), f"padded {n} to {n_samples} samples with silence"
 
 
 def prevent_clipping(y, *, peak=MAX_PEAK):
@@ -364,14 +386,14 @@ EXPORT_SR_RANGE = (8000, 192000)
 
 
 def write_wav(path, y, *, sr, overwrite=False, export_sr=None):
-    """Write a mono 16-bit WAV file, never clipping and never overwriting by accident.
+    """Write a 16-bit WAV file (mono or stereo), never clipping and never overwriting by accident.
 
     Parameters
     ----------
     path : str or os.PathLike
         Where to write. The folder is created if missing.
-    y : np.ndarray [shape=(n,)]
-        Signal; scaled down if its peak exceeds ``MAX_PEAK``.
+    y : np.ndarray [shape=(n,) or (2, n)]
+        Signal, mono or left and right; scaled down if its peak exceeds ``MAX_PEAK``.
     sr : int > 0
         Sample rate in Hz.
     overwrite : bool
@@ -390,8 +412,8 @@ def write_wav(path, y, *, sr, overwrite=False, export_sr=None):
 
     path = os.fspath(path)
     y = np.asarray(y)
-    if y.ndim != 1:
-        raise ParameterError(f"y must be mono with shape (n,), got shape {y.shape}")
+    if not (y.ndim == 1 or (y.ndim == 2 and y.shape[0] == 2)):
+        raise ParameterError(f"y must be mono with shape (n,) or stereo with shape (2, n), got shape {y.shape}")
     if export_sr is not None:
         export_sr = check_int("export_sr", export_sr, low=EXPORT_SR_RANGE[0], high=EXPORT_SR_RANGE[1])
         if export_sr != sr:
@@ -406,6 +428,6 @@ def write_wav(path, y, *, sr, overwrite=False, export_sr=None):
     tmp = part_name(path)
     refuse_links(tmp)
     refuse_links(path)
-    sf.write(tmp, prevent_clipping(y), int(sr), subtype="PCM_16", format="WAV")
+    sf.write(tmp, prevent_clipping(y).T, int(sr), subtype="PCM_16", format="WAV")
     os.replace(tmp, path)
     return path

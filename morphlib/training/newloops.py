@@ -34,11 +34,13 @@ from ..model.folder import (
     BEST,
     CHECKPOINT_EVERY,
     HISTORY,
+    IMAGES,
     LATENTS,
     META,
     ModelFolder,
     check_settings,
     read_history,
+    read_images,
     read_latents,
     read_state,
     settings_for_folder,
@@ -47,6 +49,7 @@ from ..model.folder import (
 from ..model.morphmodel import load_model
 from ..model.recipes import pick_precision
 from ..model.vae import build_vae
+from ..sound.stereo import image_shape
 from ..progress import format_duration
 from .budget import Clock
 from .engine import EpochProgress, FolderKeeper, LearningRateSchedule, epoch_estimate, fit_loop
@@ -159,7 +162,7 @@ def add_loops(loops, model_dir, *, seconds=DEFAULT_SECONDS, seed=0, progress=Tru
                                    "try fewer seconds, or train the whole folder again")
         folder.add_names(loops.names)
         model = load_model(folder)
-        _write_latents(model_dir, model, loops, keeper.kept_latents)
+        _write_latents(model_dir, model, loops, keeper.kept_latents, keeper.kept_images)
     model.added, model.before = new, keeper.before
     say(f"added {len(new)} loops in {format_duration(keeper.seconds)} ({keeper.steps} steps); "
         f"the model before is in {keeper.before}")
@@ -309,8 +312,8 @@ class AddKeeper(FolderKeeper):
     ----------
     before : str or None
         The folder holding the model before, once written.
-    kept_latents : dict
-        Latents of the loops the model knew, read before its file changed.
+    kept_latents, kept_images : dict
+        Latents (and stereo images) of the loops the model knew, read before its file changed.
     seconds : float
     steps : int
     """
@@ -326,7 +329,8 @@ class AddKeeper(FolderKeeper):
         super().__init__(folder.path, rows, checkpoint_every=math.inf, newest=old, say=say, clock=clock)
         self.preset, self.precision, self.steps_per_epoch = preset, precision, steps_per_epoch
         self._old_rows, self._old_clock = rows, (old or {}).get("clock")
-        self.before, self.kept_latents, self.seconds, self.epochs, self._logs = None, {}, 0.0, 0, {}
+        self.before, self.kept_latents, self.kept_images, self.seconds, self.epochs, self._logs = None, {}, {}, 0.0, 0, {}
+        self.image_shape = image_shape(folder.meta["settings"])
 
     @property
     def steps(self):
@@ -358,8 +362,9 @@ class AddKeeper(FolderKeeper):
         """Keep the model before, then write the added one: its file, a history row, a checkpoint."""
         try:
             self.kept_latents = read_latents(self.model_dir)  # before the model changes (they are stamped with it)
+            self.kept_images = read_images(self.model_dir, self.image_shape)
         except ModelFolderError:
-            self.kept_latents = {}
+            self.kept_latents, self.kept_images = {}, {}
         self.before = _keep_before(self.model_dir)
         _resumable(self.model, self.preset, self.precision)
         row = {"epoch": (self._old_rows[-1]["epoch"] if self._old_rows else 0) + 1, **self._logs,
@@ -387,15 +392,18 @@ def _keep_before(model_dir):
     refuse_links(part, root=model_dir)
     shutil.rmtree(part, ignore_errors=True)
     os.makedirs(part)
-    for name in (BEST, META, HISTORY, LATENTS):
+    for name in (BEST, META, HISTORY, LATENTS, IMAGES):
         if os.path.exists(os.path.join(model_dir, name)):
             shutil.copy2(os.path.join(model_dir, name), os.path.join(part, name))
     os.replace(part, before)
     return before
 
 
-def _write_latents(model_dir, model, loops, kept):
-    """``latents.json`` of the added model: the folder's loops, and the known ones not in it."""
+def _write_latents(model_dir, model, loops, kept, kept_images):
+    """``latents.json`` (and the stereo images) of the added model: the folder's loops, and
+    the known ones not in it."""
     kept = {n: v for n, v in kept.items() if n not in set(loops.names)}
+    images = {**{n: v for n, v in kept_images.items() if n in kept}, **loops.stereo_images()}
     z = model.encode(loops.S)
-    write_latents(model_dir, [*kept, *loops.names], np.concatenate([np.asarray(list(kept.values())).reshape(-1, z.shape[1]), z]))
+    write_latents(model_dir, [*kept, *loops.names], np.concatenate([np.asarray(list(kept.values())).reshape(-1, z.shape[1]), z]),
+                  images=images)

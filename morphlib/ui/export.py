@@ -47,7 +47,7 @@ def _wav_base64(y, sr):
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, prevent_clipping(y), int(sr), subtype="PCM_16", format="WAV")
+    sf.write(buf, prevent_clipping(y).T, int(sr), subtype="PCM_16", format="WAV")  # (n, channels)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -264,7 +264,7 @@ def show_loops(loops, indices=(0, 1, 2), *, fmax=None):
     plt.show()
     for i in indices:
         print(f"{i}: {loops.names[i]}")
-        display(play(loops.y[i], loops.settings.sr))
+        display(play(loops.stereo_y(i), loops.settings.sr))
 
 
 def show_reconstruction(model, loops, key, *, n_iter=32, label=""):
@@ -278,10 +278,10 @@ def show_reconstruction(model, loops, key, *, n_iter=32, label=""):
     if label:
         axes[0].figure.suptitle(label)
     plt.show()
-    print("original")
-    display(play(loops.y[i], loops.settings.sr))
+    print("original" + (" (its mid with its stereo image)" if loops.image(i) is not None else ""))
+    display(play(loops.stereo_y(i), loops.settings.sr))
     print("reconstruction (Griffin-Lim)")
-    display(play(model.to_audio(R, n_iter=n_iter), loops.settings.sr))
+    display(play(model.to_audio(R, n_iter=n_iter, image=loops.image(i)), loops.settings.sr))
 
 
 def show_strip(morphs, settings):

@@ -256,9 +256,11 @@ def play(y, sr=22050, *, autoplay=False):
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)]
+    y : np.ndarray [shape=(n,) or (2, n)]
+        Mono, or left and right.
     sr : int > 0
     """
     from IPython.display import Audio
 
-    return Audio(prevent_clipping(np.ravel(y)), rate=int(sr), autoplay=autoplay, normalize=False)
+    y = np.asarray(y)
+    return Audio(prevent_clipping(y if y.ndim == 2 else np.ravel(y)), rate=int(sr), autoplay=autoplay, normalize=False)

@@ -27,6 +27,7 @@ from ...sound.audio import prevent_clipping, safe_filename, unique_path, write_w
 from ...model.morphmodel import METHODS, blend_latents, closest
 from ...morphing.morphs import Morph, at_tempo, bilinear_weights, fitted_bars
 from ...sound.spectral import griffin_lim, phase_of
+from ...sound.stereo import blend as blend_images, render
 from . import delivery
 from ...errors import MorphlibError
 from ..export import morph_path, save_html
@@ -320,9 +321,11 @@ class MorphPanel:
         if self.path is not None and self._path_what == what:
             return
         kind, idx, method, keep_hits, n_iter = what
-        n = steps_within(self.model.settings.n_samples, STEPS if kind == "ab" else GRID**2)
+        images = self._images(idx)
+        channels = 2 if images else 1
+        n = steps_within(channels * self.model.settings.n_samples, STEPS if kind == "ab" else GRID**2)
         points = ab_points(n) if kind == "ab" else grid_points(min(GRID, int(np.sqrt(n))))
-        self.path = Path(key=f"path-{next(self._path_keys)}", kind=kind, points=points, ends=self.z[list(idx)],
+        self.path = Path(key=f"path-{next(self._path_keys)}", kind=kind, points=points, ends=self.z[list(idx)], images=images,
                          method=method, keep_hits=keep_hits, n_iter=n_iter)
         self._path_what = what
         self.player.offer_path(self.path.key, kind, self.path.size, self.path.coarse)
@@ -363,6 +366,16 @@ class MorphPanel:
         finally:
             self.renders += 1
 
+    def _images(self, idx):
+        """The stereo images of loops ``idx`` (None for a mono one), or [] when all are mono."""
+        images = [self.loops.image(i) for i in idx]
+        return images if any(im is not None for im in images) else []
+
+    def _image(self, idx, weights):
+        """The stereo image of a blend of loops ``idx`` with ``weights``, None when all are mono."""
+        images = self._images(idx)
+        return blend_images(images, weights) if images else None
+
     def _resynthesise(self, S, state, meta, *, draft):
         """Phase-reconstruct ``S`` and send it to the player: a draft from the last phase with
         half the iterations, or at full quality with the chosen start."""
@@ -370,8 +383,9 @@ class MorphPanel:
             init, n_iter = self._phase, state["n_iter"] // 2
         else:
             init, n_iter = (self._phase if state["phase_start"] == "previous" else state["phase_start"]), state["n_iter"]
-        y = self.model.to_audio(S, n_iter=n_iter, seed=self.seed, init=init)
-        self._phase = phase_of(y, self.model.settings)
+        _, idx, weights, _ = self._blend(state)
+        y = self.model.to_audio(S, n_iter=n_iter, seed=self.seed, init=init, image=self._image(idx, weights))
+        self._phase = phase_of(y if y.ndim == 1 else y.mean(axis=0), self.model.settings)  # the mid's phase
         morph = Morph(S=S, y=y, sr=self.model.settings.sr, **meta)
         self.player.show(y, morph.sr, label=_describe(morph), draft=draft)
         self.morph = morph
@@ -429,7 +443,8 @@ class MorphPanel:
         from matplotlib.figure import Figure
 
         S = np.tensordot(weights.astype(np.float32), self.loops.S[idx], axes=1)
-        y = prevent_clipping(griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed))
+        mid = griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed)
+        y = prevent_clipping(render(mid, self._image(idx, weights), self.loops.settings))
         self.baseline = Morph(S=S, y=y, sr=self.loops.settings.sr, **{**_meta(morph), "method": "crossfade"})
         fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: no figure left open per move
         specplot(S, self.loops.settings, ax=fig.subplots(), title=f"naive crossfade, same blend ({_describe(morph)})")

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...errors import ParameterError
 from ...morphing.morphs import bilinear_weights
+from ...sound.stereo import blend as blend_images
 
 #: Steps of α in a live path (every 1/32, 0 and 1 included), the side of the pad's grid, and
 #: the side of its coarse grid (its points every 1/4), which comes in first.
@@ -69,7 +70,8 @@ def grid_points(size=GRID):
 
 
 def steps_within(n_samples, steps, *, max_bytes=MAX_BYTES):
-    """The most steps (at most ``steps``) whose audio, as Web Audio holds it, fits ``max_bytes``."""
+    """The most steps (at most ``steps``) whose audio, as Web Audio holds it, fits ``max_bytes``
+    (``n_samples`` of all channels: twice a loop's for stereo)."""
     fits = max_bytes // (4 * max(int(n_samples), 1))
     if fits < 2:
         raise ParameterError(f"a path of loops of {n_samples} samples does not fit {max_bytes} bytes")
@@ -92,6 +94,9 @@ class Path:
     method : {"linear", "spherical"}
     keep_hits : bool
     n_iter : int
+    images : list
+        The ends' stereo images (None for a mono end; empty: all mono), blended into each
+        step's (``morphlib.sound.stereo``).
     """
 
     key: str
@@ -101,6 +106,7 @@ class Path:
     method: str
     keep_hits: bool
     n_iter: int
+    images: list = dataclasses.field(default_factory=list)
     order: list = dataclasses.field(default=None)
     sent: int = 0
 
@@ -137,8 +143,10 @@ class Path:
         out, start = [], time.perf_counter()
         while not self.done and (not out or time.perf_counter() - start < budget_s):
             k = self.order[self.sent]
-            S = model.blend(self.ends, self.weights([k]), method=self.method if self.kind == "ab" else "linear",
+            weights = self.weights([k])
+            S = model.blend(self.ends, weights, method=self.method if self.kind == "ab" else "linear",
                             keep_hits=self.keep_hits)[0]
-            out.append((k, [round(float(v), 4) for v in self.points[k]], model.to_audio(S, n_iter=self.n_iter, seed=seed)))
+            image = blend_images(self.images, np.atleast_2d(weights)[0]) if self.images else None
+            out.append((k, [round(float(v), 4) for v in self.points[k]], model.to_audio(S, n_iter=self.n_iter, seed=seed, image=image)))
             self.sent += 1
         return out

@@ -35,11 +35,18 @@ def pcm16(y):
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)]
-        Samples; scaled down first if they would clip.
+    y : np.ndarray [shape=(n,) or (2, n)]
+        Samples, mono or left and right (sent interleaved, as in a WAV file); scaled down
+        first if they would clip.
     """
-    y = prevent_clipping(np.ravel(np.asarray(y, np.float32)))
+    y = np.asarray(y, np.float32)
+    y = prevent_clipping(y.T.ravel() if y.ndim == 2 else np.ravel(y))
     return (np.round(y * 32767).astype("<i2")).tobytes()
+
+
+def n_channels(y):
+    """1 for a mono waveform [shape=(n,)], 2 for a stereo one [shape=(2, n)]."""
+    return 2 if np.ndim(y) == 2 else 1
 
 
 @functools.lru_cache(maxsize=None)
@@ -51,7 +58,7 @@ def player_class():
     class LoopPlayer(anywidget.AnyWidget):
         """Loops one morph with the Web Audio API; a new ``audio`` takes over within ``fade_ms``.
 
-        Traits set by Python: ``audio`` (16-bit PCM bytes, see ``pcm16``), ``sr``,
+        Traits set by Python: ``audio`` (16-bit PCM bytes, see ``pcm16``), ``sr``, ``n_channels``,
         ``version``, ``label``, ``draft`` (a quick morph that a full-quality one will follow),
         ``rest_ms``, ``fade_ms`` (crossfade, at most 30), ``playing`` and ``volume`` (the
         play/stop button and volume slider change them too). Reported back by the page:
@@ -62,6 +69,7 @@ def player_class():
         _css = STATIC / "player.css"
         audio = t.Bytes(b"").tag(sync=True)
         sr = t.Int(22050).tag(sync=True)
+        n_channels = t.Int(1).tag(sync=True)
         version = t.Int(0).tag(sync=True)
         label = t.Unicode("").tag(sync=True)
         fade_ms = t.Float(20.0).tag(sync=True)
@@ -91,6 +99,7 @@ def player_class():
             when the page asks for it. One message carries it all."""
             with self.hold_sync():
                 self.sr = int(sr)
+                self.n_channels = n_channels(y)
                 self.label = label
                 self.draft = bool(draft)
                 self.audio = pcm16(y)
@@ -114,8 +123,9 @@ def player_class():
 
         def send_steps(self, key, steps, sr, *, done=False):
             """Send rendered steps of path ``key`` (``steps``: a list of (index, point, y)), each
-            as a binary buffer of 16-bit PCM; ``done``: the path has no more."""
-            meta = [{"index": int(k), "point": point} for k, point, _ in steps]
+            as a binary buffer of 16-bit PCM (interleaved when stereo: each step says its
+            channels); ``done``: the path has no more."""
+            meta = [{"index": int(k), "point": point, "channels": n_channels(y)} for k, point, y in steps]
             self.send({"type": "steps", "key": key, "sr": int(sr), "steps": meta, "done": bool(done)},
                       buffers=[pcm16(y) for _, _, y in steps])
 

@@ -5,7 +5,7 @@
 // nothing newer arriving means the hand rests: the player then asks the kernel for the
 // full-quality morph, which the kernel renders and sends while it handles that request.
 // The page can read the player's state off its element: data-state (the AudioContext's),
-// data-version (the morph playing), data-swaps, data-duration (s), data-draft,
+// data-version (the morph playing), data-swaps, data-duration (s), data-channels, data-draft,
 // data-last-input (when the user last moved something on the page, performance.now() ms)
 // and data-swap-log (JSON: the last morphs started, each with version, draft, label and
 // when it started), from which a test reads the time from a move to its sound.
@@ -36,13 +36,16 @@ function asView(b) {
   return ArrayBuffer.isView(b) ? new DataView(b.buffer, b.byteOffset, b.byteLength) : new DataView(b);
 }
 
-// 16-bit PCM as an AudioBuffer; made without an AudioContext, so a path can arrive before play.
-function int16ToBuffer(view, sr) {
-  const n = Math.max(view.byteLength >> 1, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < view.byteLength >> 1; i++) data[i] = view.getInt16(2 * i, true) / 32768;
-  const buffer = new AudioBuffer({ length: n, numberOfChannels: 1, sampleRate: sr });
-  buffer.copyToChannel(data, 0);
+// 16-bit PCM (channels interleaved) as an AudioBuffer; made without an AudioContext, so a
+// path can arrive before play.
+function int16ToBuffer(view, sr, channels = 1) {
+  const frames = Math.max(Math.floor((view.byteLength >> 1) / channels), 1);
+  const buffer = new AudioBuffer({ length: frames, numberOfChannels: channels, sampleRate: sr });
+  for (let c = 0; c < channels; c++) {
+    const data = new Float32Array(frames);
+    for (let i = 0; i < (view.byteLength >> 1) / channels; i++) data[i] = view.getInt16(2 * (i * channels + c), true) / 32768;
+    buffer.copyToChannel(data, c);
+  }
   return buffer;
 }
 
@@ -84,9 +87,9 @@ function pathOf({ model, el, play }) {
     path.inFlight -= 1;
     msg.steps.forEach((step, k) => {
       if (path.steps.has(step.index)) return;
-      const buffer = int16ToBuffer(asView(buffers[k]), msg.sr);
+      const buffer = int16ToBuffer(asView(buffers[k]), msg.sr, step.channels || 1);
       path.steps.set(step.index, { point: step.point, buffer });
-      path.bytes += 4 * buffer.length;
+      path.bytes += 4 * buffer.length * buffer.numberOfChannels;
     });
     if (!path.coarseAt && path.steps.size >= Math.min(path.coarse || path.n, path.n)) path.coarseAt = performance.now();
     if (path.steps.size >= path.n || msg.done) {
@@ -197,7 +200,7 @@ function render({ model, el }) {
   // place in the loop (the loops all have one length).
   function startVoice() {
     if (!ensureContext() || model.get("audio").byteLength === 0) return;
-    swapTo(int16ToBuffer(asView(model.get("audio")), model.get("sr")));
+    swapTo(int16ToBuffer(asView(model.get("audio")), model.get("sr"), model.get("n_channels") || 1));
     log.push({ version: model.get("version"), draft: model.get("draft"), label: model.get("label"), at: performance.now() });
     if (log.length > 40) log.shift();
     el.dataset.swapLog = JSON.stringify(log);
@@ -224,6 +227,7 @@ function render({ model, el }) {
     swaps += 1;
     el.dataset.swaps = String(swaps);
     el.dataset.duration = buffer.duration.toFixed(4);
+    el.dataset.channels = String(buffer.numberOfChannels);
   }
 
   function stopVoice() {

@@ -1,0 +1,293 @@
+"""A loop's stereo image: what its side channel holds given its mid, band by band and frame
+by frame, and a stereo loop rebuilt from a mid and an image.
+
+Parametric stereo (as MPEG's Parametric Stereo and USAC's stereo prediction): the model
+hears and makes only the mid, ``(L + R) / 2``; the side, ``(L - R) / 2``, is kept as two
+numbers per band and frame. ``pan`` is the part of the side that follows the mid (a hat
+panned left: side = pan x mid); ``width`` is the level of the rest over the mid's (a room,
+a stereo reverb: sound in the side that the mid does not predict). From a mid ``M`` the
+channels are rebuilt as the mid at each channel's level, turned in phase one way in the
+left and the other in the right (``channel_gains``): in each band and frame they have the
+original's energies and likeness, so its side-to-mid level and correlation.
+A morph blends its ends' images with its weights, as its latents are blended.
+
+So training and the model stay the mono ones (same time, same size), every loop's width
+and pans come back, and a mono loop (no image) stays mono. ``benchmarks/stereo.py``
+measures it on panned, reverberant recorded drums (docs/sound.md).
+"""
+
+import functools
+
+import numpy as np
+
+from ..config import AnalysisSettings
+from ..errors import ParameterError
+from .spectral import reconstructor, unit_phasors
+
+#: The image's bands: everything below LOWEST_EDGE_HZ as one (kick and bass sit in the
+#: middle), then BANDS_PER_OCTAVE bands an octave up to the Nyquist frequency.
+LOWEST_EDGE_HZ = 125.0
+BANDS_PER_OCTAVE = 2
+#: The largest side level over the mid an image holds (+20 dB): past it the mid is all
+#: but silent in that band and frame, and the ratio says nothing worth rebuilding.
+MAX_RATIO = 10.0
+#: A band's mid energy in a frame counts as at least this share of its mean over the loop
+#: (-30 dB) when the image is taken.
+QUIET_FLOOR = 1e-3
+#: Side-to-mid energy below which two channels are one (dual mono): loaded as mono.
+DUAL_MONO_DB = -60.0
+#: Each run of TURN_RUN_HZ turns its phase one way or the other in the left channel (the
+#: right turns the other), drawn from a fixed seed so that a loop sounds the same every time.
+TURN_RUN_HZ = 350.0
+DECORRELATOR_SEED = 7
+#: Downmix weights of surround channels into left and right (ITU-R BS.775: -3 dB for the
+#: centre and the surrounds; the LFE is left out), by channel count in WAV's order.
+FOLD_WEIGHTS = {
+    3: ([1, 0, 0.7071], [0, 1, 0.7071]),  # L R C
+    4: ([1, 0, 0.7071, 0], [0, 1, 0, 0.7071]),  # FL FR BL BR
+    5: ([1, 0, 0.7071, 0.7071, 0], [0, 1, 0.7071, 0, 0.7071]),  # FL FR FC BL BR
+    6: ([1, 0, 0.7071, 0, 0.7071, 0], [0, 1, 0.7071, 0, 0, 0.7071]),  # 5.1: FL FR FC LFE BL BR
+    7: ([1, 0, 0.7071, 0, 0.5, 0.7071, 0], [0, 1, 0.7071, 0, 0.5, 0, 0.7071]),  # 6.1: FL FR FC LFE BC SL SR
+    8: ([1, 0, 0.7071, 0, 0.7071, 0, 0.7071, 0], [0, 1, 0.7071, 0, 0, 0.7071, 0, 0.7071]),  # 7.1: FL FR FC LFE BL BR SL SR
+}
+
+
+def fold_to_stereo(data):
+    """Any number of channels as two: surround folded down (``FOLD_WEIGHTS``), stereo as it is.
+
+    Parameters
+    ----------
+    data : np.ndarray [shape=(n, channels)]
+        Samples as soundfile reads them, 2 to 8 channels.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(2, n), dtype=float32]
+        Left and right; a fold keeps the channels' average level (each side's weights sum to 1).
+    """
+    data = np.asarray(data, np.float32)
+    channels = data.shape[1]
+    if channels == 2:
+        return np.ascontiguousarray(data.T)
+    if channels not in FOLD_WEIGHTS:
+        raise ParameterError(f"{channels} channels cannot be folded to stereo: 2 to 8 are")
+    weights = np.asarray(FOLD_WEIGHTS[channels], np.float32)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.ascontiguousarray(weights @ data.T)
+
+
+def mid_side(y):
+    """``(mid, side)`` = ``((L + R) / 2, (L - R) / 2)`` of ``y`` [shape=(2, n)]."""
+    y = np.asarray(y, np.float32)
+    if y.ndim != 2 or y.shape[0] != 2:
+        raise ParameterError(f"y must be stereo with shape (2, n), got shape {y.shape}")
+    return 0.5 * (y[0] + y[1]), 0.5 * (y[0] - y[1])
+
+
+def left_right(mid, side):
+    """Stereo ``(2, n)`` from a mid and a side: ``L = M + S``, ``R = M - S``."""
+    return np.stack([mid + side, mid - side]).astype(np.float32, copy=False)
+
+
+def side_to_mid_db(y):
+    """The side's energy over the mid's, in dB (-120 for mono or dual mono).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(2, n)] or [shape=(n,)]
+    """
+    if np.ndim(y) == 1:
+        return -120.0
+    mid, side = mid_side(y)
+    e_mid, e_side = float(np.sum(np.square(mid, dtype=np.float64))), float(np.sum(np.square(side, dtype=np.float64)))
+    if e_side <= 0 or e_mid <= 0:
+        return -120.0 if e_side <= 0 else 120.0
+    return float(np.clip(10 * np.log10(e_side / e_mid), -120, 120))
+
+
+def channel_correlation(y):
+    """Pearson correlation of left and right at lag 0 (1: mono; 0: unrelated; -1: inverted)."""
+    if np.ndim(y) == 1:
+        return 1.0
+    left, right = (np.asarray(c, np.float64) - np.mean(c) for c in y)
+    den = np.linalg.norm(left) * np.linalg.norm(right)
+    return float(np.dot(left, right) / den) if den > 0 else 1.0
+
+
+def is_stereo(side_db):
+    """Whether a loop whose side-to-mid energy is ``side_db`` dB is stereo, not dual mono."""
+    return side_db > DUAL_MONO_DB
+
+
+@functools.lru_cache(maxsize=8)
+def band_edges_hz(sr):
+    """The image's band edges in Hz: 0, ``LOWEST_EDGE_HZ`` and half octaves up to ``sr / 2``."""
+    n_up = int(np.floor(BANDS_PER_OCTAVE * np.log2(sr / 2 / LOWEST_EDGE_HZ)))
+    edges = LOWEST_EDGE_HZ * 2.0 ** (np.arange(n_up + 1) / BANDS_PER_OCTAVE)
+    edges = edges[edges < sr / 2 * 0.95]  # no sliver of a band below Nyquist
+    return np.concatenate([[0.0], edges, [sr / 2]])
+
+
+def n_bands(settings):
+    """Bands in an image for ``settings``."""
+    return len(band_edges_hz(settings.sr)) - 1
+
+
+def image_shape(settings):
+    """``(2, n_bands, n_frames)``: the shape of a loop's image for ``settings``."""
+    return (2, n_bands(settings), settings.n_frames)
+
+
+@functools.lru_cache(maxsize=8)
+def _band_matrices(settings):
+    """(bins → band sums [n_bands, n_bins], bands → bins [n_bins, n_bands]): a band's bins
+    summed, and each bin's value interpolated between band centres (in octaves), so that
+    what the image gives slides from band to band instead of stepping at an edge."""
+    freqs = np.fft.rfftfreq(settings.n_fft, 1 / settings.sr)
+    edges = band_edges_hz(settings.sr)
+    band = np.clip(np.searchsorted(edges, freqs, side="right") - 1, 0, len(edges) - 2)
+    to_bands = np.zeros((len(edges) - 1, len(freqs)), np.float32)
+    to_bands[band, np.arange(len(freqs))] = 1.0
+    centres = np.log2(np.concatenate([[LOWEST_EDGE_HZ / 2], np.sqrt(edges[1:-1] * edges[2:])]))
+    where = np.log2(np.maximum(freqs, LOWEST_EDGE_HZ / 2))
+    to_bins = np.stack([np.interp(where, centres, np.eye(len(centres))[k]) for k in range(len(centres))], axis=1)
+    return to_bands, to_bins.astype(np.float32)
+
+
+def image_of(y, settings=None):
+    """The image of a stereo loop: its side given its mid, per band and STFT frame.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(2, n)]
+        Left and right at ``settings.sr``.
+    settings : AnalysisSettings or None
+
+    Returns
+    -------
+    image : np.ndarray [shape=(2, n_bands, 1 + n // hop_length), dtype=float32]
+        ``image[0]``: pan, the side's part that follows the mid over the mid (-1 is all
+        right, 1 all left, 0 centred), in [-MAX_RATIO, MAX_RATIO]; ``image[1]``: width, the
+        level of the rest of the side over the mid's, in [0, MAX_RATIO].
+    """
+    settings = settings or AnalysisSettings()
+    mid, side = mid_side(y)
+    pr = reconstructor(settings)
+    M, S = pr.stft(mid).T, pr.stft(side).T
+    to_bands, _ = _band_matrices(settings)
+    e_mid = to_bands @ (M.real**2 + M.imag**2)
+    follow = to_bands @ (S.real * M.real + S.imag * M.imag)
+    e_side = to_bands @ (S.real**2 + S.imag**2)
+    # where a band of the mid all but stops, a model's mid will hold a little more than the
+    # original's: a floor under the band's mean keeps such frames from asking for a huge side
+    floor = QUIET_FLOOR * e_mid.mean(axis=1, keepdims=True) + 1e-12 * max(float(e_mid.max(initial=0.0)), 1e-20)
+    pan = np.clip(follow / (e_mid + floor), -MAX_RATIO, MAX_RATIO)
+    rest = np.maximum(e_side - 2 * pan * follow + pan**2 * e_mid, 0.0)
+    width = np.clip(np.sqrt(rest / (e_mid + floor)), 0.0, MAX_RATIO)
+    return np.stack([pan, width]).astype(np.float32)
+
+
+def blend(images, weights, *, frames=None):
+    """The images of a morph's ends blended with its weights.
+
+    Parameters
+    ----------
+    images : sequence of (np.ndarray [shape=(2, n_bands, n_frames)] or None)
+        One per end; None is a mono end (no side).
+    weights : np.ndarray [shape=(n_ends,)] or [shape=(n_out, n_ends)]
+        The morph's weights, or a sweep's at each of its frames.
+    frames : np.ndarray [shape=(n_out,), dtype=int] or None
+        With weights per frame: which frame of the ends each output frame is (a sweep of
+        several loops goes round them); default ``arange(n_out) % n_frames``.
+
+    Returns
+    -------
+    image : np.ndarray [shape=(2, n_bands, n_frames or n_out)] or None
+        None when every end is mono.
+    """
+    if all(im is None for im in images):
+        return None
+    shape = next(im for im in images if im is not None).shape
+    stack = np.stack([np.zeros(shape, np.float32) if im is None else np.asarray(im, np.float32) for im in images])
+    weights = np.asarray(weights, np.float32)
+    if weights.ndim == 1:
+        return np.tensordot(weights, stack, axes=1)
+    frames = np.arange(len(weights)) % shape[-1] if frames is None else np.asarray(frames)
+    return np.einsum("tk,kcbt->cbt", weights, stack[..., frames])
+
+
+@functools.lru_cache(maxsize=8)
+def _signs(settings):
+    """Which way each bin's phase turns in the left channel [shape=(n_bins, 1)]: a fixed random
+    way for each run of ``TURN_RUN_HZ``. Runs, not single bins: a turn that changes from bin to
+    bin is a long filter, and the frames' overlap-add would cancel part of it (measured on
+    recorded drums: single bins lost 3 dB of the side, runs of 350 Hz 0.2 dB)."""
+    n_bins = settings.n_bins
+    run = max(1, int(round(TURN_RUN_HZ * settings.n_fft / settings.sr)))
+    ways = np.where(np.random.default_rng(DECORRELATOR_SEED).random(n_bins // run + 1) < 0.5, -1.0, 1.0)
+    return np.repeat(ways, run)[:n_bins, None].astype(np.float32)
+
+
+def channel_gains(image):
+    """Left and right levels over the mid's, and the phase turn between them, of an image.
+
+    With side = pan x mid + (width x the mid's level, unrelated to it), per unit of mid
+    energy the left holds ``1 + pan² + width² + 2 pan``, the right the same less ``4 pan``, and
+    their cross term ``1 - pan² - width²``: so the channels are the mid at these levels, turned
+    by ``+θ`` and ``-θ``, with ``cos 2θ`` their coherence.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(2, ...)]
+        Pan and width (``image_of``), at any resolution.
+
+    Returns
+    -------
+    g_left, g_right, theta : np.ndarray [shape=image.shape[1:]]
+        Levels (>= 0) and half the phase difference in radians, in [0, π/2].
+    """
+    pan, width = np.asarray(image[0], np.float32), np.asarray(image[1], np.float32)
+    energy = 1 + pan**2 + width**2
+    g_left, g_right = np.sqrt(np.maximum(energy + 2 * pan, 0)), np.sqrt(np.maximum(energy - 2 * pan, 0))
+    coherence = np.clip((2 - energy) / np.maximum(g_left * g_right, 1e-6), -1.0, 1.0)
+    return g_left, g_right, 0.5 * np.arccos(coherence)
+
+
+def render(mid, image, settings=None):
+    """A stereo loop from its mid and an image (``image_of``'s inverse).
+
+    Each channel is the mid at its level in each band and frame, its phase turned one way
+    in the left and the other in the right (a fixed random way for each run of ``TURN_RUN_HZ``) as far as makes the
+    two as alike as the image says (``channel_gains``). No decorrelating filter and no noise:
+    every bin of a channel is the mid's at a level, so nothing smears a hit, and where the
+    image is narrow the channels stay the mid's phase.
+
+    Parameters
+    ----------
+    mid : np.ndarray [shape=(n,)]
+        The mid at ``settings.sr``: a model's output.
+    image : np.ndarray [shape=(2, n_bands, n_frames)] or None
+        None: ``mid`` is returned as it is (mono). Fewer frames than ``mid`` has (a sweep
+        of several loops): the image repeats, loop after loop.
+    settings : AnalysisSettings or None
+
+    Returns
+    -------
+    y : np.ndarray [shape=(2, n)] or [shape=(n,)], dtype=float32
+    """
+    mid = np.asarray(mid, np.float32)
+    if image is None:
+        return mid
+    settings = settings or AnalysisSettings()
+    image = np.asarray(image, np.float32)
+    if image.ndim != 3 or image.shape[:2] != (2, n_bands(settings)):
+        raise ParameterError(f"image must have shape (2, {n_bands(settings)}, n_frames), got {image.shape}")
+    pr = reconstructor(settings)
+    M = pr.stft(mid)  # (frames, bins)
+    _, to_bins = _band_matrices(settings)
+    frames = np.arange(len(M)) % image.shape[-1]
+    g_left, g_right, theta = channel_gains(np.einsum("fb,cbt->cft", to_bins, image[:, :, frames]))
+    turn = unit_phasors(_signs(settings) * theta)
+    left = pr.istft((g_left * turn).T * M, len(mid))
+    right = pr.istft((g_right * np.conj(turn)).T * M, len(mid))
+    return np.stack([left, right])

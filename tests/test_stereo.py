@@ -1,0 +1,239 @@
+"""Stereo through the line: a loop's image (its side given its mid) and the loop rebuilt from
+it, files of any channel count, the store and the model folder keeping images, morphs,
+sweeps, the pad, exports and the panel's path in stereo; mono loops stay mono."""
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from morphlib.data.dataset import load_folder
+from morphlib.errors import ModelFolderError, ParameterError
+from morphlib.morphing.morphs import at_tempo, crossfade, morph, morph_xy
+from morphlib.morphing.sweeps import sweep, sweep_xy
+from morphlib.sound import stereo
+from morphlib.sound.audio import read_audio
+from morphlib.sound.audiometrics import audible_lsd
+from morphlib.sound.spectral import magnitude
+
+from .conftest import TINY, tone_burst
+
+
+def drums(n, sr, *, pan=0.6, room=0.3, seed=0):
+    """A stereo drum-like loop [shape=(2, n)]: a kick in the middle, a hat panned by ``pan``
+    (1 is all left), and a room: tails unrelated between the channels at ``room``."""
+    rng = np.random.default_rng(seed)
+    kick = tone_burst(n, sr, freq=90, decay=0.03, seed=seed)
+    hat = np.zeros(n, np.float32)
+    for start in range(n // 8, n, n // 4):
+        m = min(n - start, n // 10)
+        hat[start : start + m] += 0.4 * rng.standard_normal(m) * np.exp(-np.arange(m) / (m / 6))
+    tails = [np.convolve(kick + hat, rng.standard_normal(n // 4) * np.exp(-np.arange(n // 4) / (n / 16)))[:n] for _ in range(2)]
+    tails = [room * t / np.max(np.abs(t)) * np.max(np.abs(kick)) for t in tails]
+    left = kick + np.sqrt(0.5 * (1 + pan)) * hat + tails[0]
+    right = kick + np.sqrt(0.5 * (1 - pan)) * hat + tails[1]
+    y = np.stack([left, right]).astype(np.float32)
+    return 0.8 * y / np.max(np.abs(y))
+
+
+def test_the_image_rebuilds_a_loops_width_and_pans_from_its_mid():
+    y = drums(4 * TINY.n_samples, TINY.sr)
+    settings = TINY.__class__(sr=TINY.sr, n_fft=TINY.n_fft, hop_length=TINY.hop_length, n_frames=1 + 4 * TINY.n_samples // TINY.hop_length)
+    image = stereo.image_of(y, settings)
+    assert image.shape == (2, stereo.n_bands(settings), settings.n_frames) == stereo.image_shape(settings)
+    mid, _ = stereo.mid_side(y)
+    out = stereo.render(mid, image, settings)
+    assert out.shape == y.shape
+    assert stereo.side_to_mid_db(out) == pytest.approx(stereo.side_to_mid_db(y), abs=1.0)
+    assert stereo.channel_correlation(out) == pytest.approx(stereo.channel_correlation(y), abs=0.05)
+    assert stereo.channel_correlation(y) < 0.95  # wide enough that a mono rebuild would miss it
+    assert np.linalg.norm(out.mean(axis=0) - mid) < 0.2 * np.linalg.norm(mid)  # the mid stays about the mid
+    left_louder = np.sum(out[0] ** 2) > np.sum(out[1] ** 2)
+    assert left_louder == (np.sum(y[0] ** 2) > np.sum(y[1] ** 2))
+
+
+def test_a_hard_panned_sound_comes_back_in_one_channel_and_no_image_is_mono():
+    hat = tone_burst(TINY.n_samples, TINY.sr, freq=1500, decay=0.02)
+    y = np.stack([hat, np.zeros_like(hat)])  # all left
+    image = stereo.image_of(y, TINY)
+    out = stereo.render(stereo.mid_side(y)[0], image, TINY)
+    assert np.sum(out[1] ** 2) < 0.01 * np.sum(out[0] ** 2)
+    mid = stereo.mid_side(y)[0]
+    assert stereo.render(mid, None, TINY) is mid or np.array_equal(stereo.render(mid, None, TINY), mid)
+    with pytest.raises(ParameterError, match="image must have shape"):
+        stereo.render(mid, np.zeros((2, 3, TINY.n_frames)), TINY)
+    with pytest.raises(ParameterError, match=r"shape \(2, n\)"):
+        stereo.mid_side(np.zeros((3, 10)))
+
+
+def test_blends_give_each_end_at_its_weight_and_a_mono_end_no_side():
+    a = np.random.default_rng(0).random(stereo.image_shape(TINY)).astype(np.float32)
+    b = np.random.default_rng(1).random(stereo.image_shape(TINY)).astype(np.float32)
+    np.testing.assert_allclose(stereo.blend([a, b], [1.0, 0.0]), a)
+    np.testing.assert_allclose(stereo.blend([a, None], [0.25, 0.75]), 0.25 * a)
+    assert stereo.blend([None, None], [0.5, 0.5]) is None
+    per_frame = np.stack([np.linspace(1, 0, 31), np.linspace(0, 1, 31)], 1)  # a sweep of two loops
+    frames = np.arange(31) % (TINY.n_frames - 1)
+    swept = stereo.blend([a, b], per_frame, frames=frames)
+    assert swept.shape == (2, a.shape[1], 31)
+    np.testing.assert_allclose(swept[..., 0], a[..., 0])
+    np.testing.assert_allclose(swept[..., 30], b[..., frames[30]])
+
+
+def test_surround_files_fold_to_stereo_and_mono_files_stay_mono(tmp_path):
+    n = TINY.n_samples
+    six = np.zeros((n, 6), np.float32)
+    six[:, 0] = tone_burst(n, TINY.sr, freq=300)  # front left only
+    six[:, 3] = tone_burst(n, TINY.sr, freq=50)  # the LFE: left out
+    sf.write(tmp_path / "surround.wav", six, TINY.sr, subtype="FLOAT")
+    y, info = read_audio(tmp_path / "surround.wav", sr=TINY.sr, mono=False)
+    assert y.shape == (2, n) and "folded 6 channels to stereo" in info.notes
+    assert np.max(np.abs(y[1])) == 0 and np.max(np.abs(y[0])) > 0
+    sf.write(tmp_path / "mono.wav", tone_burst(n, TINY.sr), TINY.sr)
+    assert read_audio(tmp_path / "mono.wav", sr=TINY.sr, mono=False)[0].ndim == 1
+    assert read_audio(tmp_path / "surround.wav", sr=TINY.sr)[0].ndim == 1  # mono=True: as before
+
+
+@pytest.fixture(scope="module")
+def stereo_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stereo_loops")
+    for k in range(4):
+        y = drums(TINY.n_samples, TINY.sr, pan=(-0.8, -0.3, 0.3, 0.8)[k], room=0.2 + 0.1 * k, seed=k)
+        sf.write(folder / f"Stereo {chr(65 + k)}.wav", y.T, TINY.sr, subtype="PCM_16")
+    mono = tone_burst(TINY.n_samples, TINY.sr, freq=400, seed=7)
+    sf.write(folder / "Mono E.wav", mono, TINY.sr, subtype="PCM_16")
+    sf.write(folder / "Dual F.wav", np.stack([mono, mono], 1), TINY.sr, subtype="PCM_16")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def stereo_loops(stereo_folder, tmp_path_factory):
+    return load_folder(stereo_folder, TINY, progress=False, cache=str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="module")
+def stereo_model(stereo_loops, tmp_path_factory):
+    from morphlib.model.morphmodel import load_model
+    from morphlib.training.trainer import train
+
+    model_dir = str(tmp_path_factory.mktemp("stereo_models") / "m")
+    train(stereo_loops, model_dir, epochs=2, preset="tiny", progress=False, verbose=False)
+    return load_model(model_dir)
+
+
+def test_a_folder_loads_stereo_loops_with_their_images_and_the_store_keeps_them(stereo_folder, stereo_loops, tmp_path):
+    loops = stereo_loops
+    stereo_names = [n for n, im in zip(loops.names, loops.images) if im is not None]
+    assert stereo_names == ["Stereo A", "Stereo B", "Stereo C", "Stereo D"] and loops.stereo
+    notes = {r["name"]: r["notes"] for r in loops.rows()}
+    assert "two identical channels: loaded as mono" in notes["Dual F"] and "stereo (side" in notes["Stereo A"]
+    i = loops.index("Stereo A")
+    original, _ = read_audio(stereo_folder / "Stereo A.wav", sr=TINY.sr, mono=False)
+    np.testing.assert_allclose(loops.y[i], original.mean(axis=0), atol=1e-6)  # y is the mid
+    assert loops.stereo_y(i).shape == (2, TINY.n_samples) and loops.stereo_y(loops.index("Mono E")).ndim == 1
+    again = load_folder(stereo_folder, TINY, progress=False, cache=str(tmp_path / "c"))  # analysed afresh
+    cached = load_folder(stereo_folder, TINY, progress=False, cache=str(tmp_path / "c"), in_memory=False)  # from the store
+    for k in range(len(loops)):
+        assert (again.image(k) is None) == (cached.image(k) is None) == (loops.image(k) is None)
+        if loops.image(k) is not None:
+            np.testing.assert_allclose(cached.image(k), again.image(k), rtol=1e-6)
+            assert cached.infos[k].stereo
+
+
+def test_morphs_of_stereo_loops_are_stereo_and_keep_each_ends_width(stereo_model, stereo_loops):
+    loops = stereo_loops
+    ends = morph(stereo_model, "Stereo A", "Stereo D", [0.0, 0.5, 1.0], loops=loops, n_iter=4)
+    assert all(m.y.shape == (2, TINY.n_samples - TINY.n_samples % TINY.hop_length) or m.y.shape[0] == 2 for m in ends)
+    assert all(-40 < stereo.side_to_mid_db(m.y) < 0 for m in ends)  # (the widths themselves: the reconstruction's test)
+    a_left = np.sum(ends[0].y[0] ** 2) < np.sum(ends[0].y[1] ** 2)  # A's hat is panned right
+    d_left = np.sum(ends[2].y[0] ** 2) > np.sum(ends[2].y[1] ** 2)
+    assert a_left and d_left
+    mono = morph(stereo_model, "Mono E", "Dual F", 0.5, loops=loops, n_iter=4)
+    assert mono.y.ndim == 1  # mono loops stay mono
+    start, half = morph(stereo_model, "Stereo B", "Mono E", [0.0, 0.5], loops=loops, n_iter=4)
+    assert half.y.ndim == 2 and stereo.side_to_mid_db(half.y) < stereo.side_to_mid_db(start.y) - 3  # half its side
+    stretched = at_tempo(ends[1], 120, window_s=TINY.duration, bars=1)
+    assert stretched.y.shape == (2, int(round(240 / 120 * TINY.sr)))
+
+
+def test_the_pad_sweeps_and_the_crossfade_are_stereo_too(stereo_model, stereo_loops):
+    corners = ["Stereo A", "Stereo B", "Stereo C", "Mono E"]
+    assert morph_xy(stereo_model, corners, 0.3, 0.6, loops=stereo_loops, n_iter=2).y.shape[0] == 2
+    swept = sweep(stereo_model, "Stereo A", "Stereo D", n_loops=3, loops=stereo_loops, n_iter=2)
+    assert swept.y.ndim == 2 and swept.y.shape[1] == 3 * (TINY.n_frames - 1) * TINY.hop_length
+    assert sweep_xy(stereo_model, corners, "0:0/0,2:1/1", loops=stereo_loops, n_iter=2).y.shape[0] == 2
+    assert crossfade(stereo_loops, "Stereo A", "Stereo C", 0.5, n_iter=2).y.shape[0] == 2
+    assert crossfade(stereo_loops, "Mono E", "Dual F", 0.5, n_iter=2).y.ndim == 1
+
+
+def test_the_model_folder_keeps_the_images_so_morphs_by_name_are_stereo(stereo_model, stereo_loops, tmp_path):
+    from morphlib.model.folder import IMAGES
+    from morphlib.model.morphmodel import load_model
+
+    assert os.path.isfile(os.path.join(stereo_model.model_dir, IMAGES))
+    by_name = morph(stereo_model, "Stereo C", "Stereo D", 0.5, n_iter=2)  # no loops: the folder's images
+    with_loops = morph(stereo_model, "Stereo C", "Stereo D", 0.5, loops=stereo_loops, n_iter=2)
+    np.testing.assert_allclose(by_name.y, with_loops.y, atol=2e-3)
+    assert morph(stereo_model, "Mono E", "Dual F", 0.5, n_iter=2).y.ndim == 1
+    with open(os.path.join(stereo_model.model_dir, IMAGES), "r+b") as f:  # damaged: said, not misread
+        f.seek(40)
+        f.write(b"\xff" * 64)
+    with pytest.raises(ModelFolderError, match=IMAGES):
+        morph(load_model(stereo_model.model_dir), "Stereo C", "Stereo D", 0.5, n_iter=2)
+
+
+def test_an_old_model_folder_without_images_loads_and_morphs_mono(tiny_model):
+    assert tiny_model.stored_image("Loop A") is None
+    assert morph(tiny_model, "Loop A", "Loop B", 0.5, n_iter=2).y.ndim == 1
+
+
+def test_a_stereo_morph_is_written_and_exported_as_two_channels(stereo_model, stereo_loops, tmp_path):
+    from morphlib.sound.audio import write_wav
+    from morphlib.ui.export import save_html, to_html
+
+    m = morph(stereo_model, "Stereo A", "Stereo B", [0.0, 1.0], loops=stereo_loops, n_iter=2)
+    path = write_wav(tmp_path / m[0].filename(), m[0].y, sr=m[0].sr, export_sr=44100)
+    assert sf.info(path).channels == 2 and sf.info(path).samplerate == 44100
+    assert "wav" in to_html(m)
+    assert save_html(tmp_path / "m.html", m)[1] > 0
+
+
+def test_the_reconstruction_of_a_stereo_loop_is_near_each_channel(stereo_model, stereo_loops):
+    i = stereo_loops.index("Stereo B")
+    y = stereo_model.to_audio(stereo_loops.S[i], n_iter=16, image=stereo_loops.image(i))  # the mid's own magnitude
+    original = stereo_loops.stereo_y(i)
+    source, _ = read_audio(stereo_loops.infos[i].path, sr=TINY.sr, mono=False)
+    for c in range(2):
+        rebuilt_lsd = audible_lsd(magnitude(source[c], TINY), y[c], TINY)
+        mono_lsd = audible_lsd(magnitude(source[c], TINY), stereo_loops.y[i], TINY)
+        assert rebuilt_lsd < mono_lsd + 3.0
+    assert stereo.channel_correlation(original) == pytest.approx(stereo.channel_correlation(source), abs=0.1)
+
+
+def test_the_panel_plays_stereo_loops_in_stereo_and_its_paths_carry_both_channels(stereo_model, stereo_loops, tmp_path):
+    pytest.importorskip("anywidget")
+    from morphlib.ui.panel import MorphPanel
+    from morphlib.ui.panel.player import pcm16
+    from tests.frontend import FrontEnd
+
+    page = FrontEnd()
+    panel = page.run(MorphPanel, stereo_model, stereo_loops, export_dir=tmp_path / "exports", a="Stereo A", b="Stereo D",
+                     c="Stereo B", d="Mono E", n_iter=2)
+    assert panel.player.n_channels == 2 and panel.morph.y.shape[0] == 2
+    assert len(panel.player.audio) == 2 * 2 * panel.morph.y.shape[1]  # 16-bit, interleaved
+    assert sf.info(panel.save()).channels == 2
+    sent = []
+    panel.player.send = lambda content, buffers=None: sent.append((content, [bytes(b) for b in buffers or []]))
+    for mode in ("ab", "xy"):
+        if mode == "xy":
+            page.choose(panel.mode, "XY pad")
+        page.send(panel.player, {"type": "path", "key": panel.player.path_key, "restart": True})
+        content, buffers = sent[-1]
+        assert content["steps"] and all(step["channels"] == 2 for step in content["steps"])
+        assert all(len(b) == 2 * 2 * panel.morph.y.shape[1] for b in buffers)
+    i, j = stereo_loops.index("Stereo A"), stereo_loops.index("Stereo D")
+    S = stereo_model.blend(panel.z[[i, j]], [[1.0, 0.0]])[0]
+    y = stereo_model.to_audio(S, n_iter=2, seed=0, image=stereo.blend([stereo_loops.image(i), stereo_loops.image(j)], [1.0, 0.0]))
+    first_ab = next(k for k, (c, _) in enumerate(sent) if c["steps"] and c["steps"][0]["point"] == [0.0])
+    assert pcm16(y) == sent[first_ab][1][0]  # the α path's first step: A, in stereo
