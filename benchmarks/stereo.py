@@ -9,8 +9,8 @@ The corpus: FluidR3 GM's kits (``gm_loops.py``, ``rooms=True``), which pan their
 loop in a room of its own from dry to large (FluidSynth's reverb: ``gm_loops.ROOMS``), so
 side-to-mid levels from about -21 to -3 dB and channel correlations from 0.98 down to 0.3.
 A model of the preset trains on them (stereo loops: its mid, with each loop's image kept,
-``morphlib.sound.stereo``), timed; the same loops mixed down to mono files train the same
-epochs, timed, for the cost of stereo. Then, per loop, the reconstruction made stereo with
+``morphlib.sound.stereo``), timed; then the same loops mixed down to mono files train the
+same epochs, timed, for the cost of stereo (the whole run, and the epochs alone). Then, per loop, the reconstruction made stereo with
 the loop's image and heard against the fitted original, channel by channel: audible LSD,
 side-to-mid level and channel correlation, beside the same reconstruction played mono and
 the original's own mid made stereo with its image (what the image alone loses); 20 pairs'
@@ -65,11 +65,12 @@ def mono_copy(folder, out):
 
 
 def timed_training(loops, model_dir, *, preset, epochs):
+    """The model, the run's wall-clock seconds and the seconds its epochs took (the history's)."""
     from morphlib.training.trainer import train
 
     start = time.perf_counter()
     model = train(loops, model_dir, epochs=epochs, preset=preset, progress=False, verbose=False)
-    return model, time.perf_counter() - start
+    return model, time.perf_counter() - start, float(sum(row["seconds"] for row in model.history))
 
 
 def loop_figures(model, loops, k):
@@ -132,7 +133,7 @@ def render_cost(model, loops, pairs, n_iter):
     return float(np.median(times["stereo"])), float(np.median(times["mono"]))
 
 
-def summary(rows, morphs, sizes, seconds, render_ms):
+def summary(rows, morphs, sizes, seconds, epoch_seconds, render_ms):
     med = lambda key, f=lambda v: v: float(np.median([f(r[key]) for r in rows]))  # noqa: E731
     out = {
         **{f"{kind}_lsd_db": med(f"{kind}_lsd_db") for kind in ("stereo", "mono", "image_alone")},
@@ -142,7 +143,8 @@ def summary(rows, morphs, sizes, seconds, render_ms):
         "mid_width_error_db": float(np.median([abs(m["mid_width_error_db"]) for m in morphs])),
         "mid_width_error_db_max": float(max(abs(m["mid_width_error_db"]) for m in morphs)),
         **sizes, "train_seconds_stereo": seconds[0], "train_seconds_mono": seconds[1],
-        "train_ratio": seconds[0] / seconds[1], "render_ms_stereo": render_ms[0], "render_ms_mono": render_ms[1],
+        "train_ratio": seconds[0] / seconds[1], "epochs_seconds_stereo": epoch_seconds[0],
+        "epochs_seconds_mono": epoch_seconds[1], "epochs_ratio": epoch_seconds[0] / epoch_seconds[1], "render_ms_stereo": render_ms[0], "render_ms_mono": render_ms[1],
     }
     out["verdicts"] = {
         "audible LSD per channel <= 2.5 dB": out["stereo_lsd_db"] <= TARGETS["lsd_db"],
@@ -167,7 +169,7 @@ def print_table(result):
         print(f"| {label} | " + " | ".join(fmt.format(s[f"{kind}_{key}"]) for kind in ("stereo", "mono", "image_alone")) + " |")
     print(f"mid-morphs' side-to-mid against their ends' mean: median |error| {s['mid_width_error_db']:.2f} dB, largest {s['mid_width_error_db_max']:.2f} dB")
     print(f"model file {s['model_mb']:.1f} MB, checkpoint {s['checkpoint_mb']:.1f} MB; training {s['train_seconds_stereo']:.0f} s stereo, "
-          f"{s['train_seconds_mono']:.0f} s mono ({s['train_ratio']:.2f}x); a render {s['render_ms_stereo']:.1f} ms stereo, "
+          f"{s['train_seconds_mono']:.0f} s mono ({s['train_ratio']:.2f}x; in its epochs {s['epochs_ratio']:.2f}x); a render {s['render_ms_stereo']:.1f} ms stereo, "
           f"{s['render_ms_mono']:.1f} ms mono")
     for name, ok in s["verdicts"].items():
         print(f"  {'met' if ok else 'NOT met'}: {name}")
@@ -194,8 +196,8 @@ def main(argv=None):
     settings = settings_for(preset.name)
     loops = load_folder(folder, settings, progress=False, cache=False)
     mono_loops = load_folder(mono_copy(folder, os.path.join(work, "mono")), settings, progress=False, cache=False)
-    _, mono_seconds = timed_training(mono_loops, os.path.join(work, "model-mono"), preset=preset, epochs=epochs)
-    model, seconds = timed_training(loops, os.path.join(work, "model-stereo"), preset=preset, epochs=epochs)
+    model, seconds, epoch_seconds = timed_training(loops, os.path.join(work, "model-stereo"), preset=preset, epochs=epochs)
+    _, mono_seconds, mono_epoch_seconds = timed_training(mono_loops, os.path.join(work, "model-mono"), preset=preset, epochs=epochs)
     from sound import sizes
 
     rows = [loop_figures(model, loops, k) for k in range(len(loops)) if loops.image(k) is not None]
@@ -205,7 +207,8 @@ def main(argv=None):
     morphs = mid_morph_widths(model, loops, pairs)
     render_ms = render_cost(model, loops, pairs, n_iter=32)
     result = {"preset": preset.name, "n_loops": len(loops), "cpu": cpu_description(), "date": time.strftime("%Y-%m-%d"),
-              "summary": summary(rows, morphs, sizes(model.model_dir, model, epochs), (seconds, mono_seconds), render_ms),
+              "summary": summary(rows, morphs, sizes(model.model_dir, model, epochs), (seconds, mono_seconds),
+                                 (epoch_seconds, mono_epoch_seconds), render_ms),
               "loops": rows, "morphs": morphs}
     print_table(result)
     report(result, args.json)

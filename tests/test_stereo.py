@@ -67,18 +67,23 @@ def test_a_hard_panned_sound_comes_back_in_one_channel_and_no_image_is_mono():
         stereo.mid_side(np.zeros((3, 10)))
 
 
-def test_blends_give_each_end_at_its_weight_and_a_mono_end_no_side():
-    a = np.random.default_rng(0).random(stereo.image_shape(TINY)).astype(np.float32)
-    b = np.random.default_rng(1).random(stereo.image_shape(TINY)).astype(np.float32)
+def test_blends_give_each_end_at_its_weight_and_the_sides_level_in_db_between():
+    a = np.random.default_rng(0).uniform(0.1, 1.0, stereo.image_shape(TINY)).astype(np.float32)
+    b = np.random.default_rng(1).uniform(0.1, 1.0, stereo.image_shape(TINY)).astype(np.float32)
     np.testing.assert_allclose(stereo.blend([a, b], [1.0, 0.0]), a)
-    np.testing.assert_allclose(stereo.blend([a, None], [0.25, 0.75]), 0.25 * a)
+    np.testing.assert_array_equal(stereo.blend([a, None], [0.0, 1.0]), np.zeros_like(a))  # a mono end: no side
     assert stereo.blend([None, None], [0.5, 0.5]) is None
+    level_db = lambda im: 20 * np.log10(np.hypot(im[0], im[1]))  # noqa: E731
+    np.testing.assert_allclose(level_db(stereo.blend([a, b], [0.25, 0.75])), 0.25 * level_db(a) + 0.75 * level_db(b), atol=1e-3)
+    np.testing.assert_allclose(level_db(stereo.blend([a, None], [0.5, 0.5])), 0.5 * level_db(a) + 0.5 * -60, atol=1e-3)
+    half = stereo.blend([a, b], [0.5, 0.5])
+    assert np.all(np.abs(half[0]) <= np.hypot(half[0], half[1]) + 1e-6) and np.all(half[1] >= 0)
     per_frame = np.stack([np.linspace(1, 0, 31), np.linspace(0, 1, 31)], 1)  # a sweep of two loops
     frames = np.arange(31) % (TINY.n_frames - 1)
     swept = stereo.blend([a, b], per_frame, frames=frames)
     assert swept.shape == (2, a.shape[1], 31)
-    np.testing.assert_allclose(swept[..., 0], a[..., 0])
-    np.testing.assert_allclose(swept[..., 30], b[..., frames[30]])
+    np.testing.assert_allclose(swept[..., 0], a[..., 0], rtol=1e-5)
+    np.testing.assert_allclose(swept[..., 30], b[..., frames[30]], rtol=1e-5)
 
 
 def test_surround_files_fold_to_stereo_and_mono_files_stay_mono(tmp_path):
