@@ -67,7 +67,8 @@ if hasattr(panel, "set_xy"):
 if drafts:  # where a draft's time goes
     from morphlib.sound.spectral import phase_of
     S, z = panel.morph.S, model.encode(loops.S[:2]).mean(axis=0)
-    phase, n = phase_of(panel.morph.y, model.settings), int(panel.n_iter.value)
+    mid = panel.morph.y if panel.morph.y.ndim == 1 else panel.morph.y.mean(axis=0)  # a stereo morph's mid
+    phase, n = phase_of(mid, model.settings), int(panel.n_iter.value)
     def ms(fn, k=10):
         fn(); t = time.perf_counter()
         for _ in range(k): fn()
@@ -78,6 +79,10 @@ if drafts:  # where a draft's time goes
         "Griffin-Lim, full": ms(lambda: model.to_audio(S, n_iter=n)),
         "picture": ms(lambda: panel._picture(panel._rendered, list(range(4)), S)),
     }
+    if getattr(loops, "stereo", False):  # the stereo image rebuilt on the mid
+        from morphlib.sound import stereo
+        image = stereo.blend([loops.image(0), loops.image(1)], [0.5, 0.5])
+        out["parts"]["stereo image"] = ms(lambda: stereo.render(mid, image, model.settings))
 print(json.dumps(out))
 """
 

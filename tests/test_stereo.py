@@ -242,3 +242,25 @@ def test_the_panel_plays_stereo_loops_in_stereo_and_its_paths_carry_both_channel
     y = stereo_model.to_audio(S, n_iter=2, seed=0, image=stereo.blend([stereo_loops.image(i), stereo_loops.image(j)], [1.0, 0.0]))
     first_ab = next(k for k, (c, _) in enumerate(sent) if c["steps"] and c["steps"][0]["point"] == [0.0])
     assert pcm16(y) == sent[first_ab][1][0]  # the α path's first step: A, in stereo
+
+
+def test_loops_added_to_a_model_keep_their_images_and_the_old_ones_theirs(stereo_model, stereo_folder, tmp_path):
+    import shutil
+
+    from morphlib.model.folder import read_images
+    from morphlib.training.newloops import add_loops
+
+    model_dir = str(tmp_path / "m")
+    shutil.copytree(stereo_model.model_dir, model_dir)
+    folder = tmp_path / "more"
+    shutil.copytree(stereo_folder, folder)
+    y = drums(TINY.n_samples, TINY.sr, pan=0.9, room=0.5, seed=11)
+    sf.write(folder / "Stereo G.wav", y.T, TINY.sr, subtype="PCM_16")
+    for name in ("Stereo A", "Mono E"):  # loops the model knows, missing here: their images stay
+        os.remove(folder / f"{name}.wav")
+    model = add_loops(str(folder), model_dir, seconds=1.0, progress=False, verbose=False)
+    assert model.added == ["Stereo G"]
+    images = read_images(model_dir, stereo.image_shape(TINY))
+    assert {"Stereo A", "Stereo B", "Stereo G"} <= set(images) and "Mono E" not in images
+    np.testing.assert_allclose(images["Stereo A"], read_images(stereo_model.model_dir, stereo.image_shape(TINY))["Stereo A"])
+    assert morph(model, "Stereo A", "Stereo G", 0.5, n_iter=2).y.shape[0] == 2
