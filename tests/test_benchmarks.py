@@ -50,7 +50,22 @@ def test_quick_panel_latency_runs(tmp_path):
     assert set(report["runs"]) == {"morphlib alpha", "morphlib xy", "morphlib parts"}
     moves = [r for name, r in report["runs"].items() if name != "morphlib parts"]
     assert all(len(r["ms"]) == 3 and 0 < r["median_ms"] and r["full_median_ms"] > 0 for r in moves)
-    assert set(report["runs"]["morphlib parts"]) == {"decoder", "Griffin-Lim, draft", "Griffin-Lim, full", "picture"}
+    # the demo loops pan their drums: the stereo image is rebuilt on every morph
+    assert set(report["runs"]["morphlib parts"]) == {"decoder", "Griffin-Lim, draft", "Griffin-Lim, full", "picture", "stereo image"}
+    assert "cores, flags" in report["cpu"]
+
+
+def test_quick_stereo_benchmark_runs_and_checks_every_target(tmp_path):
+    out = tmp_path / "stereo.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", "stereo.py"), "--quick", "--pairs", "3", "--work", str(tmp_path / "w"),
+                    "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    summary = report["summary"]
+    assert len(report["loops"]) == 8 and len(report["morphs"]) == 3  # the demo loops are all stereo
+    assert summary["image_alone_width_error_db"] < 1.5 and summary["image_alone_correlation_error"] < 0.05
+    assert summary["train_seconds_stereo"] > 0 and summary["train_seconds_mono"] > 0 and summary["render_ms_stereo"] > 0
+    assert len(summary["verdicts"]) == 7 and "| audible LSD per channel |" in result.stdout
     assert "cores, flags" in report["cpu"]
 
 
@@ -137,6 +152,23 @@ def test_recorded_drum_loops(tmp_path):
         S = np.abs(np.fft.rfft(y[:, 0]))
         high = S[np.fft.rfftfreq(len(y), 1 / sr) > 4000].sum() / S.sum()
         assert high > 0.05  # hats and cymbals: recorded drums, not a kick pattern
+
+
+def test_the_stereo_corpus_puts_loops_in_rooms_from_dry_to_large(tmp_path):
+    import soundfile as sf
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from gm_loops import ROOMS, find_soundfont, gm_loops
+
+    from morphlib.sound.stereo import channel_correlation, side_to_mid_db
+    from tests.conftest import require_programs
+
+    require_programs("fluidsynth", install="apt-get install fluidsynth fluid-soundfont-gm", why="it renders the recorded-drum corpus")
+    if find_soundfont() is None:
+        require_programs("fluid-soundfont-gm's FluidR3_GM.sf2", install="apt-get install fluid-soundfont-gm", why="the sampled kits")
+    paths = gm_loops(tmp_path / "rooms", n=len(ROOMS), seed=3, rooms=True)
+    dry, large = (sf.read(paths[k], always_2d=True)[0].T for k in (0, len(ROOMS) - 1))
+    assert side_to_mid_db(large) > side_to_mid_db(dry) + 6 and channel_correlation(large) < channel_correlation(dry) - 0.1
 
 
 def test_quick_rank_benchmark_runs(tmp_path):
