@@ -181,11 +181,14 @@ def test_the_model_folder_keeps_the_images_so_morphs_by_name_are_stereo(stereo_m
     with_loops = morph(stereo_model, "Stereo C", "Stereo D", 0.5, loops=stereo_loops, n_iter=2)
     np.testing.assert_allclose(by_name.y, with_loops.y, atol=2e-3)
     assert morph(stereo_model, "Mono E", "Dual F", 0.5, n_iter=2).y.ndim == 1
-    with open(os.path.join(stereo_model.model_dir, IMAGES), "r+b") as f:  # damaged: said, not misread
+    import shutil
+
+    damaged = shutil.copytree(stereo_model.model_dir, tmp_path / "damaged")
+    with open(os.path.join(damaged, IMAGES), "r+b") as f:  # damaged: said, not misread
         f.seek(40)
         f.write(b"\xff" * 64)
     with pytest.raises(ModelFolderError, match=IMAGES):
-        morph(load_model(stereo_model.model_dir), "Stereo C", "Stereo D", 0.5, n_iter=2)
+        morph(load_model(damaged), "Stereo C", "Stereo D", 0.5, n_iter=2)
 
 
 def test_an_old_model_folder_without_images_loads_and_morphs_mono(tiny_model):

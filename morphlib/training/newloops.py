@@ -362,9 +362,12 @@ class AddKeeper(FolderKeeper):
         """Keep the model before, then write the added one: its file, a history row, a checkpoint."""
         try:
             self.kept_latents = read_latents(self.model_dir)  # before the model changes (they are stamped with it)
-            self.kept_images = read_images(self.model_dir, self.image_shape)
         except ModelFolderError:
-            self.kept_latents, self.kept_images = {}, {}
+            self.kept_latents = {}
+        try:
+            self.kept_images = read_images(self.model_dir, self.image_shape)
+        except ModelFolderError:  # a damaged stereo.npz costs the old loops their images, not their latents
+            self.kept_images = {}
         self.before = _keep_before(self.model_dir)
         _resumable(self.model, self.preset, self.precision)
         row = {"epoch": (self._old_rows[-1]["epoch"] if self._old_rows else 0) + 1, **self._logs,
