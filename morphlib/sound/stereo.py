@@ -8,8 +8,9 @@ panned left: side = pan x mid); ``width`` is the level of the rest over the mid'
 a stereo reverb: sound in the side that the mid does not predict). From a mid ``M`` the
 channels are rebuilt as the mid at each channel's level, turned in phase one way in the
 left and the other in the right (``channel_gains``): in each band and frame they have the
-original's energies and likeness, so its side-to-mid level and correlation.
-A morph blends its ends' images with its weights, as its latents are blended (the side's level in dB, ``blend``).
+original's energies and likeness, so its side-to-mid level and correlation. A morph blends
+its ends' images with its weights, as its latents are blended (the side's level in dB,
+``blend``).
 
 So training and the model stay the mono ones (same time, same size), every loop's width
 and pans come back, and a mono loop (no image) stays mono. ``benchmarks/stereo.py``
@@ -42,7 +43,7 @@ DUAL_MONO_DB = -60.0
 #: Each run of TURN_RUN_HZ turns its phase one way or the other in the left channel (the
 #: right turns the other), drawn from a fixed seed so that a loop sounds the same every time.
 TURN_RUN_HZ = 350.0
-DECORRELATOR_SEED = 7
+TURN_SEED = 7
 #: Downmix weights of surround channels into left and right (ITU-R BS.775: -3 dB for the
 #: centre and the surrounds; the LFE is left out), by channel count in WAV's order.
 FOLD_WEIGHTS = {
@@ -240,7 +241,7 @@ def _signs(settings):
     recorded drums: single bins lost 3 dB of the side, runs of 350 Hz 0.2 dB)."""
     n_bins = settings.n_bins
     run = max(1, int(round(TURN_RUN_HZ * settings.n_fft / settings.sr)))
-    ways = np.where(np.random.default_rng(DECORRELATOR_SEED).random(n_bins // run + 1) < 0.5, -1.0, 1.0)
+    ways = np.where(np.random.default_rng(TURN_SEED).random(n_bins // run + 1) < 0.5, -1.0, 1.0)
     return np.repeat(ways, run)[:n_bins, None].astype(np.float32)
 
 
