@@ -302,6 +302,25 @@ def test_the_backbeat_score_needs_whole_bars_and_sees_the_snare():
     assert backbeat(np.zeros_like(envelope), 120, duration=len(y) / SR, sr=SR, hop_length=hop) is None
 
 
+def test_a_backbeat_of_open_hats_at_twice_the_tempo_does_not_win_over_the_snare(monkeypatch):
+    """A 1-bar groove at 92 BPM, snare on 2 and 4, open hats on the eighths between the beats:
+    read at 184 (2 bars) its hats make a backbeat and its snare falls on beat 3. The snare's
+    body band then asks the backbeat to beat beat 3 alone, so 92 wins; without that, 184 did."""
+    import morphlib.data.backbeat as bb
+
+    hop, bpm = 64, 92.0
+    duration = 240 / bpm
+    envelopes = np.zeros((2, int(duration * SR / hop) + 4))
+    step = 60 / bpm / 4 * SR / hop  # frames per sixteenth
+    for sixteenth, body, crack in [(4, 1.0, 1.0), (12, 1.0, 1.0), *[(k, 0.6, 1.0) for k in (2, 6, 10, 14)]]:
+        envelopes[:, int(round(sixteenth * step))] = body, crack
+    scores = bb.octave_scores(envelopes, bpm, duration=duration, sr=SR, hop_length=hop)
+    assert max(scores, key=scores.get) == 1.0
+    monkeypatch.setattr(bb, "HALF_TIME_BANDS", ())
+    before = bb.octave_scores(envelopes, bpm, duration=duration, sr=SR, hop_length=hop)
+    assert max(before, key=before.get) == 2.0
+
+
 def test_a_short_fast_loop_keeps_its_tempo():
     """One bar at 175 BPM (1.37 s): too short for the tracker's own lags, but its onsets
     repeat at the beat of the tempo that makes it one bar."""
