@@ -189,6 +189,19 @@ def test_the_model_folder_keeps_the_images_so_morphs_by_name_are_stereo(stereo_m
         f.write(b"\xff" * 64)
     with pytest.raises(ModelFolderError, match=IMAGES):
         morph(load_model(damaged), "Stereo C", "Stereo D", 0.5, n_iter=2)
+    import zipfile
+
+    bomb = shutil.copytree(stereo_model.model_dir, tmp_path / "bomb")  # a member that unpacks to 300 MiB of zeros
+    with zipfile.ZipFile(os.path.join(bomb, IMAGES), "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("images.npy", bytes(300 * 2**20))
+    assert os.path.getsize(os.path.join(bomb, IMAGES)) < 2**20
+    with pytest.raises(ModelFolderError, match="would unpack to 300 MiB"):
+        morph(load_model(bomb), "Stereo C", "Stereo D", 0.5, n_iter=2)
+    linked = shutil.copytree(stereo_model.model_dir, tmp_path / "linked")
+    os.remove(os.path.join(linked, IMAGES))
+    os.symlink(os.path.join(stereo_model.model_dir, IMAGES), os.path.join(linked, IMAGES))
+    with pytest.raises(ModelFolderError, match="is a link"):
+        morph(load_model(linked), "Stereo C", "Stereo D", 0.5, n_iter=2)
 
 
 def test_an_old_model_folder_without_images_loads_and_morphs_mono(tiny_model):

@@ -600,6 +600,8 @@ def write_latents(model_dir, names, z, images=None):
 
 #: The training loops' stereo images (names, images as float16, the model's stamp).
 IMAGES = "stereo.npz"
+#: The most a folder's images may unpack to (about 13,000 loops at 44.1 kHz).
+MAX_IMAGES_BYTES = 256 * 2**20
 
 
 def _write_images(model_dir, images, stamp):
@@ -618,12 +620,20 @@ def read_images(model_dir, shape):
     """``{name: image}`` of the stereo training loops; {} for a folder without them (mono
     loops, or one trained before stereo). ModelFolderError when damaged or stale.
 
-    The file is data: read without pickles, each array's kind and shape checked.
+    The file is data: a link is refused, its size checked before it is unpacked, read
+    without pickles, each array's kind and shape checked.
     """
     path = os.path.join(os.fspath(model_dir), IMAGES)
-    if not os.path.isfile(path) or os.path.islink(path):
+    if os.path.islink(path):
+        raise ModelFolderError(f"{path} is a link: a model folder's files are read only as themselves; remove the link")
+    if not os.path.isfile(path):
         return {}
     try:
+        with zipfile.ZipFile(path) as z:  # what it would unpack to, before anything is unpacked
+            unpacked = sum(member.file_size for member in z.infolist())
+        if unpacked > MAX_IMAGES_BYTES:
+            raise ModelFolderError(f"{path} would unpack to {unpacked / 2**20:.0f} MiB, more than the {MAX_IMAGES_BYTES >> 20} MiB "
+                                   "a folder's images may take: not a morphlib folder's file; pass the data folder (--data) instead")
         with np.load(path, allow_pickle=False) as f:
             names, stamp, images = f["names"], str(f["stamp"]), f["images"]
         ok = names.ndim == 1 and images.dtype == np.float16 and images.shape == (len(names), *shape)
