@@ -42,6 +42,27 @@ def _bench(*args, timeout=900):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": ROOT})
 
 
+def _quick(script, tmp_path, *args):
+    """``benchmarks/SCRIPT --quick ARGS --work ... --json ...`` run: (its result, its report)."""
+    out = tmp_path / "report.json"
+    result = _bench(os.path.join(ROOT, "benchmarks", script), "--quick", *args, "--work", str(tmp_path / "w"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, json.loads(out.read_text())
+
+
+def _fluidr3_kits():
+    """``benchmarks/gm_loops`` importable, once FluidSynth and FluidR3 GM are here (else skip,
+    or fail in CI: ``require_programs``)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from gm_loops import find_soundfont
+
+    from tests.conftest import require_programs
+
+    require_programs("fluidsynth", install="apt-get install fluidsynth fluid-soundfont-gm", why="it renders the recorded-drum corpus")
+    if find_soundfont() is None:
+        require_programs("fluid-soundfont-gm's FluidR3_GM.sf2", install="apt-get install fluid-soundfont-gm", why="the sampled kits")
+
+
 def test_quick_panel_latency_runs(tmp_path):
     out = tmp_path / "latency.json"
     result = _bench(os.path.join(ROOT, "benchmarks", "panel_latency.py"), "--quick", "--work", str(tmp_path / "w"), "--json", str(out))
@@ -56,11 +77,7 @@ def test_quick_panel_latency_runs(tmp_path):
 
 
 def test_quick_stereo_benchmark_runs_and_checks_every_target(tmp_path):
-    out = tmp_path / "stereo.json"
-    result = _bench(os.path.join(ROOT, "benchmarks", "stereo.py"), "--quick", "--pairs", "3", "--work", str(tmp_path / "w"),
-                    "--json", str(out))
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text())
+    result, report = _quick("stereo.py", tmp_path, "--pairs", "3")
     summary = report["summary"]
     assert len(report["loops"]) == 8 and len(report["morphs"]) == 3  # the demo loops are all stereo
     assert summary["image_alone_width_error_db"] < 1.5 and summary["image_alone_correlation_error"] < 0.05
@@ -135,14 +152,9 @@ def test_recorded_drum_loops(tmp_path):
     import pytest
     import soundfile as sf
 
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    from gm_loops import find_soundfont, gm_loops
+    _fluidr3_kits()
+    from gm_loops import gm_loops
 
-    from tests.conftest import require_programs
-
-    require_programs("fluidsynth", install="apt-get install fluidsynth fluid-soundfont-gm", why="it renders the recorded-drum corpus")
-    if find_soundfont() is None:
-        require_programs("fluid-soundfont-gm's FluidR3_GM.sf2", install="apt-get install fluid-soundfont-gm", why="the sampled kits")
     paths = gm_loops(tmp_path / "gm", n=3, seed=1)
     assert len(set(paths)) == 3
     for path in paths:
@@ -157,26 +169,18 @@ def test_recorded_drum_loops(tmp_path):
 def test_the_stereo_corpus_puts_loops_in_rooms_from_dry_to_large(tmp_path):
     import soundfile as sf
 
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    from gm_loops import ROOMS, find_soundfont, gm_loops
+    _fluidr3_kits()
+    from gm_loops import ROOMS, gm_loops
 
     from morphlib.sound.stereo import channel_correlation, side_to_mid_db
-    from tests.conftest import require_programs
 
-    require_programs("fluidsynth", install="apt-get install fluidsynth fluid-soundfont-gm", why="it renders the recorded-drum corpus")
-    if find_soundfont() is None:
-        require_programs("fluid-soundfont-gm's FluidR3_GM.sf2", install="apt-get install fluid-soundfont-gm", why="the sampled kits")
     paths = gm_loops(tmp_path / "rooms", n=len(ROOMS), seed=3, rooms=True)
     dry, large = (sf.read(paths[k], always_2d=True)[0].T for k in (0, len(ROOMS) - 1))
     assert side_to_mid_db(large) > side_to_mid_db(dry) + 6 and channel_correlation(large) < channel_correlation(dry) - 0.1
 
 
 def test_quick_rank_benchmark_runs(tmp_path):
-    out = tmp_path / "rank.json"
-    result = _bench(os.path.join(ROOT, "benchmarks", "rank.py"), "--quick", "--smooth", "3", "--work", str(tmp_path / "w"),
-                    "--json", str(out))
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text())
+    _, report = _quick("rank.py", tmp_path, "--smooth", "3")
     assert report.pop("smoothed over 3 bins") > report["original"]  # the fine structure from bin to bin is heard
     assert set(report) == {"original", "log1p(|S|) rank 2", "log1p(|S|) rank 4", "log(1 + |S|/0.1) rank 2", "log(1 + |S|/0.1) rank 4"}
     assert report["original"] < report["log1p(|S|) rank 4"] < report["log1p(|S|) rank 2"]  # more spectra, closer
