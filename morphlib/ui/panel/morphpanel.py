@@ -351,7 +351,7 @@ class MorphPanel:
             z, idx, weights, meta = self._blend(state)
             method = "linear" if state["mode"] == "xy" else state["method"]
             S = self.model.blend(self.z[idx], weights[None], method=method, keep_hits=state["keep_hits"])[0]
-            morph = self._resynthesise(S, state, meta, draft=draft)
+            morph = self._resynthesise(S, state, meta, image=self._image(idx, weights), draft=draft)
             self.image.value = self._picture(state, idx, S)
             self.latencies_ms.append(1000 * (time.perf_counter() - state["t"]))
             self._show_neighbours(z)
@@ -376,15 +376,15 @@ class MorphPanel:
         images = self._images(idx)
         return blend_images(images, weights) if images else None
 
-    def _resynthesise(self, S, state, meta, *, draft):
-        """Phase-reconstruct ``S`` and send it to the player: a draft from the last phase with
-        half the iterations, or at full quality with the chosen start."""
+    def _resynthesise(self, S, state, meta, *, image, draft):
+        """Phase-reconstruct ``S`` (in stereo with ``image``, ``stereo.render``) and send it to
+        the player: a draft from the last phase with half the iterations, or at full quality
+        with the chosen start."""
         if draft:
             init, n_iter = self._phase, state["n_iter"] // 2
         else:
             init, n_iter = (self._phase if state["phase_start"] == "previous" else state["phase_start"]), state["n_iter"]
-        _, idx, weights, _ = self._blend(state)
-        y = self.model.to_audio(S, n_iter=n_iter, seed=self.seed, init=init, image=self._image(idx, weights))
+        y = self.model.to_audio(S, n_iter=n_iter, seed=self.seed, init=init, image=image)
         self._phase = phase_of(y if y.ndim == 1 else y.mean(axis=0), self.model.settings)  # the mid's phase
         morph = Morph(S=S, y=y, sr=self.model.settings.sr, **meta)
         self.player.show(y, morph.sr, label=_describe(morph), draft=draft)
@@ -396,7 +396,7 @@ class MorphPanel:
         state, S = self._shown
         try:
             _, idx, weights, meta = self._blend(state)
-            morph = self._resynthesise(S, state, meta, draft=False)
+            morph = self._resynthesise(S, state, meta, image=self._image(idx, weights), draft=False)
             self._show_crossfade(state, idx, weights, morph)
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)
