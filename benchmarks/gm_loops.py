@@ -190,10 +190,11 @@ MIXED_BPM, MIXED_BARS = (90.0, 175.0), (1, 2, 4)
 TEMPO_CORPORA = {"mixed": (MIXED_BPM, MIXED_BARS), "fast": ((160.0, 180.0), (1, 2, 4)), "slow1": ((88.0, 112.0), (1,))}
 
 
-def mixed_tempo_loops(out_dir, *, n=40, seed=0, sr=44100, kits="fluidr3", corpus="mixed"):
+def mixed_tempo_loops(out_dir, *, n=40, seed=0, sr=44100, kits="fluidr3", corpus="mixed", rooms=False):
     """Write ``n`` recorded-drum loops at tempos from 90 to 175 BPM, of 1, 2 and 4 bars,
     every other one with its tempo in the file name, played by the kits of ``KIT_SETS[kits]``;
     kept if there already. ``corpus``: another range of tempos and lengths (``TEMPO_CORPORA``).
+    ``rooms``: each loop in a room of its own (``ROOMS``), as ``gm_loops`` puts them.
 
     Returns
     -------
@@ -215,12 +216,13 @@ def mixed_tempo_loops(out_dir, *, n=40, seed=0, sr=44100, kits="fluidr3", corpus
         stem = styles[(k // 2) % len(styles)].format(kit=label, k=k, bpm=bpm) if named else f"{label} Loop {k:03d}"
         path = os.path.join(out_dir, stem + ".wav")
         hits = pattern(rng, bars=bars)
-        midi = midi_file(hits, kit=kit, swing=swing, rng=rng, bpm=bpm, drums=drums)
+        reverb, room = ROOMS[k % len(ROOMS)] if rooms else (None, None)
+        midi = midi_file(hits, kit=kit, swing=swing, rng=rng, bpm=bpm, drums=drums, reverb=reverb)
         if not os.path.exists(path):
             mid = path[:-4] + ".mid"
             with open(mid, "wb") as f:
                 f.write(midi)
-            render(mid, path, soundfont, sr=sr, bpm=bpm, bars=bars)
+            render(mid, path, soundfont, sr=sr, bpm=bpm, bars=bars, room=room)
             os.remove(mid)
         out.append({"path": path, "bpm": bpm, "bars": bars, "named": named})
     return out

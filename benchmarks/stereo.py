@@ -3,6 +3,7 @@ are against their ends, and what stereo costs, on recorded drums in rooms, in on
 
     python benchmarks/stereo.py                         # studio44, 74 loops, its 500 epochs
     python benchmarks/stereo.py --loops 40 --epochs 200 # smaller
+    python benchmarks/stereo.py --kits timgm6mb --seed 5 # kits kept aside, at mixed tempos
     python benchmarks/stereo.py --quick                 # seconds: checks that it runs
 
 The corpus: FluidR3 GM's kits (``gm_loops.py``, ``rooms=True``), which pan their drums, each
@@ -39,16 +40,22 @@ TARGETS = {"lsd_db": 2.5, "width_db": 1.5, "correlation": 0.05, "mid_width_db": 
            "checkpoint_mb": 120.0, "train_ratio": 1.5, "render_ms": 100.0}
 
 
-def make_corpus(folder, *, n, quick):
-    """``n`` recorded-drum loops in rooms (or, with ``quick``, 8 demo loops, which pan their drums)."""
+def make_corpus(folder, *, n, quick, kits="fluidr3", seed=0):
+    """``n`` recorded-drum loops in rooms: FluidR3's kits at 140 BPM (``gm_loops``), or another
+    kit set's at mixed tempos (``mixed_tempo_loops``); with ``quick``, 8 demo loops (which pan
+    their drums)."""
     if quick:
         from morphlib.data.synth import synth_drums
 
         synth_drums(folder, n=8, progress=False)
-    else:
+    elif kits == "fluidr3":
         from gm_loops import gm_loops
 
-        gm_loops(folder, n=n, rooms=True)
+        gm_loops(folder, n=n, seed=seed, rooms=True)
+    else:
+        from gm_loops import mixed_tempo_loops
+
+        mixed_tempo_loops(folder, n=n, seed=seed, kits=kits, rooms=True)
     return folder
 
 
@@ -181,6 +188,9 @@ def main(argv=None):
     p.add_argument("--loops", type=int, default=74)
     p.add_argument("--epochs", type=int, help="default: the preset's own")
     p.add_argument("--pairs", type=int, default=20)
+    p.add_argument("--kits", default="fluidr3", choices=("fluidr3", "timgm6mb", "avl"),
+                   help="the kit set (gm_loops.KIT_SETS): FluidR3's at 140 BPM, or another's at mixed tempos, kept aside")
+    p.add_argument("--seed", type=int, default=0, help="the corpus's draw")
     p.add_argument("--quick", action="store_true", help="8 demo loops, the tiny preset, 2 epochs")
     p.add_argument("--work", help="keep the corpus and models here")
     p.add_argument("--json")
@@ -192,7 +202,7 @@ def main(argv=None):
     preset = get_preset("tiny" if args.quick else args.preset)
     epochs = 2 if args.quick else args.epochs
     work = args.work or tempfile.mkdtemp(prefix="morphlib-stereo-")
-    folder = make_corpus(os.path.join(work, "loops"), n=args.loops, quick=args.quick)
+    folder = make_corpus(os.path.join(work, "loops"), n=args.loops, quick=args.quick, kits=args.kits, seed=args.seed)
     settings = settings_for(preset.name)
     loops = load_folder(folder, settings, progress=False, cache=False)
     mono_loops = load_folder(mono_copy(folder, os.path.join(work, "mono")), settings, progress=False, cache=False)
@@ -206,7 +216,7 @@ def main(argv=None):
     pairs = [tuple(int(i) for i in rng.choice(stereo_ones, 2, replace=False)) for _ in range(args.pairs)]
     morphs = mid_morph_widths(model, loops, pairs)
     render_ms = render_cost(model, loops, pairs, n_iter=32)
-    result = {"preset": preset.name, "n_loops": len(loops), "cpu": cpu_description(), "date": time.strftime("%Y-%m-%d"),
+    result = {"preset": preset.name, "kits": "demo" if args.quick else args.kits, "seed": args.seed, "n_loops": len(loops), "cpu": cpu_description(), "date": time.strftime("%Y-%m-%d"),
               "summary": summary(rows, morphs, sizes(model.model_dir, model, epochs), (seconds, mono_seconds),
                                  (epoch_seconds, mono_epoch_seconds), render_ms),
               "loops": rows, "morphs": morphs}
