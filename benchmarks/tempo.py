@@ -198,7 +198,8 @@ def _subset(loops, idx):
     import dataclasses
 
     return dataclasses.replace(loops, S=np.asarray(loops.S)[idx], y=np.asarray(loops.y)[idx],
-                               names=[loops.names[i] for i in idx], infos=[loops.infos[i] for i in idx], skipped=[])
+                               names=[loops.names[i] for i in idx], infos=[loops.infos[i] for i in idx], skipped=[],
+                               images=[loops.image(i) for i in idx] if loops.images else [])
 
 
 def main(argv=None):

@@ -15,7 +15,7 @@ from ..config import AnalysisSettings
 from ..errors import AudioFileError, DataFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import magnitude
 from ..sound.stereo import image_of, is_stereo, mid_side, render, side_to_mid_db
-from .store import FLOAT16_MAX, LoopStore, StoredArray
+from .store import FLOAT16_MAX, LoopStore, StoredArray, StoredImages
 from ..progress import progress_bar
 from .tempo import STRETCH_LIMITS, STRETCHERS, bars_in, find_tempo, fit_to_window, stretcher, why_no_tempo
 
@@ -51,9 +51,10 @@ class LoopSet:
     skipped : list of SkippedFile
         Files that were not loaded, each with its reason.
     settings : AnalysisSettings
-    images : list of (np.ndarray [shape=(2, n_bands, n_frames)] or None)
+    images : list or StoredImages of (np.ndarray [shape=(2, n_bands, n_frames)] or None)
         Each stereo loop's image (``morphlib.sound.stereo``: its side, band by band and frame
-        by frame, given its mid); None for a mono loop. Empty: every loop is mono.
+        by frame, given its mid); None for a mono loop. Empty: every loop is mono. Read from
+        the store on demand where ``S`` is.
     """
 
     S: np.ndarray
@@ -71,11 +72,11 @@ class LoopSet:
     @property
     def stereo(self):
         """Whether any loop is stereo."""
-        return any(im is not None for im in self.images)
+        return any(info.stereo for info in self.infos)
 
     def stereo_images(self):
         """``{name: image}`` of the stereo loops (what a model folder keeps for morphs by name)."""
-        return {name: im for name, im in zip(self.names, self.images) if im is not None}
+        return {self.names[i]: self.image(i) for i in range(len(self)) if self.infos[i].stereo}
 
     def stereo_y(self, i):
         """Loop ``i`` as it sounds: its mid with its image rebuilt (``stereo.render``), or the
@@ -347,11 +348,11 @@ def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=
         S, y = np.stack([item[3] for item in loaded]), np.stack([item[2] for item in loaded])
         images = [item[4] for item in loaded]
     else:
-        images = [store.image(item[2]) for item in loaded]
-        S, y = StoredArray(store, [item[2] for item in loaded], "S"), StoredArray(store, [item[2] for item in loaded], "y")
+        keys = [item[2] for item in loaded]
+        S, y, images = StoredArray(store, keys, "S"), StoredArray(store, keys, "y"), StoredImages(store, keys)
         if in_memory or (in_memory is None and (S.nbytes + y.nbytes) / 2**20 <= memory_limit_mb()):
-            S, y = np.asarray(S), np.asarray(y)
-    images = images if any(im is not None for im in images) else []
+            S, y, images = np.asarray(S), np.asarray(y), list(images)
+    images = images if any(info.stereo for info in infos) else []
     return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings, images=images)
 
 

@@ -465,6 +465,32 @@ class StoredArray:
         return f"<StoredArray {self.part} {self.shape} float32 in {self.store.folder}>"
 
 
+class StoredImages:
+    """Loops' stereo images in a store, each read when asked for (``LoopStore.image``), so
+    that a library larger than memory keeps its images on disk with its magnitudes.
+
+    Parameters
+    ----------
+    store : LoopStore
+    keys : list of str
+        One content key per loop, in order.
+    """
+
+    def __init__(self, store, keys):
+        self.store, self.keys = store, list(keys)
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __getitem__(self, i):
+        """Loop ``i``'s image [shape=stereo.image_shape(settings)], or None for a mono loop."""
+        return self.store.image(self.keys[i])
+
+    def __iter__(self):
+        for key in self.keys:
+            yield self.store.image(key)
+
+
 def chunks(S, size=64):
     """``S`` (an array or a StoredArray) as float32 arrays of at most ``size`` loops."""
     for i in range(0, len(S), size):
