@@ -59,11 +59,17 @@ def parse_run(text):
     return parse_preset(preset), (variant(recipe, get_recipe) if recipe else None)
 
 
-def make_corpus(kind, folder, n):
-    if kind == "gm":
+def make_corpus(kind, folder, n, *, kits="fluidr3", seed=0):
+    """``n`` loops in ``folder``: recorded drums (FluidR3's kits at 140 BPM, or another kit
+    set's at mixed tempos, kept aside: ``gm_loops.KIT_SETS``) or the demo loops."""
+    if kind == "gm" and kits != "fluidr3":
+        from gm_loops import mixed_tempo_loops
+
+        mixed_tempo_loops(folder, n=n, seed=seed, kits=kits)
+    elif kind == "gm":
         from gm_loops import gm_loops
 
-        gm_loops(folder, n=n)
+        gm_loops(folder, n=n, seed=seed)
     else:
         from morphlib.data.synth import synth_drums
 
@@ -196,6 +202,10 @@ def main(argv=None):
     p.add_argument("--corpus", nargs="+", choices=("gm", "demo"), default=["gm", "demo"])
     p.add_argument("--epochs", type=int, help="for every preset (default: each preset's own)")
     p.add_argument("--loops", type=int, default=74)
+    p.add_argument("--kits", default="fluidr3", choices=("fluidr3", "timgm6mb", "avl"),
+                   help="the recorded drums' kit set (gm_loops.KIT_SETS): FluidR3's at 140 BPM, or another's at mixed "
+                        "tempos, kept aside")
+    p.add_argument("--seed", type=int, default=0, help="the recorded drums' draw")
     p.add_argument("--morph-methods", nargs="+", choices=("linear", "spherical"), default=["linear"],
                    help="latent paths the morphs are measured along (each a row; training is shared)")
     p.add_argument("--hits", nargs="+", choices=tuple(HITS), default=["model"],
@@ -226,7 +236,7 @@ def main(argv=None):
     results = {}
     for corpus in args.corpus:
         folder = os.path.join(work, corpus)
-        make_corpus(corpus, folder, n)
+        make_corpus(corpus, folder, n, kits=args.kits, seed=args.seed)
         full_band = None if args.quick else load_folder(folder, dataclasses.replace(settings, **PRESET_SETTINGS["studio44"]),
                                                          progress=False, cache=os.path.join(work, "cache"))
         for preset, recipe in runs:
