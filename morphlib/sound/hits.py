@@ -178,21 +178,9 @@ def spread_gains(log_gain, edges, slides):
     return out
 
 
-#: Bins on each side of a band edge from which the spectrum's line is drawn to the edge
-#: (``band_edge_steps``), at least; 4 % of the edge's bin index where that is more.
-STEP_FIT_BINS = 3
-
-
 def band_edge_steps(S, *, n_bands=N_BANDS, lowest_bin=4):
     """How far the median-frame spectrum steps at each band edge, dB: what a seam between the
     bands' gains would leave.
-
-    The spectrum is not flat: under 500 Hz a kick's or a tom's fundamental makes it rise or
-    fall by several dB from one bin to the next, and a step measured as the mean just above
-    an edge less the mean just below counted that slope as a seam (the crossfade of two
-    loops, which has no edges, stepped +4.5 dB at 65 Hz). So each side's line, fitted to
-    the bins next to the edge, is drawn to the edge, and the step is the gap between them:
-    zero for any straight slope, the full jump for a step.
 
     Parameters
     ----------
@@ -205,9 +193,9 @@ def band_edge_steps(S, *, n_bands=N_BANDS, lowest_bin=4):
     Returns
     -------
     steps : np.ndarray [shape=(..., n_edges)]
-        |the line above the edge − the line below it| at the edge, each fitted to
-        ``STEP_FIT_BINS`` bins (4 % of the edge's bin index where more) on its side, at each
-        inner edge at or above ``lowest_bin``.
+        |mean dB of the bins just above the edge − just below it|, over 2 % of the edge's
+        bin index (at least 2 bins) on each side, at each inner edge at or above
+        ``lowest_bin``.
     """
     S = np.asarray(S, np.float64)
     median = np.median(S, axis=-1)
@@ -216,18 +204,6 @@ def band_edge_steps(S, *, n_bands=N_BANDS, lowest_bin=4):
     for e in band_edges(S.shape[-2], n_bands)[1:-1]:
         if e < lowest_bin:
             continue
-        k = max(STEP_FIT_BINS, int(round(0.04 * e)))
-        below = _line_at(db[..., max(e - k, 0) : e], at=e - 0.5 - max(e - k, 0))
-        above = _line_at(db[..., e : e + k], at=-0.5)
-        steps.append(np.abs(above - below))
+        k = max(2, int(round(0.02 * e)))
+        steps.append(np.abs(db[..., e : e + k].mean(axis=-1) - db[..., e - k : e].mean(axis=-1)))
     return np.stack(steps, axis=-1) if steps else np.zeros(S.shape[:-2] + (0,))
-
-
-def _line_at(y, *, at):
-    """The least-squares line through ``y`` along its last axis (x = 0, 1, …), at ``x = at``."""
-    x = np.arange(y.shape[-1], dtype=np.float64)
-    if len(x) < 2:
-        return y[..., 0]
-    xc = x - x.mean()
-    slope = (y * xc).sum(axis=-1) / (xc**2).sum()
-    return y.mean(axis=-1) + slope * (at - x.mean())
