@@ -125,6 +125,11 @@ def _add_keep_hits(p):
                         "(default: the model's preset's choice; on for studio and studio44)")
 
 
+def _add_mono(p, what):
+    p.add_argument("--mono", action="store_true",
+                   help=f"hear stereo loops in mono, as their mid (L + R) / 2: {what}")
+
+
 def _add_phase(p):
     p.add_argument("--phase", choices=("random", "pghi"), default="random",
                    help="Griffin-Lim's start: random (the tutorial's) or pghi (phase-gradient integration: "
@@ -183,6 +188,7 @@ def _add_train_command(sub):
     p.add_argument("--preset", help="tutorial (default: the tutorial's model exactly), studio (keeps hats and transients), "
                    "studio44 (the same at 44.1 kHz: the air above 11 kHz too), fast or tiny")
     p.add_argument("--seed", type=_seed, default=0)
+    _add_mono(p, "the model folder keeps no stereo images, so its morphs by name are one channel")
     _add_training_schedule(p)
     _add_analysis(p)
 
@@ -214,6 +220,7 @@ def _add_morph_command(sub):
     _add_keep_hits(p)
     p.add_argument("--seed", type=_seed, default=0, help="Griffin-Lim's initial phase")
     p.add_argument("--crossfade", action="store_true", help="also write the naive magnitude crossfade, for comparison")
+    _add_mono(p, "one-channel files")
     _add_tempo(p)
     _add_export_sr(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
@@ -236,6 +243,7 @@ def _add_sweep_command(sub):
     _add_phase(p)
     _add_keep_hits(p)
     p.add_argument("--seed", type=_seed, default=0)
+    _add_mono(p, "a one-channel file")
     _add_tempo(p)
     _add_export_sr(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
@@ -250,6 +258,7 @@ def _add_export_html_command(sub):
     p.add_argument("--steps", type=_positive_int, default=33, help="values of alpha from 0 to 1 (33)")
     p.add_argument("--n-iter", type=_positive_int, default=32, help="Griffin-Lim iterations of each step (32)")
     _add_keep_hits(p)
+    _add_mono(p, "a one-channel page")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
 
@@ -288,7 +297,7 @@ def cmd_train(args):
     from .data.dataset import load_folder
     from .training.trainer import train
 
-    loops = load_folder(args.data_dir, _settings(args, args.model, args.preset))
+    loops = load_folder(args.data_dir, _settings(args, args.model, args.preset), mono=args.mono)
     _print_load_report(loops)
     model = train(loops, args.model, epochs=args.epochs, preset=args.preset, seed=args.seed, **_schedule(args))
     if getattr(model, "unreachable", False):
@@ -334,12 +343,12 @@ def _model_and_loops(args):
     """The model in ``--model``, and the loops of ``--data`` analysed with its settings (None without it)."""
     from .model.morphmodel import load_model
 
-    model = load_model(args.model)
+    model = load_model(args.model, mono=args.mono)
     if not args.data:
         return model, None
     from .data.dataset import load_folder
 
-    return model, load_folder(args.data, model.settings)
+    return model, load_folder(args.data, model.settings, mono=args.mono)
 
 
 def cmd_morph(args):

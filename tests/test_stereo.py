@@ -291,3 +291,32 @@ def test_loops_added_to_a_model_keep_their_images_and_the_old_ones_theirs(stereo
     assert {"Stereo A", "Stereo B", "Stereo G"} <= set(images) and "Mono E" not in images
     np.testing.assert_allclose(images["Stereo A"], read_images(stereo_model.model_dir, stereo.image_shape(TINY))["Stereo A"])
     assert morph(model, "Stereo A", "Stereo G", 0.5, n_iter=2).y.shape[0] == 2
+
+
+def test_mono_hears_stereo_loops_as_their_mid_from_the_folder_to_the_files(stereo_folder, stereo_loops, stereo_model, tmp_path):
+    from morphlib.cli import main
+    from morphlib.model.folder import IMAGES
+    from morphlib.model.morphmodel import load_model
+
+    mono = load_folder(stereo_folder, TINY, progress=False, cache=str(tmp_path / "cache"), mono=True)
+    assert not mono.stereo and mono.image(0) is None and mono.stereo_images() == {}
+    assert "stereo files heard in mono" in mono.summary() and "mono" not in stereo_loops.summary()
+    np.testing.assert_array_equal(np.asarray(mono.y), np.asarray(stereo_loops.y))  # the same mid: the same model input
+    assert crossfade(mono, "Stereo A", "Stereo B", 0.5).y.ndim == 1
+    # A model trained on them keeps no images: its morphs by name are one channel.
+    assert main(["train", str(stereo_folder), "--model", str(tmp_path / "m"), "--preset", "tiny", "--epochs", "1",
+                 "--n-frames", str(TINY.n_frames), "--sr", str(TINY.sr), "--n-fft", str(TINY.n_fft),
+                 "--hop-length", str(TINY.hop_length), "--mono"]) == 0
+    assert not os.path.exists(tmp_path / "m" / IMAGES)
+    # A stereo model heard in mono: no image from its folder, from the loops or from a file.
+    flat = load_model(stereo_model.model_dir, mono=True)
+    assert morph(flat, "Stereo C", "Stereo D", 0.5, n_iter=2).y.ndim == 1
+    assert morph(flat, "Stereo C", "Stereo D", 0.5, loops=stereo_loops, n_iter=2).y.ndim == 1
+    assert morph(flat, str(stereo_folder / "Stereo A.wav"), "Stereo D", 0.5, n_iter=2).y.ndim == 1
+    assert sweep(flat, "Stereo A", "Stereo B", n_loops=1, n_iter=2).y.ndim == 1
+    assert main(["morph", "--model", stereo_model.model_dir, "Stereo C", "Stereo D", "--n-iter", "2",
+                 "--out", str(tmp_path / "flat.wav"), "--mono"]) == 0
+    assert sf.info(tmp_path / "flat.wav").channels == 1
+    assert main(["morph", "--model", stereo_model.model_dir, "Stereo C", "Stereo D", "--n-iter", "2",
+                 "--out", str(tmp_path / "wide.wav")]) == 0
+    assert sf.info(tmp_path / "wide.wav").channels == 2

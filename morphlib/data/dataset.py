@@ -71,11 +71,13 @@ class LoopSet:
 
     @property
     def stereo(self):
-        """Whether any loop is stereo."""
-        return any(info.stereo for info in self.infos)
+        """Whether any loop is heard in stereo (False for a set loaded with ``mono=True``)."""
+        return bool(self.images) and any(info.stereo for info in self.infos)
 
     def stereo_images(self):
         """``{name: image}`` of the stereo loops (what a model folder keeps for morphs by name)."""
+        if not self.images:
+            return {}
         return {self.names[i]: self.image(i) for i in range(len(self)) if self.infos[i].stereo}
 
     def stereo_y(self, i):
@@ -181,6 +183,7 @@ class LoopSet:
             f"{len(self)} loops of {self.settings.duration:.2f} s at {self.settings.sr:,} Hz "
             f"(spectrogram {self.settings.n_bins} x {self.settings.n_frames}), "
             f"{len(self.skipped)} skipped"
+            + ("; stereo files heard in mono (mono=True)" if self.infos and not self.stereo and any(i.stereo for i in self.infos) else "")
         )
 
     def _repr_html_(self):  # a table in notebooks: the first page of a big set
@@ -283,15 +286,15 @@ def memory_limit_mb():
         raise ParameterError(f"MORPHLIB_IN_MEMORY_MB={os.environ['MORPHLIB_IN_MEMORY_MB']!r} is not a number of megabytes") from None
 
 
-def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=None, workers=None):
+def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=None, workers=None, mono=False):
     """Load every audio file below one or more folders as equal-shaped spectrograms.
 
     Each file is read (WAV/FLAC/AIFF/OGG/MP3, any bit depth), resampled to ``settings.sr``,
     fitted to ``settings.n_samples`` (stretched to whole bars, or cropped or zero-padded)
     and turned into |STFT|. A stereo file's mid is analysed and its side kept as a stereo
     image (``LoopSet.images``, ``morphlib.sound.stereo``); surround files are folded to
-    stereo first. A file that cannot be used is skipped with its reason;
-    the rest load.
+    stereo first (``mono=True``: every loop is heard as its mid alone, as before stereo).
+    A file that cannot be used is skipped with its reason; the rest load.
 
     Parameters
     ----------
@@ -314,6 +317,10 @@ def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=
     workers : int > 0 or None
         Processes that analyse new files (default: one per CPU core); used when at least
         ``PARALLEL_ABOVE`` files are new.
+    mono : bool
+        Hear stereo files in mono: their mid, (L + R) / 2, with no stereo image, so that a
+        model trained on them keeps no images and its morphs, sweeps and exports are one
+        channel. The analysis is the same (the model hears the mid either way).
 
     Returns
     -------
@@ -352,7 +359,7 @@ def load_folder(folders, settings=None, *, progress=True, cache=True, in_memory=
         S, y, images = StoredArray(store, keys, "S"), StoredArray(store, keys, "y"), StoredImages(store, keys)
         if in_memory or (in_memory is None and (S.nbytes + y.nbytes) / 2**20 <= memory_limit_mb()):
             S, y, images = np.asarray(S), np.asarray(y), list(images)
-    images = images if any(info.stereo for info in infos) else []
+    images = images if not mono and any(info.stereo for info in infos) else []
     return LoopSet(S=S, y=y, names=names, infos=infos, skipped=skipped, settings=settings, images=images)
 
 

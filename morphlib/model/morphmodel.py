@@ -113,7 +113,7 @@ class MorphModel:
         Training history (one row per epoch).
     """
 
-    def __init__(self, vae, settings, *, preset=None, model_dir=None, history=()):
+    def __init__(self, vae, settings, *, preset=None, model_dir=None, history=(), mono=False):
         self.vae = vae
         self.settings = settings
         self.preset = preset
@@ -121,6 +121,8 @@ class MorphModel:
         self.history = list(history)
         #: Whether morphs take their hits from the ends (``morphlib.sound.hits``); the preset's choice.
         self.keep_hits = bool(getattr(preset, "keep_hits", False))
+        #: Whether its sounds are heard in mono: no stereo image from its folder or from a file.
+        self.mono = bool(mono)
         #: Names of the loops the model was trained on (from its folder), or None when it has
         #: no folder to say (then every loop counts as its own). Read now, with the weights:
         #: ``add_loops`` later rewrites the folder, and this object stays the model it loaded.
@@ -380,7 +382,10 @@ class MorphModel:
 
     def stored_image(self, name):
         """A training loop's stereo image by name, from the model folder (no data needed);
-        None when it is mono, or the folder keeps no images (trained before stereo)."""
+        None when it is mono, the folder keeps no images (trained before stereo), or the
+        model was loaded with ``mono=True``."""
+        if self.mono:
+            return None
         if self._images is None:
             self._images = read_images(self.model_dir, image_shape(self.settings)) if self.model_dir else {}
         return self._images.get(os.path.splitext(str(name))[0])
@@ -424,12 +429,15 @@ def as_batch(S):
     return S
 
 
-def load_model(model_dir):
+def load_model(model_dir, *, mono=False):
     """Load a model folder written by ``train``: the best model and its settings.
 
     Parameters
     ----------
     model_dir : str or os.PathLike
+    mono : bool
+        Hear its sounds in mono: morphs by name take no stereo image from the folder, nor
+        from an audio file given by path (``MorphModel.mono``).
 
     Returns
     -------
@@ -459,6 +467,6 @@ def load_model(model_dir):
     except ParameterError as exc:
         raise ModelFolderError(f"{where}: {exc}") from None
     read_weights(vae, path)
-    return MorphModel(vae, settings, preset=meta["preset"], model_dir=folder, history=read_history(model_dir))
+    return MorphModel(vae, settings, preset=meta["preset"], model_dir=folder, history=read_history(model_dir), mono=mono)
 
 

@@ -96,8 +96,14 @@ def resolve_sound(model, key, *, loops=None):
         The encoder's mean for a loop the model was trained on; for other loops and for
         audio files, the latent fitted to it (``latentfit``).
     image : np.ndarray [shape=(2, n_bands, n_frames)] or None
-        Its stereo image (``morphlib.sound.stereo``); None when it is mono.
+        Its stereo image (``morphlib.sound.stereo``); None when it is mono, or the model
+        was loaded with ``mono=True``.
     """
+    name, z, image = _sound(model, key, loops)
+    return name, z, None if getattr(model, "mono", False) else image
+
+
+def _sound(model, key, loops):
     if loops is not None:
         model.check(loops)
         i = loops.index(key)
