@@ -206,6 +206,9 @@ def main(argv=None):
                    help="the recorded drums' kit set (gm_loops.KIT_SETS): FluidR3's at 140 BPM, or another's at mixed "
                         "tempos, kept aside")
     p.add_argument("--seed", type=int, default=0, help="the recorded drums' draw")
+    p.add_argument("--fit", choices=("crop", "stretch"), default="crop",
+                   help="how loops meet the window: crop (default: FluidR3's 2 bars at 140 BPM fill it as they are) or "
+                        "stretch, as every preset but the tutorial's fits a user's loops (whole bars; for --kits at mixed tempos)")
     p.add_argument("--morph-methods", nargs="+", choices=("linear", "spherical"), default=["linear"],
                    help="latent paths the morphs are measured along (each a row; training is shared)")
     p.add_argument("--hits", nargs="+", choices=tuple(HITS), default=["model"],
@@ -229,7 +232,7 @@ def main(argv=None):
 
     work = args.work or tempfile.mkdtemp(prefix="morphlib-sound-")
     n = 6 if args.quick else args.loops
-    settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings()
+    settings = AnalysisSettings(sr=8000, n_fft=256, hop_length=64, n_frames=16) if args.quick else AnalysisSettings(fit=args.fit)
     runs = [parse_run(t) for t in args.presets]
     rng = np.random.default_rng(0)
     pairs = [tuple(rng.choice(n, 2, replace=False)) for _ in range(3 if args.quick else 20)]
