@@ -320,3 +320,15 @@ def test_mono_hears_stereo_loops_as_their_mid_from_the_folder_to_the_files(stere
     assert main(["morph", "--model", stereo_model.model_dir, "Stereo C", "Stereo D", "--n-iter", "2",
                  "--out", str(tmp_path / "wide.wav")]) == 0
     assert sf.info(tmp_path / "wide.wav").channels == 2
+
+
+def test_a_model_loaded_mono_plays_stereo_loops_in_one_channel_in_the_panel(stereo_model, stereo_loops, tmp_path):
+    pytest.importorskip("anywidget")
+    from morphlib.model.morphmodel import load_model
+    from morphlib.ui.panel import MorphPanel
+    from tests.frontend import FrontEnd
+
+    panel = FrontEnd().run(MorphPanel, load_model(stereo_model.model_dir, mono=True), stereo_loops, export_dir=tmp_path / "exports",
+                           a="Stereo A", b="Stereo D", n_iter=2)
+    assert panel.player.n_channels == 1 and panel.morph.y.ndim == 1
+    assert sf.info(panel.save()).channels == 1
