@@ -101,24 +101,25 @@ def error_by_level(model, loops, every=4):
 
 
 @contextlib.contextmanager
-def hits_in_bands(n_bands=None, crossover=None):
+def hits_in_bands(n_bands=None, crossover=None, fine_below=None):
     """Morphs keep their ends' hits in ``n_bands`` bands (the library keeps 8), their gains
     sliding into each other over ``crossover`` octaves at the band edges (0: hard edges),
-    inside the block."""
+    each bin under ``fine_below`` Hz a band of its own (0: none, as before), inside the block."""
     import morphlib.model.morphmodel as morphmodel
-    from morphlib.sound.hits import CROSSOVER_OCTAVES, N_BANDS, keep_hits
+    from morphlib.sound import hits
 
-    follow = morphmodel.follow_ends
-    morphmodel.follow_ends = functools.partial(keep_hits, n_bands=N_BANDS if n_bands is None else n_bands,
-                                               crossover_octaves=CROSSOVER_OCTAVES if crossover is None else crossover)
+    follow, fine = morphmodel.follow_ends, hits.FINE_BELOW_HZ
+    morphmodel.follow_ends = functools.partial(hits.keep_hits, n_bands=hits.N_BANDS if n_bands is None else n_bands,
+                                               crossover_octaves=hits.CROSSOVER_OCTAVES if crossover is None else crossover)
+    hits.FINE_BELOW_HZ = fine if fine_below is None else fine_below
     try:
         yield
     finally:
-        morphmodel.follow_ends = follow
+        morphmodel.follow_ends, hits.FINE_BELOW_HZ = follow, fine
 
 
 def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None, hits=("model",),
-            hit_bands=(), by_level=False, crossovers=()):
+            hit_bands=(), by_level=False, crossovers=(), fine_below=()):
     """The preset trained and measured; one row per latent path in ``methods`` and way of
     hearing the middle in ``hits`` (keys ``(method, hits)``), and one per number of bands in
     ``hit_bands`` the ends' hits are kept in (keys ``(method, "bands N")``); ``by_level``:
@@ -146,6 +147,10 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
         with hits_in_bands(crossover=x):
             rows.update({(method, f"crossover {x:g}"): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, True),
                                                         **extra} for method in methods})
+    for hz in fine_below:
+        with hits_in_bands(fine_below=hz):
+            rows.update({(method, f"fine below {hz:g}"): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, True),
+                                                          **extra} for method in methods})
     return rows
 
 
@@ -219,6 +224,9 @@ def main(argv=None):
     p.add_argument("--hit-crossovers", nargs="+", type=float, default=[], metavar="OCTAVES",
                    help="also a row for each width of the slide between the bands' gains at their edges "
                         "(0: hard edges, the seam of the library before; it slides over 0.5)")
+    p.add_argument("--hit-fine-below", nargs="+", type=float, default=[], metavar="HZ",
+                   help="also a row for each frequency under which every bin's gain is its own (0: none, the library "
+                        "before; it does so under 100 Hz)")
     p.add_argument("--by-level", action="store_true", help="also split each model's error by the original's level (20-dB bands)")
     p.add_argument("--add-kits", action="store_true",
                    help="also, on the recorded drums, each preset's loops of kits it never heard and a minute of add_loops "
@@ -250,7 +258,7 @@ def main(argv=None):
             epochs = 2 if args.quick else args.epochs
             print(f"{key}: training", file=sys.stderr)
             rows = run_one(loops, preset, model_dir, epochs, pairs, recipe, methods=args.morph_methods, full_band=full_band,
-                           hits=args.hits, hit_bands=args.hit_bands, by_level=args.by_level, crossovers=args.hit_crossovers)
+                           hits=args.hits, hit_bands=args.hit_bands, by_level=args.by_level, crossovers=args.hit_crossovers, fine_below=args.hit_fine_below)
             for (method, hits), row in rows.items():
                 results[key + ("" if method == "linear" else f" ~{method}") + _hits_label(hits)] = row
                 print(json.dumps(row), file=sys.stderr)
@@ -271,6 +279,8 @@ def _hits_label(hits):
         return f" ~hits kept in {hits[6:]} bands"
     if hits.startswith("crossover "):
         return f" ~band gains sliding over {hits[10:]} octaves"
+    if hits.startswith("fine below "):
+        return f" ~a gain per bin under {hits[11:]} Hz"
     return f" ~{hits} hits"
 
 

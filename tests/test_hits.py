@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.sound.hits import MAX_GAIN_DB, band_edges, band_envelopes, crossovers, keep_hits
+from morphlib.sound.hits import MAX_GAIN_DB, band_edges, band_envelopes, crossovers, gain_edges, keep_hits
 
 N_BINS, N_FRAMES = 64, 40
 
@@ -152,7 +152,10 @@ def test_blend_with_hits_keeps_the_ends_and_reshapes_the_middle(tiny_model):
     plain = tiny_model.blend(z, weights, keep_hits=False)
     np.testing.assert_allclose(kept[[0, 2]], plain[[0, 2]], rtol=1e-4, atol=1e-6)
     assert not np.allclose(kept[1], plain[1])
-    np.testing.assert_allclose(kept[1], keep_hits(plain[1:2], plain[[0, 2]], [[0.5, 0.5]])[0], rtol=1e-5)
+    from morphlib.sound.hits import fine_bins_for
+
+    expected = keep_hits(plain[1:2], plain[[0, 2]], [[0.5, 0.5]], fine_bins=fine_bins_for(tiny_model.settings))[0]
+    np.testing.assert_allclose(kept[1], expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("weights, method, message", [
@@ -217,6 +220,34 @@ def test_band_edge_steps_measure_a_seam_in_the_median_frame_spectrum():
     assert steps[0].max() < 0.5
     at = list(edges[1:-1][edges[1:-1] >= 4]).index(edges[6])
     assert steps[1, at] == pytest.approx(6.02 - steps[0, at], abs=0.3) and np.delete(steps[1], at).max() < 0.5
+
+
+def test_the_lowest_bins_get_a_gain_each_and_the_bands_above_stay():
+    edges = band_edges(1025)
+    fine = gain_edges(1025, fine_bins=10)
+    assert fine[:11].tolist() == list(range(11)) and fine[11:].tolist() == edges[edges > 10].tolist()
+    assert gain_edges(1025).tolist() == edges.tolist() and gain_edges(8, fine_bins=20).tolist() == list(range(9))
+    with pytest.raises(ParameterError, match="fine_bins"):
+        gain_edges(1025, fine_bins=-1)
+
+
+def test_a_kick_put_back_under_100_hz_leaves_no_step_at_the_band_edge_above_it():
+    from morphlib.morphing.evaluation import seam_excess
+
+    # The ends' kicks fall 40 dB from bin 6 to bin 12 (65-130 Hz at 22,050 Hz); the decoder's
+    # middle lost them: flat, 20 dB under their peak. One gain for the band 6-12 lifts its top
+    # with its bottom and steps at 140 Hz (bin 13); a gain per bin follows the ends' fall.
+    k = np.arange(1025)
+    db = np.where(k < 6, 0.0, np.where(k < 13, -40.0 * (k - 6) / 6, -40.0 - 0.02 * (k - 13)))
+    end = np.repeat((10 ** (db / 20))[:, None], 8, axis=1).astype(np.float32)
+    middle = np.full_like(end, 10 ** (-20 / 20))
+    alphas = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    weights = np.stack([1 - alphas, alphas], 1)
+    blends = np.stack([end, middle, middle, middle, end])
+    one_gain = keep_hits(blends, np.stack([end, end]), weights)
+    per_bin = keep_hits(blends, np.stack([end, end]), weights, fine_bins=13)
+    assert seam_excess(one_gain, alphas) > 6.0
+    assert seam_excess(per_bin, alphas) < 1.0
 
 
 def test_a_morphs_seam_is_measured_beyond_its_ends():

@@ -13,7 +13,7 @@ from ..config import AnalysisSettings, check_int
 from ..errors import ModelFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import griffin_lim
 from ..data.store import chunks, is_stored
-from ..sound.hits import keep_hits as follow_ends
+from ..sound.hits import fine_bins_for, keep_hits as follow_ends
 from ..sound.stereo import image_shape, render
 from .folder import BEST, META, ModelFolder, check_settings, read_history, read_images, read_latents, read_meta, recover_best
 from .latentfit import FIT_STEPS, fit_latents, latent_gradient
@@ -311,7 +311,7 @@ class MorphModel:
         if not (self.keep_hits if keep_hits is None else keep_hits):
             return S
 
-        return follow_ends(S, self._decoded_ends(z_ends), weights)
+        return follow_ends(S, self._decoded_ends(z_ends), weights, fine_bins=fine_bins_for(self.settings))
 
     def _decoded_ends(self, z_ends):
         """The ends decoded, kept for the next call (a panel renders many blends of the same ends)."""

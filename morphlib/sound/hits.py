@@ -14,8 +14,12 @@ Measured by ``benchmarks/sound.py`` (README): on recorded drums, the studio pres
 mid-morph sharpness rose above the crossfade's at every α, with smoother steps. Each
 band's gain slides into the next one's across their edge (``CROSSOVER_OCTAVES``) rather
 than stepping there, which left a seam in the middle of the spectrum (``band_edge_steps``;
-``benchmarks/sound.py --hit-crossovers``).
+``benchmarks/sound.py --hit-crossovers``). Under ``FINE_BELOW_HZ`` every bin has a gain of
+its own: the bands there are a few bins wide, and a kick the decoder's middle lost, put back
+by one gain per band, lifted the band's top with its bottom and stepped at its edge.
 """
+
+import math
 
 import numpy as np
 
@@ -32,6 +36,11 @@ MAX_GAIN_DB = 18.0
 #: that the gains leave no step in the spectrum there (a seam heard as an edge between the
 #: hits); narrower where a band is narrower than that.
 CROSSOVER_OCTAVES = 0.5
+#: Under this frequency (Hz) each bin is a band of its own (``gain_edges``): a kick's
+#: fundamental lies there, in bands of 2 to 7 bins whose one gain could not follow the
+#: ends' shape inside them (a step of up to 10 dB at 140 Hz on recorded drums;
+#: ``benchmarks/sound.py --hit-fine-below``).
+FINE_BELOW_HZ = 100.0
 #: Rounds that set each band's gain again, so that with the slides in place its level is
 #: still the ends' blend (each round takes the level's remaining error off the band's gain).
 LEVEL_ROUNDS = 5
@@ -50,6 +59,26 @@ def band_edges(n_bins, n_bands=N_BANDS):
     edges = np.unique(np.round(np.geomspace(1, n_bins, n_bands + 1)).astype(int))
     edges[0] = 0
     return edges
+
+
+def gain_edges(n_bins, n_bands=N_BANDS, fine_bins=0):
+    """The bands that ``keep_hits`` gives gains to: ``band_edges``, with each of the lowest
+    ``fine_bins`` bins a band of its own.
+
+    Returns
+    -------
+    edges : np.ndarray [shape=(n_edges,), dtype=int]
+        Increasing from 0 to ``n_bins``.
+    """
+    edges = band_edges(n_bins, n_bands)
+    fine = min(check_int("fine_bins", fine_bins, low=0), n_bins)
+    return np.unique(np.concatenate([np.arange(fine + 1), edges[edges > fine], [n_bins]]))
+
+
+def fine_bins_for(settings):
+    """How many of the lowest bins are centred under ``FINE_BELOW_HZ`` at ``settings``' rate
+    and FFT size (10 at 22,050 Hz with 2048 and at 44,100 Hz with 4096: 0 to 97 Hz)."""
+    return int(math.ceil(FINE_BELOW_HZ * settings.n_fft / settings.sr))
 
 
 def band_envelopes(S, edges):
@@ -71,7 +100,7 @@ def band_envelopes(S, edges):
     return np.sqrt(power / np.diff(edges)[:, None])
 
 
-def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, crossover_octaves=CROSSOVER_OCTAVES):
+def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, crossover_octaves=CROSSOVER_OCTAVES, fine_bins=0):
     """Give decoded blends the band envelopes of their ends, blended in decibels.
 
     Parameters
@@ -88,6 +117,9 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
     crossover_octaves : float >= 0
         Width of the slide from one band's gain to the next one's at their edge (0: a
         step, the gains of hard-edged bands).
+    fine_bins : int >= 0
+        The lowest bins that each get a gain of their own (``gain_edges``; a model passes
+        ``fine_bins_for(settings)``).
 
     Returns
     -------
@@ -105,7 +137,7 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
     if not (np.all(weights >= -1e-6) and np.allclose(weights.sum(axis=1), 1.0, atol=1e-4)):
         raise ParameterError(f"each row of weights must be >= 0 and sum to 1, got rows summing to {weights.sum(axis=1)}")
     limit = check_positive("max_gain_db", max_gain_db, unit="dB") * np.log(10) / 20
-    edges = band_edges(S.shape[1], n_bands)
+    edges = gain_edges(S.shape[1], n_bands, fine_bins)
     tiny = 1e-9
     log_ends = np.log(band_envelopes(ends, edges) + tiny)  # (k, bands, frames)
     target = np.einsum("mk,kbf->mbf", weights, log_ends)
