@@ -27,3 +27,8 @@ if "MORPHLIB_DATA_DIR" not in os.environ or _ours and os.environ["MORPHLIB_SCRAT
     os.environ["MORPHLIB_EXPORT_DIR"] = os.path.join(_scratch, "exports")
     if _ours or "MORPHLIB_CACHE_DIR" not in os.environ:
         os.environ["MORPHLIB_CACHE_DIR"] = os.path.join(_scratch, "cache")
+    # numba's compiled code too (librosa's): two processes compiling the same function into
+    # one cache can leave it crashing the next reader (numba issue 10128), and the workers,
+    # the kernels they start and the Colab tier's venv would share site-packages' caches.
+    if _ours or "NUMBA_CACHE_DIR" not in os.environ:
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(_scratch, "numba")

@@ -210,6 +210,19 @@ def test_parallel_analysis_gives_the_same_loops_and_skips(folder, monkeypatch):
     np.testing.assert_allclose(parallel.S, serial.S, rtol=2**-11, atol=1e-7)
 
 
+def test_the_first_file_that_loads_is_analysed_here_before_the_workers_start(folder, monkeypatch):
+    # so that numba compiles and caches librosa's code once (numba issue 10128)
+    data, _ = folder
+    (data / "0 broken.wav").write_bytes(b"RIFF not really")  # sorted first: skipped, so the next one is tried here too
+    monkeypatch.setattr(dataset, "PARALLEL_ABOVE", 2)
+    given = []
+    monkeypatch.setattr(dataset, "_analysed_in_workers", lambda paths, settings, *a: given.extend(paths) or map(dataset._analyse_one, paths, [settings] * len(paths)))
+    loops = load_folder(data, TINY, progress=False, cache=False, workers=2)
+    files = sorted(dataset.find_audio_files(str(data)))
+    assert os.path.basename(files[0]) == "0 broken.wav" and given == files[2:]
+    assert [s.name for s in loops.skipped] == ["0 broken"] and len(loops) == len(files) - 1
+
+
 def test_training_streamed_from_the_store_follows_training_from_memory(folder, tmp_path):
     from morphlib.morphing.evaluation import evaluate
     from morphlib.training.trainer import train

@@ -425,28 +425,46 @@ def _analyse_all(candidates, folders, settings, store, *, progress, workers):
 
 
 def _analysed(todo, settings, workers):
-    """The analysis of each ``todo`` file in order: ``(y, S, info, image)`` or the reason it is skipped."""
+    """The analysis of each ``todo`` file in order: ``(y, S, info, image)`` or the reason it is skipped.
+
+    With several workers, files are analysed here until one loads, then the rest in the
+    workers: the audio code that numba compiles on first use (librosa's peak picking,
+    its magnitudes) is compiled and cached once, before they start. Workers that compiled
+    the same function at once could leave a cache that crashes the next process to read
+    it (numba issue 10128: a segmentation fault in ``librosa.util.peak_pick``).
+    """
     paths = [item[2] for item in todo]
     workers = workers or os.cpu_count() or 1
     context = _process_context() if workers > 1 and len(paths) >= PARALLEL_ABOVE else None
-    if context is not None:
-        import collections
-        import concurrent.futures
-
-        workers = min(workers, len(paths))
-        todo = iter(paths)
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            # a few files ahead per worker, not all: results wait in memory until written
-            running = collections.deque(pool.submit(_analyse_one, p, settings) for p in itertools.islice(todo, 4 * workers))
-            while running:
-                done = running.popleft().result()
-                following = next(todo, None)
-                if following is not None:
-                    running.append(pool.submit(_analyse_one, following, settings))
-                yield done
+    if context is None:
+        for path in paths:
+            yield _analyse_one(path, settings)
         return
-    for path in paths:
-        yield _analyse_one(path, settings)
+    first = 0
+    while first < len(paths) - 1:
+        done = _analyse_one(paths[first], settings)
+        first += 1
+        yield done
+        if not isinstance(done, str):
+            break
+    yield from _analysed_in_workers(paths[first:], settings, workers, context)
+
+
+def _analysed_in_workers(paths, settings, workers, context):
+    import collections
+    import concurrent.futures
+
+    workers = min(workers, len(paths))
+    todo = iter(paths)
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        # a few files ahead per worker, not all: results wait in memory until written
+        running = collections.deque(pool.submit(_analyse_one, p, settings) for p in itertools.islice(todo, 4 * workers))
+        while running:
+            done = running.popleft().result()
+            following = next(todo, None)
+            if following is not None:
+                running.append(pool.submit(_analyse_one, following, settings))
+            yield done
 
 
 def _process_context():
