@@ -183,7 +183,7 @@ class LoopSet:
             f"{len(self)} loops of {self.settings.duration:.2f} s at {self.settings.sr:,} Hz "
             f"(spectrogram {self.settings.n_bins} x {self.settings.n_frames}), "
             f"{len(self.skipped)} skipped"
-            + ("; stereo files heard in mono (mono=True)" if self.infos and not self.stereo and any(i.stereo for i in self.infos) else "")
+            + ("; stereo files heard in mono (mono=True)" if not self.images and any(i.stereo for i in self.infos) else "")
         )
 
     def _repr_html_(self):  # a table in notebooks: the first page of a big set

@@ -121,7 +121,7 @@ class MorphModel:
         self.history = list(history)
         #: Whether morphs take their hits from the ends (``morphlib.sound.hits``); the preset's choice.
         self.keep_hits = bool(getattr(preset, "keep_hits", False))
-        #: Whether its sounds are heard in mono: no stereo image from its folder or from a file.
+        #: Whether its sounds are heard in mono: no stereo image from its folder, a file, the loops or the panel.
         self.mono = bool(mono)
         #: Names of the loops the model was trained on (from its folder), or None when it has
         #: no folder to say (then every loop counts as its own). Read now, with the weights:

@@ -100,7 +100,7 @@ def resolve_sound(model, key, *, loops=None):
         was loaded with ``mono=True``.
     """
     name, z, image = _sound(model, key, loops)
-    return name, z, None if getattr(model, "mono", False) else image
+    return name, z, None if model.mono else image
 
 
 def _sound(model, key, loops):

@@ -369,7 +369,7 @@ class MorphPanel:
     def _images(self, idx):
         """The stereo images of loops ``idx`` (None for a mono one), or [] when all are mono
         or the model was loaded with ``mono=True``."""
-        if getattr(self.model, "mono", False):
+        if self.model.mono:
             return []
         images = [self.loops.image(i) for i in idx]
         return images if any(im is not None for im in images) else []
