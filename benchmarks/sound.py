@@ -76,7 +76,8 @@ def make_corpus(kind, folder, n, *, kits="fluidr3", seed=0):
         synth_drums(folder, n=n, progress=False)
 
 
-HITS = {"model": None, "keep": True, "decoder": False}  # --hits: as the model plays them, kept from the ends, the decoder's own
+# --hits: as the model plays them, kept from the ends, the decoder's own, the ends blended bin by bin
+HITS = {"model": None, "keep": True, "decoder": False, "ends": True}
 #: Levels below each loop's peak, in dB, that ``--by-level`` splits the error by.
 LEVELS = ((0, 20), (20, 40), (40, 60), (60, 80))
 
@@ -118,6 +119,24 @@ def hits_in_bands(n_bands=None, crossover=None, fine_below=None):
         morphmodel.follow_ends, hits.FINE_BELOW_HZ = follow, fine
 
 
+@contextlib.contextmanager
+def ends_bin_by_bin():
+    """Morphs whose middle is their decoded ends' magnitudes blended in dB bin by bin and frame
+    by frame, inside the block: the ends' hits kept with a gain for every bin, so with no band
+    edge anywhere; what a seam measure reads on a morph that has no seam."""
+    import morphlib.model.morphmodel as morphmodel
+
+    def blended(S, ends, weights, **_):
+        log_ends = np.log(np.asarray(ends, np.float64) + 1e-9)
+        return np.exp(np.einsum("mk,kbf->mbf", np.asarray(weights, np.float64), log_ends)).astype(np.float32)
+
+    follow, morphmodel.follow_ends = morphmodel.follow_ends, blended
+    try:
+        yield
+    finally:
+        morphmodel.follow_ends = follow
+
+
 def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None, hits=("model",),
             hit_bands=(), by_level=False, crossovers=(), fine_below=()):
     """The preset trained and measured; one row per latent path in ``methods`` and way of
@@ -137,8 +156,11 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
     extra = {**sizes(model_dir, model, epochs), **(heard_at_full_band(model, loops, full_band) if full_band is not None else {})}
     if by_level:
         extra["error_by_level"] = error_by_level(model, loops)
-    rows = {(method, h): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, HITS[h]), **extra}
-            for method in methods for h in hits}
+    rows = {}
+    for h in hits:
+        with (ends_bin_by_bin() if h == "ends" else contextlib.nullcontext()):
+            rows.update({(method, h): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, HITS[h]), **extra}
+                         for method in methods})
     for n in hit_bands:
         with hits_in_bands(n):
             rows.update({(method, f"bands {n}"): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, True), **extra}
@@ -218,7 +240,8 @@ def main(argv=None):
                    help="latent paths the morphs are measured along (each a row; training is shared)")
     p.add_argument("--hits", nargs="+", choices=tuple(HITS), default=["model"],
                    help="how the middle of each morph is heard: as the model plays it (its preset's keep_hits), with the "
-                        "ends' hits kept, or the decoder's own; a row for each")
+                        "ends' hits kept, the decoder's own, or the decoded ends blended in dB bin by bin (ends: no band "
+                        "edge anywhere, what the seam measure reads on a morph with no seam); a row for each")
     p.add_argument("--hit-bands", nargs="+", type=int, default=[], metavar="N",
                    help="also a row for each N: the ends' hits kept in N bands (the library keeps 8)")
     p.add_argument("--hit-crossovers", nargs="+", type=float, default=[], metavar="OCTAVES",
