@@ -364,3 +364,54 @@ def test_the_tempo_benchmark_reports_each_kit_set_corpus_and_seed(tmp_path):
         assert r["named"]["files"] == r["unnamed"]["files"] == 2
         assert len(r["missed"]) == 4 - r["named"]["found"] - r["unnamed"]["found"]
     assert "unnamed" in result.stdout and "fluidr3 slow1 seed 3" in result.stdout
+
+
+def _sound_row(by_edge, sharp=(1.0, 1.0, 1.0), crossfade=(0.9, 0.9, 0.9)):
+    return {"sr": 22050, "vae seam_excess_db_by_edge_max": by_edge, "crossfade seam_excess_db_by_edge_max": [2.0] * len(by_edge),
+            **{f"vae sharpness_{a}_mean": s for a, s in zip(("0.25", "0.5", "0.75"), sharp)},
+            **{f"crossfade sharpness_{a}_mean": s for a, s in zip(("0.25", "0.5", "0.75"), crossfade)}}
+
+
+def test_the_issue_40_table_splits_seams_at_500_hz_and_counts_tempo_on_the_kits_kept_aside():
+    """stereo_seams_tempo.py's own part: seams under 500 Hz (65, 140, 345 Hz at 22,050 Hz)
+    apart from those above, each checked against + 1 dB with the seam-free references beside
+    it; tempo as the share of unnamed files of the kit sets kept aside."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from stereo_seams_tempo import table
+
+    seams = {"gm studio": _sound_row([0.5, 1.4, 0.2, 0.3, 0.9, 0.1]), "gm studio ~ends hits": _sound_row([0.4, 1.6, 0.1, 0.2, 0.2, 0.0]),
+             "gm studio ~decoder hits": _sound_row([0.6, 1.5, 0.3, 0.4, 0.3, 0.1])}
+    cell = lambda found: {"unnamed": {"files": 20, "found": found}, "named": {"files": 20, "found": 20}}  # noqa: E731
+    found = {"fluidr3 mixed seed 13": cell(12), "timgm6mb mixed seed 13": cell(19), "avl mixed seed 13": cell(20),
+             "timgm6mb fast seed 13": cell(18), "avl fast seed 13": cell(18)}
+    rows = table({"seams fluidr3": seams, "seams avl": {**seams, "gm studio": _sound_row([0.5] * 6, sharp=(0.8, 0.8, 0.8))},
+                  "tempo": {"tempo_found": found}})
+    by = {(r["part"], r["figure"]): r for r in rows}
+    low, high = by[("2 seams, fluidr3", "largest step beyond the ends', under 500 Hz, dB")], by[("2 seams, fluidr3", "largest step beyond the ends', 818 Hz and up, dB")]
+    assert (low["today"], low["met"], high["today"], high["met"]) == (1.4, False, 0.9, True)
+    assert "no band edge (ends bin by bin) +1.6; the decoder's own +1.5" in low["beside"]
+    assert by[("2 seams, fluidr3", "mid-morph sharpness at α = .5 (ends = 1)")]["met"] is True
+    assert by[("2 seams, avl (kept aside)", "mid-morph sharpness at α = .5 (ends = 1)")]["met"] is False  # under 0.85 and the crossfade
+    mixed = next(r for r in rows if "mixed" in r["figure"])
+    fast = next(r for r in rows if "160-180" in r["figure"])
+    assert (mixed["today"], mixed["met"], fast["today"], fast["met"]) == (97.5, True, 90.0, False)  # FluidR3's 12 of 20 left out
+    assert mixed["beside"].startswith("FluidR3 (tuned on) 60.0")
+
+
+def test_a_bank_requantised_in_fewer_bits_is_off_by_at_most_half_a_step():
+    """bank_bits.py's own part: each row coded in even steps between its lowest and highest
+    value, so coarser with fewer bits, and exact at the ends of each row."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import numpy as np
+    from bank_bits import requantise
+
+    x = np.random.default_rng(0).normal(size=(5, 300)).astype(np.float32)
+    span = x.max(axis=1, keepdims=True) - x.min(axis=1, keepdims=True)
+    errors = {}
+    for bits in (8, 6, 4):
+        q = requantise(x, bits)
+        errors[bits] = np.abs(q - x).max()
+        assert np.all(np.abs(q - x) <= span / (2**bits - 1) / 2 + 1e-6)
+        assert len(np.unique(q[0])) <= 2**bits and np.allclose(q.min(axis=1), x.min(axis=1))
+    assert errors[4] > errors[6] > errors[8]
+    assert np.array_equal(requantise(np.ones((2, 3)), 6), np.ones((2, 3)))  # a flat row stays as it is
