@@ -1,7 +1,8 @@
 """Stereo, seams, tempo, the stretcher and exports (issue 40) in one run, each figure beside
 the one docs/ gives for it and its target.
 
-    python benchmarks/stereo_seams_tempo.py                  # everything: about an hour on 2 cores
+    python benchmarks/stereo_seams_tempo.py                  # everything: about 45 minutes on 2 cores
+    python benchmarks/stereo_seams_tempo.py --work W --resume # after an interruption: the parts done are read back
     python benchmarks/stereo_seams_tempo.py --only seams tempo
     python benchmarks/stereo_seams_tempo.py --quick          # minutes: checks that it runs (figures meaningless)
 
@@ -81,12 +82,17 @@ def stages(work, quick):
     return out
 
 
-def run_stage(name, argv, json_name, work):
+def run_stage(name, argv, json_name, work, *, resume=False):
     """One benchmark in its own process, its output in ``work/NAME.log``; its JSON, or None
-    (the log's last lines printed) when it failed."""
+    (the log's last lines printed) when it failed. With ``resume``, a JSON already there
+    (a part that finished before an interruption) is read back instead."""
     script, *args = argv
     folder = os.path.join(work, os.path.dirname(json_name) or name.replace(" ", "-"))
     path = os.path.join(work, json_name)
+    if resume and os.path.exists(path):
+        print(f"{name}: read back from {path}", flush=True)
+        with open(path) as f:
+            return json.load(f)
     if "--json" not in args and not json_name.endswith("tempo.json"):
         args += ["--json", path]
     log = os.path.join(work, name.replace(" ", "-") + ".log")
@@ -149,11 +155,11 @@ def stereo_rows(results):
         part = f"1 stereo, {label}"
         out += [row(part, "audible LSD per channel, dB", "<= 2.5", f"{k} lsd", s["stereo_lsd_db"], s["stereo_lsd_db"] <= 2.5,
                     f"mono {s['mono_lsd_db']:.2f}; the original's mid with its image {s['image_alone_lsd_db']:.2f}"),
-                row(part, "side-to-mid, median |error|, dB", "<= 1.5", f"{k} width", s["stereo_width_error_db"],
+                row(part, "side-to-mid, median abs. error, dB", "<= 1.5", f"{k} width", s["stereo_width_error_db"],
                     s["stereo_width_error_db"] <= 1.5),
-                row(part, "channel correlation, median |error|", "<= 0.05", f"{k} correlation", s["stereo_correlation_error"],
+                row(part, "channel correlation, median abs. error", "<= 0.05", f"{k} correlation", s["stereo_correlation_error"],
                     s["stereo_correlation_error"] <= 0.05, f"mono {s['mono_correlation_error']:.3f}"),
-                row(part, "mid-morphs' side-to-mid against their ends', median |error|, dB", "<= 1.5", f"{k} mid width",
+                row(part, "mid-morphs' side-to-mid against their ends', median abs. error, dB", "<= 1.5", f"{k} mid width",
                     s["mid_width_error_db"], s["mid_width_error_db"] <= 1.5, f"largest {s['mid_width_error_db_max']:.2f}"),
                 row(part, "model file, MB", "<= 60", f"{k} model", s["model_mb"], s["model_mb"] <= 60),
                 row(part, "checkpoint, MB", "<= 120", f"{k} checkpoint", s["checkpoint_mb"], s["checkpoint_mb"] <= 120),
@@ -236,7 +242,7 @@ def table(results):
 def _fmt(v):
     if v is None:
         return "—"
-    return f"{v:.3f}" if isinstance(v, float) and abs(v) < 0.1 else f"{v:.2f}" if isinstance(v, float) else str(v)
+    return f"{v:.3f}" if isinstance(v, float) and abs(v) < 1 else f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
 def print_table(rows, cpu):
@@ -245,7 +251,8 @@ def print_table(rows, cpu):
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         met = "" if r["met"] is None else "met" if r["met"] else "**not met**"
-        print(f"| {r['part']} | {r['figure']} | {r['target']} | {_fmt(r['docs'])} | {_fmt(r['today'])} | {met} | {r['beside']} |")
+        docs = "—" if r["docs"] is None else f"{r['docs']:g}"  # as the page gives it
+        print(f"| {r['part']} | {r['figure']} | {r['target']} | {docs} | {_fmt(r['today'])} | {met} | {r['beside']} |")
 
 
 def main(argv=None):
@@ -253,6 +260,7 @@ def main(argv=None):
     p.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="run these parts only")
     p.add_argument("--quick", action="store_true", help="every benchmark's quick mode: checks that it runs")
     p.add_argument("--work", help="where the corpora, models and logs go (default: a temporary folder)")
+    p.add_argument("--resume", action="store_true", help="read back the parts a run in --work finished, run the rest")
     p.add_argument("--json")
     args = p.parse_args(argv)
     work = args.work or tempfile.mkdtemp(prefix="morphlib-issue40-")
@@ -260,7 +268,7 @@ def main(argv=None):
     results = {}
     for part, name, argv_, json_name in stages(work, args.quick):
         if part in args.only:
-            results[name] = run_stage(name, argv_, json_name, work)
+            results[name] = run_stage(name, argv_, json_name, work, resume=args.resume)
     if "exports" in args.only and results.get("seams fluidr3") is not None:
         results["exports"] = exports(work)
     rows = table({k: v for k, v in results.items() if v is not None})
