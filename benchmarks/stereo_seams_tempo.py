@@ -93,7 +93,7 @@ def run_stage(name, argv, json_name, work, *, resume=False):
         print(f"{name}: read back from {path}", flush=True)
         with open(path) as f:
             return json.load(f)
-    if "--json" not in args and not json_name.endswith("tempo.json"):
+    if not json_name.endswith("tempo.json"):  # tempo.py writes its own, tempo.json in its --work
         args += ["--json", path]
     log = os.path.join(work, name.replace(" ", "-") + ".log")
     t = time.perf_counter()
@@ -112,7 +112,8 @@ def run_stage(name, argv, json_name, work, *, resume=False):
 
 def exports(work):
     """Morphs of the FluidR3 seam run's studio model (22,050 Hz) written at 44.1 and 48 kHz
-    through the command line: each file's rate and length against the window's."""
+    through the command line: each file's rate, length and channels (both as long: the
+    window's seconds, whatever the rate)."""
     import soundfile as sf
 
     model_dir = sorted(glob.glob(os.path.join(work, "seams-fluidr3", "models", "*")))[-1]
