@@ -7,7 +7,7 @@ patterns stored at 8 bits (as a model file keeps them) and coarser.
 ``MODEL_DIR`` is a trained model folder with a detail bank (studio or studio44; e.g.
 ``benchmarks/stereo.py --work W`` leaves W/model-stereo and W/loops), ``LOOPS_DIR`` the
 loops it was trained on. Each pattern's frames are coded as ``bits``-bit steps between that
-frame's lowest and highest value, as ``layers.quantise_rows`` does with 8; then every
+frame's lowest and highest value (``layers.quantise_rows``, which a model file uses with 8); then every
 loop's reconstruction is heard (``evaluate(..., audio=True)``): mean audible LSD and
 cosine. Why: a second bank (a model of each stereo channel's detail, docs/sound.md, Stereo)
 fits the 60 MB a model file may take only if each bank takes fewer than 8 bits a value.
@@ -17,22 +17,11 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from common import cpu_description, report  # noqa: E402
-
-
-def requantise(x, bits):
-    """``x`` [shape=(n, m)] coded in ``bits`` bits per value, row by row (even steps from each
-    row's lowest to its highest value), and decoded again."""
-    x = np.asarray(x, np.float32)
-    low = x.min(axis=1, keepdims=True)
-    step = (x.max(axis=1, keepdims=True) - low) / (2**bits - 1)
-    return low + step * np.rint((x - low) / np.where(step > 0, step, 1.0))
 
 
 def banks_of(model):
@@ -49,6 +38,7 @@ def main(argv=None):
     p.add_argument("--json")
     args = p.parse_args(argv)
     import morphlib as ml
+    from morphlib.model.layers import dequantise_rows, quantise_rows
     from morphlib.morphing.evaluation import evaluate
 
     model = ml.load_model(args.model_dir)
@@ -61,7 +51,7 @@ def main(argv=None):
     for bits in args.bits:
         for bank, patterns in zip(banks, stored):
             rows_of = patterns.reshape(bank.slots * bank.n_frames, bank.n_bins)
-            bank.patterns.assign(requantise(rows_of, bits).reshape(patterns.shape))
+            bank.patterns.assign(dequantise_rows(*quantise_rows(rows_of, bits=bits)).reshape(patterns.shape))
         ev = evaluate(model, loops, audio=True, morph_pairs=0)
         mb = sum(b.slots * b.n_frames * b.n_bins for b in banks) * bits / 8 / 1e6
         rows[bits] = {"audio_lsd_db": ev.mean("audio_lsd_db"), "cosine_mean": ev.cosine_mean, "bank_mb": mb}

@@ -64,6 +64,25 @@ def test_rows_quantise_within_half_a_step(x):
     assert np.all(np.abs(dequantise_rows(codes, low, step) - x) <= 0.5 * step + 1e-6)
 
 
+def test_rows_quantise_in_fewer_bits_coarser_and_within_half_a_step():
+    """``bits`` below 8 (what ``benchmarks/bank_bits.py`` hears): at most ``2 ** bits`` codes
+    a row, off by at most half of a step that grows as the bits fall; a bad count is named."""
+    from morphlib.model.layers import dequantise_rows, quantise_rows
+
+    x = np.random.default_rng(0).normal(size=(5, 300)).astype(np.float32)
+    worst = {}
+    for bits in (8, 6, 4):
+        codes, low, step = quantise_rows(x, bits=bits)
+        back = dequantise_rows(codes, low, step)
+        assert codes.max() == 2**bits - 1 and len(np.unique(codes[0])) <= 2**bits
+        assert np.all(np.abs(back - x) <= 0.5 * step + 1e-6) and np.allclose(back.min(axis=1), x.min(axis=1))
+        worst[bits] = float(np.abs(back - x).max())
+    assert worst[4] > worst[6] > worst[8]
+    assert np.array_equal(quantise_rows(x)[0], quantise_rows(x, bits=8)[0])  # a model file's codes as before
+    with pytest.raises(ParameterError, match="bits"):
+        quantise_rows(x, bits=9)
+
+
 @pytest.mark.parametrize("args, match", [((0, 4, 5), "slots must be"), ((2, -1, 5), "n_frames must be"), ((2, 4, "x"), "n_bins must be")])
 def test_bad_banks(args, match):
     with pytest.raises(ParameterError, match=match):

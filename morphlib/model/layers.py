@@ -207,12 +207,15 @@ class DetailBank(keras.layers.Layer):
         self.patterns.assign(patterns.reshape(self.slots, self.n_frames * self.n_bins).astype(self.patterns.dtype))
 
 
-def quantise_rows(x):
-    """8-bit codes for each row of ``x``, evenly spaced from its lowest to its highest value.
+def quantise_rows(x, *, bits=8):
+    """``bits``-bit codes for each row of ``x``, evenly spaced from its lowest to its highest value.
 
     Parameters
     ----------
     x : np.ndarray [shape=(n, m)]
+    bits : int in [1, 8]
+        8 in a model file; fewer measure what a coarser bank would cost
+        (``benchmarks/bank_bits.py``).
 
     Returns
     -------
@@ -220,11 +223,12 @@ def quantise_rows(x):
     low, step : np.ndarray [shape=(n, 1), dtype=float32]
         ``x ≈ low + step * codes``, off by at most ``step / 2``.
     """
+    levels = 2 ** check_int("bits", bits, low=1, high=8) - 1
     x = np.asarray(x, np.float32)
     low = x.min(axis=1, keepdims=True)
-    step = (x.max(axis=1, keepdims=True) - low) / 255.0
+    step = (x.max(axis=1, keepdims=True) - low) / float(levels)
     safe = np.where(step > 0, step, 1.0)
-    codes = np.clip(np.rint((x - low) / safe), 0, 255).astype(np.uint8)
+    codes = np.clip(np.rint((x - low) / safe), 0, levels).astype(np.uint8)
     return codes, low, step.astype(np.float32)
 
 
