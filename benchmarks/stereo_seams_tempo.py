@@ -132,11 +132,10 @@ def exports(work):
 def seam_edges_hz(results_row):
     """The band edges (Hz) that ``seam_excess_db_by_edge_max`` lists, lowest first."""
     from morphlib.config import settings_for
-    from morphlib.sound.hits import band_edges
+    from morphlib.sound.hits import measured_edges
 
     s = settings_for("studio")
-    edges = band_edges(s.n_bins)[1:-1]
-    return [e * results_row["sr"] / s.n_fft for e in edges if e >= 4]
+    return [e * results_row["sr"] / s.n_fft for e in measured_edges(s.n_bins)]
 
 
 def row(part, figure, target, key, today, met, beside=""):

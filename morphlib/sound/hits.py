@@ -210,6 +210,13 @@ def spread_gains(log_gain, edges, slides):
     return out
 
 
+def measured_edges(n_bins, *, n_bands=N_BANDS, lowest_bin=4):
+    """The inner band edges (bin indices, lowest first) at which ``band_edge_steps``
+    measures a step: those at or above ``lowest_bin``."""
+    edges = band_edges(n_bins, n_bands)[1:-1]
+    return edges[edges >= lowest_bin]
+
+
 def band_edge_steps(S, *, n_bands=N_BANDS, lowest_bin=4):
     """How far the median-frame spectrum steps at each band edge, dB: what a seam between the
     bands' gains would leave.
@@ -233,9 +240,7 @@ def band_edge_steps(S, *, n_bands=N_BANDS, lowest_bin=4):
     median = np.median(S, axis=-1)
     db = 20 * np.log10(median + 1e-9 * max(float(median.max()), 1e-30))
     steps = []
-    for e in band_edges(S.shape[-2], n_bands)[1:-1]:
-        if e < lowest_bin:
-            continue
+    for e in measured_edges(S.shape[-2], n_bands=n_bands, lowest_bin=lowest_bin):
         k = max(2, int(round(0.02 * e)))
         steps.append(np.abs(db[..., e : e + k].mean(axis=-1) - db[..., e - k : e].mean(axis=-1)))
     return np.stack(steps, axis=-1) if steps else np.zeros(S.shape[:-2] + (0,))
