@@ -575,12 +575,19 @@ def _heard(page, front_end, panel, before, text, action):
 
 
 def _step_alpha(page, front_end, panel, key, times=1):
-    """Focus α's handle and press ``key`` ``times`` times, as a keyboard user does; return the states before and after."""
+    """Focus α's handle and press ``key`` ``times`` times, as a keyboard user does; return the
+    states before and after, once the player plays the morph of the last press.
+
+    The first press's morph is not enough: the front end holds the newer values until the
+    kernel has handled that one and then sends the newest, so a click made in between (a
+    save) can reach the kernel before the last press does."""
     before = panel.evaluate(PANEL_STATE)
     _alpha(panel).focus()
     for _ in range(times):
         page.keyboard.press(key)
-    return before, _changed(page, front_end, panel, before, f"pressing {key} {times} times on α")
+    action = f"pressing {key} {times} times on α"
+    after = _changed(page, front_end, panel, before, action)
+    return before, _heard(page, front_end, panel, before, f"α = {after['readout']}", action)
 
 
 def _changed(page, front_end, panel, before, action):
