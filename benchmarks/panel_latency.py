@@ -81,7 +81,7 @@ if drafts:  # where a draft's time goes
     }
     if getattr(loops, "stereo", False):  # the stereo image rebuilt on the mid
         from morphlib.sound import stereo
-        image = stereo.blend([loops.image(0), loops.image(1)], [0.5, 0.5])
+        image = stereo.blend([loops.image(0), loops.image(1)], [0.5, 0.5], settings=loops.settings)
         out["parts"]["stereo image"] = ms(lambda: stereo.render(mid, image, model.settings))
 print(json.dumps(out))
 """

@@ -132,7 +132,7 @@ def render_cost(model, loops, pairs, n_iter):
     times = {"stereo": [], "mono": []}
     for a, b in pairs:
         S = model.blend(z[[index[a], index[b]]], [[0.5, 0.5]])[0]
-        image = stereo.blend([loops.image(a), loops.image(b)], [0.5, 0.5])
+        image = stereo.blend([loops.image(a), loops.image(b)], [0.5, 0.5], settings=model.settings)
         for kind, im in (("mono", None), ("stereo", image)):
             start = time.perf_counter()
             model.to_audio(S, n_iter=n_iter, image=im)

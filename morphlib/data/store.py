@@ -6,7 +6,8 @@ A store is one folder per set of analysis settings inside the cache folder::
         meta.json     format version and settings (a mismatch rebuilds the store, saying so)
         records.bin   fixed-size records: 16-byte key, CRC-32 of |STFT|, of the signal and of
                       the stereo image, |STFT| as float16, signal (the mid) as float32,
-                      stereo image (``sound.stereo``; zeros for a mono loop) as float32
+                      stereo image (``sound.stereo``: bands and each channel's detail;
+                      zeros for a mono loop) as float16
         index.json    content key -> record slot and file facts; path -> (size, mtime, key)
         lock          taken while a process writes
 
@@ -43,7 +44,7 @@ from ..files import atomic_write_text, discard, open_for_writing
 from .tempo import bpm_from_name
 
 #: Bump when the layout of records or index changes: older stores are rebuilt.
-VERSION = 3
+VERSION = 4  # 4: images hold each channel's detail, as float16
 FLOAT16_MAX = 65504.0
 KEY_BYTES = 16
 #: A record's parts, in order, each with its CRC-32 in the head after the key.
@@ -80,7 +81,7 @@ class LoopStore:
         self.settings = settings
         self.folder = os.path.join(os.fspath(cache), f"store-{settings_hash(settings)}")
         self.n_mag = settings.n_bins * settings.n_frames
-        self.sizes = {"S": 2 * self.n_mag, "y": 4 * settings.n_samples, "image": 4 * int(np.prod(image_shape(settings)))}
+        self.sizes = {"S": 2 * self.n_mag, "y": 4 * settings.n_samples, "image": 2 * int(np.prod(image_shape(settings)))}
         self.record = HEAD_BYTES + sum(self.sizes.values())
         os.makedirs(self.folder, exist_ok=True)  # OSError: the caller works without a store
         self._check_meta(log)
@@ -258,7 +259,7 @@ class LoopStore:
     def _pack(self, key, y, S, image):
         image = np.zeros(image_shape(self.settings), np.float32) if image is None else image
         parts = [np.asarray(S, np.float32).astype(np.float16).tobytes(), np.asarray(y, np.float32).tobytes(),
-                 np.asarray(image, np.float32).tobytes()]
+                 np.asarray(image, np.float32).astype(np.float16).tobytes()]
         return b"".join([bytes.fromhex(key), *map(_crc, parts), *parts])
 
     def commit(self, folders=(), seen_paths=()):
@@ -353,7 +354,7 @@ class LoopStore:
         """The stereo image stored under ``key`` (``sound.stereo.image_of``), None for a mono loop."""
         if not self.entries[key]["info"].get("stereo"):
             return None
-        return np.frombuffer(self._read(key, "image"), np.float32).reshape(image_shape(self.settings)).copy()
+        return np.frombuffer(self._read(key, "image"), np.float16).reshape(image_shape(self.settings)).astype(np.float32)
 
     def close(self):
         if self._fd is not None:

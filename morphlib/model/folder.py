@@ -16,6 +16,7 @@ no copy of it lands in Google Drive's trash), and a torn slot is recognised by i
 checksum, which leaves the other slot as the last good checkpoint.
 """
 
+import collections.abc
 import csv
 import dataclasses
 import glob
@@ -43,8 +44,10 @@ from ..files import (
     replace_keeping_old,
     write_in_place,
 )
+from .codes import dequantise_rows, pack_nibbles, quantise_rows, unpack_nibbles
 from .recipes import recipe_from_dict
 from ..progress import format_duration
+from ..sound.stereo import band_image_shape, split, with_detail
 
 FORMAT = "morphlib-model"
 FORMAT_VERSION = 1
@@ -574,7 +577,7 @@ def _stamp(path):
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def write_latents(model_dir, names, z, images=None):
+def write_latents(model_dir, names, z, images=None, *, settings=None):
     """Store the training loops' latent means (and the stereo ones' images), so that morphs by
     name need no data.
 
@@ -586,6 +589,8 @@ def write_latents(model_dir, names, z, images=None):
     images : dict or None
         ``{name: image}`` of the stereo loops (``morphlib.sound.stereo``), kept in
         ``IMAGES`` beside; none: every loop is mono (and an old ``IMAGES`` goes).
+    settings : AnalysisSettings or None
+        The images' analysis settings; needed with images (where their details begin).
 
     Returns
     -------
@@ -595,33 +600,43 @@ def write_latents(model_dir, names, z, images=None):
     stamp = _stamp(os.path.join(model_dir, BEST))
     payload = {"model": stamp, "latents": {name: [round(float(v), 7) for v in row] for name, row in zip(names, z)}}
     n = atomic_write_text(os.path.join(model_dir, LATENTS), json.dumps(payload, ensure_ascii=False), root=model_dir)
-    return n + _write_images(model_dir, images or {}, stamp)
+    return n + _write_images(model_dir, images or {}, stamp, settings)
 
 
-#: The training loops' stereo images (names, images as float16, the model's stamp).
+#: The training loops' stereo images: names, the model's stamp, their bands as float16
+#: (``images``) and their channels' details in DETAIL_BITS bits, two to a byte, each frame's
+#: bins coded from their lowest to their highest value (``detail_codes``, ``detail_low``,
+#: ``detail_step``). A folder of morphlib before details has ``images`` alone.
 IMAGES = "stereo.npz"
-#: The most a folder's images may unpack to (about 13,000 loops at 44.1 kHz).
-MAX_IMAGES_BYTES = 256 * 2**20
+DETAIL_BITS = 4
+#: The most a folder's images may unpack to (about 3,000 loops at 44.1 kHz).
+MAX_IMAGES_BYTES = 1024 * 2**20
 
 
-def _write_images(model_dir, images, stamp):
+def _write_images(model_dir, images, stamp, settings):
     path = os.path.join(model_dir, IMAGES)
     if not images:
         if os.path.lexists(path):
             discard(path, root=model_dir)
         return 0
+    parts = [split(with_detail(im, settings), settings) for im in images.values()]
+    detail = np.stack([d for _, d in parts]).transpose(0, 1, 3, 2)  # loops, channels, frames, bins
+    codes, low, step = quantise_rows(detail.reshape(-1, detail.shape[-1]), bits=DETAIL_BITS)
     buf = io.BytesIO()
     np.savez(buf, names=np.array(list(images), dtype=str), stamp=np.array(stamp),
-             images=np.stack([np.asarray(im, np.float16) for im in images.values()]))
+             images=np.stack([np.asarray(b, np.float16) for b, _ in parts]),
+             detail_codes=pack_nibbles(codes).reshape(*detail.shape[:3], -1),
+             detail_low=low.reshape(detail.shape[:3]), detail_step=step.reshape(detail.shape[:3]))
     return atomic_write_bytes(path, buf.getvalue(), root=model_dir)
 
 
-def read_images(model_dir, shape):
+def read_images(model_dir, settings):
     """``{name: image}`` of the stereo training loops; {} for a folder without them (mono
     loops, or one trained before stereo). ModelFolderError when damaged or stale.
 
-    The file is data: a link is refused, its size checked before it is unpacked, read
-    without pickles, each array's kind and shape checked.
+    Images of bands only, from a folder of morphlib before details, come back as they are
+    (``stereo.render`` renders them as then). The file is data: a link is refused, its size
+    checked before it is unpacked, read without pickles, each array's kind and shape checked.
     """
     path = os.path.join(os.fspath(model_dir), IMAGES)
     if os.path.islink(path):
@@ -635,16 +650,54 @@ def read_images(model_dir, shape):
             raise ModelFolderError(f"{path} would unpack to {unpacked / 2**20:.0f} MiB, more than the {MAX_IMAGES_BYTES >> 20} MiB "
                                    "a folder's images may take: not a morphlib folder's file; pass the data folder (--data) instead")
         with np.load(path, allow_pickle=False) as f:
-            names, stamp, images = f["names"], str(f["stamp"]), f["images"]
-        ok = names.ndim == 1 and images.dtype == np.float16 and images.shape == (len(names), *shape)
+            names, stamp, bands = f["names"], str(f["stamp"]), f["images"]
+            coded = {k: f[k] for k in ("detail_codes", "detail_low", "detail_step") if k in f.files}
+        shape = band_image_shape(settings)
+        ok = names.ndim == 1 and bands.dtype == np.float16 and bands.shape == (len(names), *shape) and _codes_fit(coded, len(names), settings)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelFolderError(f"{path} is damaged ({type(exc).__name__}); pass the data folder (--data) instead") from None
     if not ok:
-        raise ModelFolderError(f"{path} holds images of shape {images.shape}, not ({len(names)}, {', '.join(map(str, shape))}): "
-                               "pass the data folder (--data) instead")
+        raise ModelFolderError(f"{path} holds images of shape {bands.shape}, not ({len(names)}, {', '.join(map(str, shape))}) "
+                               "with their details: pass the data folder (--data) instead")
     if stamp != _stamp(os.path.join(os.fspath(model_dir), BEST)):
         raise ModelFolderError(f"{path} belongs to an older {BEST} (training was interrupted); pass the data folder (--data)")
-    return {str(n): images[k].astype(np.float32) for k, n in enumerate(names)}
+    return FolderImages([str(n) for n in names], bands, coded, settings.n_bins)
+
+
+def _codes_fit(coded, n, settings):
+    """Whether the details' codes are those of ``n`` loops' images for ``settings`` (or absent)."""
+    if not coded:
+        return True
+    if len(coded) != 3:
+        return False
+    rows = (n, 2, settings.n_frames)
+    return (coded["detail_codes"].dtype == np.uint8 and coded["detail_codes"].shape == (*rows, (settings.n_bins + 1) // 2)
+            and all(coded[k].dtype == np.float32 and coded[k].shape == rows for k in ("detail_low", "detail_step")))
+
+
+class FolderImages(collections.abc.Mapping):
+    """``{name: image}`` of a folder's images, each decoded when asked for (a library's
+    images take 8 times as much memory decoded as coded)."""
+
+    def __init__(self, names, bands, coded, n_bins):
+        self._index = {n: k for k, n in enumerate(names)}
+        self._bands, self._coded, self._n_bins = bands, coded, n_bins
+
+    def __getitem__(self, name):
+        k = self._index[name]
+        bands = self._bands[k].astype(np.float32)
+        if not self._coded:  # a folder of morphlib before details: bands only
+            return bands
+        codes = unpack_nibbles(self._coded["detail_codes"][k], self._n_bins)  # channels, frames, bins
+        detail = dequantise_rows(codes.reshape(-1, self._n_bins), self._coded["detail_low"][k].reshape(-1, 1),
+                                 self._coded["detail_step"][k].reshape(-1, 1))
+        return np.concatenate([bands, detail.reshape(codes.shape).transpose(0, 2, 1)], axis=1)
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self):
+        return len(self._index)
 
 
 def read_latents(model_dir):

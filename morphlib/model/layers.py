@@ -27,6 +27,7 @@ few hundredths of a dB), which makes a studio model a quarter of the size on Dri
 import numpy as np
 
 from .backend import keras_tf_tfp
+from .codes import dequantise_rows, quantise_rows
 from ..config import check_int
 
 keras, tf, _ = keras_tf_tfp()
@@ -205,33 +206,3 @@ class DetailBank(keras.layers.Layer):
         else:  # a model file of morphlib before 8-bit banks: float32 as trained
             patterns = np.asarray(store["0"])
         self.patterns.assign(patterns.reshape(self.slots, self.n_frames * self.n_bins).astype(self.patterns.dtype))
-
-
-def quantise_rows(x, *, bits=8):
-    """``bits``-bit codes for each row of ``x``, evenly spaced from its lowest to its highest value.
-
-    Parameters
-    ----------
-    x : np.ndarray [shape=(n, m)]
-    bits : int in [1, 8]
-        8 in a model file; fewer measure what a coarser bank would cost
-        (``benchmarks/bank_bits.py``).
-
-    Returns
-    -------
-    codes : np.ndarray [shape=(n, m), dtype=uint8]
-    low, step : np.ndarray [shape=(n, 1), dtype=float32]
-        ``x ≈ low + step * codes``, off by at most ``step / 2``.
-    """
-    levels = 2 ** check_int("bits", bits, low=1, high=8) - 1
-    x = np.asarray(x, np.float32)
-    low = x.min(axis=1, keepdims=True)
-    step = (x.max(axis=1, keepdims=True) - low) / float(levels)
-    safe = np.where(step > 0, step, 1.0)
-    codes = np.clip(np.rint((x - low) / safe), 0, levels).astype(np.uint8)
-    return codes, low, step.astype(np.float32)
-
-
-def dequantise_rows(codes, low, step):
-    """The values that ``quantise_rows`` coded, float32."""
-    return low.astype(np.float32) + step.astype(np.float32) * codes.astype(np.float32)

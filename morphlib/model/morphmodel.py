@@ -14,7 +14,7 @@ from ..errors import ModelFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import griffin_lim
 from ..data.store import chunks, is_stored
 from ..sound.hits import fine_bins_for, keep_hits as follow_ends
-from ..sound.stereo import image_shape, render
+from ..sound.stereo import render
 from .folder import BEST, META, ModelFolder, check_settings, read_history, read_images, read_latents, read_meta, recover_best
 from .latentfit import FIT_STEPS, fit_latents, latent_gradient
 from .weightsfile import architecture_from_meta, read_weights
@@ -387,7 +387,7 @@ class MorphModel:
         if self.mono:
             return None
         if self._images is None:
-            self._images = read_images(self.model_dir, image_shape(self.settings)) if self.model_dir else {}
+            self._images = read_images(self.model_dir, self.settings) if self.model_dir else {}
         return self._images.get(os.path.splitext(str(name))[0])
 
     def to_audio(self, S, *, n_iter=32, seed=0, init=None, image=None):

@@ -160,7 +160,7 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
     S = model.blend(np.stack([z_a, z_b]), [[1 - al, al] for al in alphas], method=method, keep_hits=keep_hits)
     out = []
     for al, s in zip(alphas, S):
-        y = model.to_audio(s, n_iter=n_iter, seed=seed, init=phase, image=blend_images([image_a, image_b], [1 - al, al]))
+        y = model.to_audio(s, n_iter=n_iter, seed=seed, init=phase, image=blend_images([image_a, image_b], [1 - al, al], settings=model.settings))
         out.append(Morph(name_a, name_b, al, method, s, y, model.settings.sr))
     if bpm is not None:
         bars = bars or fitted_bars(loops, a if np.mean(alphas) < 0.5 else b)  # the nearer end's bars
@@ -267,7 +267,7 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="rand
     names, z, images = resolve_corners(model, corners, loops=loops)
     weights = bilinear_weights(x, y)
     S = model.blend(z, weights, keep_hits=keep_hits)[0]
-    y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase, image=blend_images(images, weights))
+    y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase, image=blend_images(images, weights, settings=model.settings))
     return Morph(names[0], names[1], x, "xy", S, y_out, model.settings.sr, corners=names, xy=(x, y))
 
 
@@ -283,7 +283,7 @@ def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):
     for al in alphas:
         S = (1 - al) * loops.S[i] + al * loops.S[j]
         mid = griffin_lim(S, loops.settings, n_iter=n_iter, seed=seed)
-        y = prevent_clipping(render(mid, blend_images([loops.image(i), loops.image(j)], [1 - al, al]), loops.settings))
+        y = prevent_clipping(render(mid, blend_images([loops.image(i), loops.image(j)], [1 - al, al], settings=loops.settings), loops.settings))
         out.append(Morph(loops.names[i], loops.names[j], al, "crossfade", S, y, loops.settings.sr))
     return out[0] if single else out
 

@@ -151,7 +151,7 @@ def _resynthesise(S, settings, n_iter, seed, phase="random", *, images=(), weigh
     # a sweep runs from its start to its end: it is not one loop, so it does not wrap around
     whole = dataclasses.replace(settings, n_frames=S.shape[1], fit="crop")
     mid = griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase)
-    image = blend_images(images, weights, frames=np.arange(S.shape[1]) % (settings.n_frames - 1)) if images else None
+    image = blend_images(images, weights, frames=np.arange(S.shape[1]) % (settings.n_frames - 1), settings=settings) if images else None
     return prevent_clipping(render(mid, image, whole))
 
 

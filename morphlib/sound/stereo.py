@@ -12,6 +12,17 @@ original's energies and likeness, so its side-to-mid level and correlation. A mo
 its ends' images with its weights, as its latents are blended (the side's level in dB,
 ``blend``).
 
+Bands give each channel's level only on average: in a room the side is as loud as the mid
+in many bins, and each bin's channel levels are the room's, not the band's. So an image also
+holds each channel's *detail*: its level over what the bands give, bin by bin and frame by
+frame, in dB. An image is one array, ``(2, n_bands + n_bins, n_frames)``: rows up to
+``n_bands`` are pan (``image[0]``) and width (``image[1]``) by band, the rest the left's
+(``image[0]``) and the right's (``image[1]``) detail by bin (``split``). ``render`` then
+makes each channel's magnitude the mid's at its detailed level and brings its phase to it
+with a few Griffin-Lim iterations (``CHANNEL_ITERATIONS``) from the mid's phase turned as
+the bands say; a morph blends its ends' details with its weights. An image of morphlib
+before details (bands only) is rendered as then.
+
 So training and the model stay the mono ones (same time, same size), every loop's width
 and pans come back, and a mono loop (no image) stays mono. ``benchmarks/stereo.py``
 measures it on panned, reverberant recorded drums (docs/sound.md).
@@ -23,7 +34,7 @@ import numpy as np
 
 from ..config import AnalysisSettings
 from ..errors import ParameterError
-from .spectral import reconstructor, unit_phasors
+from .spectral import griffin_lim, reconstructor, unit_phasors
 
 #: The image's bands: everything below LOWEST_EDGE_HZ as one (kick and bass sit in the
 #: middle), then BANDS_PER_OCTAVE bands an octave up to the Nyquist frequency.
@@ -44,6 +55,12 @@ DUAL_MONO_DB = -60.0
 #: right turns the other), drawn from a fixed seed so that a loop sounds the same every time.
 TURN_RUN_HZ = 350.0
 TURN_SEED = 7
+#: The largest detail, in dB either way: a channel's level over what the bands give it.
+MAX_DETAIL_DB = 20.0
+#: Griffin-Lim iterations that bring each channel's phase to its detailed magnitude. More
+#: fit the levels closer and lose more of the turn between the channels (on recorded drums
+#: in rooms: 2 to 4 keep the side's level within 1 dB; docs/sound.md).
+CHANNEL_ITERATIONS = 4
 #: Downmix weights of surround channels into left and right (ITU-R BS.775: -3 dB for the
 #: centre and the surrounds; the LFE is left out), by channel count in WAV's order.
 FOLD_WEIGHTS = {
@@ -138,8 +155,33 @@ def n_bands(settings):
 
 
 def image_shape(settings):
-    """``(2, n_bands, n_frames)``: the shape of a loop's image for ``settings``."""
+    """``(2, n_bands + n_bins, n_frames)``: the shape of a loop's image for ``settings``
+    (its bands, then each channel's detail by bin: ``split``)."""
+    return (2, n_bands(settings) + settings.n_bins, settings.n_frames)
+
+
+def band_image_shape(settings):
+    """``(2, n_bands, n_frames)``: an image of bands only (morphlib's before details)."""
     return (2, n_bands(settings), settings.n_frames)
+
+
+def split(image, settings):
+    """``(bands, detail)`` of an image: pan and width by band [shape=(2, n_bands, n_frames)],
+    and the left's and the right's detail in dB by bin [shape=(2, n_bins, n_frames)], None
+    for an image of bands only."""
+    image = np.asarray(image, np.float32)
+    k = n_bands(settings)
+    if image.ndim != 3 or image.shape[0] != 2 or image.shape[1] not in (k, k + settings.n_bins):
+        raise ParameterError(f"image must have shape (2, {k + settings.n_bins}, n_frames) or (2, {k}, n_frames), got {image.shape}")
+    return image[:, :k], (image[:, k:] if image.shape[1] > k else None)
+
+
+def with_detail(image, settings):
+    """An image of bands only made a whole one, its detail zero (as it was rendered)."""
+    bands, detail = split(image, settings)
+    if detail is not None:
+        return np.asarray(image, np.float32)
+    return np.concatenate([bands, np.zeros((2, settings.n_bins, bands.shape[-1]), np.float32)], axis=1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -169,10 +211,12 @@ def image_of(y, settings=None):
 
     Returns
     -------
-    image : np.ndarray [shape=(2, n_bands, 1 + n // hop_length), dtype=float32]
-        ``image[0]``: pan, the side's part that follows the mid over the mid (-1 is all
-        right, 1 all left, 0 centred), in [-MAX_RATIO, MAX_RATIO]; ``image[1]``: width, the
-        level of the rest of the side over the mid's, in [0, MAX_RATIO].
+    image : np.ndarray [shape=(2, n_bands + n_bins, 1 + n // hop_length), dtype=float32]
+        By band (``image[:, :n_bands]``): ``image[0]`` pan, the side's part that follows
+        the mid over the mid (-1 is all right, 1 all left, 0 centred), in [-MAX_RATIO,
+        MAX_RATIO]; ``image[1]`` width, the level of the rest of the side over the mid's,
+        in [0, MAX_RATIO]. By bin (the rest): the left's and the right's detail in dB, in
+        [-MAX_DETAIL_DB, MAX_DETAIL_DB] (``split``).
     """
     settings = settings or AnalysisSettings()
     mid, side = mid_side(y)
@@ -188,49 +232,87 @@ def image_of(y, settings=None):
     pan = np.clip(follow / (e_mid + floor), -MAX_RATIO, MAX_RATIO)
     rest = np.maximum(e_side - 2 * pan * follow + pan**2 * e_mid, 0.0)
     width = np.clip(np.sqrt(rest / (e_mid + floor)), 0.0, MAX_RATIO)
-    return np.stack([pan, width]).astype(np.float32)
+    bands = np.stack([pan, width]).astype(np.float32)
+    return np.concatenate([bands, _detail(M, (M + S, M - S), bands, settings)], axis=1)
 
 
-def blend(images, weights, *, frames=None):
+def _detail(M, channels, bands, settings):
+    """Each channel's level over the mid's at its bands' level, in dB per bin and frame
+    [shape=(2, n_bins, n_frames)]: what ``render`` gives back on top of the bands."""
+    g_left, g_right, _ = channel_gains(_per_bin(bands, settings))
+    floor = QUIET_FLOOR * float(np.mean(np.abs(M))) + 1e-12
+    mid = np.abs(M) + floor
+    detail = [20 * np.log10((np.abs(X) + floor) / (mid * np.maximum(g, 1e-6))) for X, g in zip(channels, (g_left, g_right))]
+    return np.clip(np.stack(detail), -MAX_DETAIL_DB, MAX_DETAIL_DB).astype(np.float32)
+
+
+def _per_bin(bands, settings, frames=None):
+    """Pan and width by band [shape=(2, n_bands, n)] interpolated to every bin, at ``frames``
+    (default all) [shape=(2, n_bins, n)]."""
+    _, to_bins = _band_matrices(settings)
+    return np.einsum("fb,cbt->cft", to_bins, bands if frames is None else bands[:, :, frames])
+
+
+def blend(images, weights, *, frames=None, settings=None):
     """The images of a morph's ends blended with its weights.
 
     The pan is blended as it is; the side's whole level over the mid (pan and width
     together) is blended in decibels, so that a morph is as wide as its ends' widths
     averaged in dB (a straight mean of the levels made mid-morphs 1.5 dB wider than that on
-    recorded drums in rooms, a mean of the energies 2.7 dB; ``benchmarks/stereo.py``).
+    recorded drums in rooms, a mean of the energies 2.7 dB; ``benchmarks/stereo.py``). The
+    channels' details, in dB already, are blended as they are (a mono end's is zero).
 
     Parameters
     ----------
-    images : sequence of (np.ndarray [shape=(2, n_bands, n_frames)] or None)
-        One per end; None is a mono end (no side: its level counts as ``MONO_LEVEL``).
+    images : sequence of (np.ndarray [shape=(2, n_rows, n_frames)] or None)
+        One per end (``image_of``; bands only, ``n_rows = n_bands``, from a model folder of
+        morphlib before details); None is a mono end (no side: its level counts as
+        ``MONO_LEVEL``).
     weights : np.ndarray [shape=(n_ends,)] or [shape=(n_out, n_ends)]
         The morph's weights (non-negative, summing to 1), or a sweep's at each of its frames.
     frames : np.ndarray [shape=(n_out,), dtype=int] or None
         With weights per frame: which frame of the ends each output frame is (a sweep of
         several loops goes round them); default ``arange(n_out) % n_frames``.
+    settings : AnalysisSettings or None
+        The images' settings (where their bands end and their details begin); None: the
+        defaults'.
 
     Returns
     -------
-    image : np.ndarray [shape=(2, n_bands, n_frames or n_out)] or None
+    image : np.ndarray [shape=(2, n_rows, n_frames or n_out)] or None
         None when every end is mono; an end's own image where its weight is 1 (zeros for a
-        mono end: the morphs of a stereo pair are all stereo).
+        mono end: the morphs of a stereo pair are all stereo). With details where any end
+        has them.
     """
     if all(im is None for im in images):
         return None
     weights = np.asarray(weights, np.float32)
-    shape = next(im for im in images if im is not None).shape
+    rows = max(np.shape(im)[1] for im in images if im is not None)
+    shape = (2, rows, next(np.shape(im)[2] for im in images if im is not None))
+    stack = np.stack([np.zeros(shape, np.float32) if im is None else _rows(im, rows) for im in images])
     if weights.ndim == 1 and np.max(weights) == 1.0:  # at an end: its image (no side for a mono one)
-        end = images[int(np.argmax(weights))]
-        return np.zeros(shape, np.float32) if end is None else np.array(end, np.float32)
-    stack = np.stack([np.zeros(shape, np.float32) if im is None else np.asarray(im, np.float32) for im in images])
+        return stack[int(np.argmax(weights))]
     if weights.ndim == 1:
         mean = lambda x: np.tensordot(weights, x, axes=1)  # noqa: E731
     else:
         frames = np.arange(len(weights)) % shape[-1] if frames is None else np.asarray(frames)
         mean = lambda x: np.einsum("tk,kbt->bt", weights, x[..., frames])  # noqa: E731
-    level = np.exp(mean(np.log(np.maximum(np.hypot(stack[:, 0], stack[:, 1]), MONO_LEVEL))))
-    pan = np.clip(mean(stack[:, 0]), -level, level)
-    return np.stack([pan, np.sqrt(level**2 - pan**2)]).astype(np.float32)
+    k = n_bands(settings or AnalysisSettings())
+    level = np.exp(mean(np.log(np.maximum(np.hypot(stack[:, 0, :k], stack[:, 1, :k]), MONO_LEVEL))))
+    pan = np.clip(mean(stack[:, 0, :k]), -level, level)
+    bands = np.stack([pan, np.sqrt(level**2 - pan**2)])
+    if rows == k:
+        return bands.astype(np.float32)
+    detail = np.stack([mean(stack[:, 0, k:]), mean(stack[:, 1, k:])])
+    return np.concatenate([bands, detail], axis=1).astype(np.float32)
+
+
+def _rows(image, rows):
+    """``image`` with ``rows`` rows: an image of bands only given zero details."""
+    image = np.asarray(image, np.float32)
+    if image.shape[1] == rows:
+        return image
+    return np.concatenate([image, np.zeros((2, rows - image.shape[1], image.shape[2]), np.float32)], axis=1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -274,18 +356,21 @@ def render(mid, image, settings=None):
     """A stereo loop from its mid and an image (``image_of``'s inverse).
 
     Each channel is the mid at its level in each band and frame, its phase turned one way
-    in the left and the other in the right (a fixed random way for each run of ``TURN_RUN_HZ``) as far as makes the
-    two as alike as the image says (``channel_gains``). No decorrelating filter and no noise:
-    every bin of a channel is the mid's at a level, so nothing smears a hit, and where the
-    image is narrow the channels stay the mid's phase.
+    in the left and the other in the right (a fixed random way for each run of
+    ``TURN_RUN_HZ``) as far as makes the two as alike as the image says (``channel_gains``).
+    No decorrelating filter and no noise: every bin of a channel is the mid's at a level, so
+    nothing smears a hit, and where the image is narrow the channels stay the mid's phase.
+    With details, each channel's magnitude is the mid's at its detailed level, bin by bin,
+    and ``CHANNEL_ITERATIONS`` of Griffin-Lim from that turned phase make it consistent.
 
     Parameters
     ----------
     mid : np.ndarray [shape=(n,)]
         The mid at ``settings.sr``: a model's output.
-    image : np.ndarray [shape=(2, n_bands, n_frames)] or None
-        None: ``mid`` is returned as it is (mono). Fewer frames than ``mid`` has (a sweep
-        of several loops): the image repeats, loop after loop.
+    image : np.ndarray [shape=(2, n_bands + n_bins, n_frames)] or None
+        None: ``mid`` is returned as it is (mono). Bands only (``band_image_shape``), or
+        zero details: rendered as morphlib did before details. Fewer frames than ``mid``
+        has (a sweep of several loops): the image repeats, loop after loop.
     settings : AnalysisSettings or None
 
     Returns
@@ -296,15 +381,26 @@ def render(mid, image, settings=None):
     if image is None:
         return mid
     settings = settings or AnalysisSettings()
-    image = np.asarray(image, np.float32)
-    if image.ndim != 3 or image.shape[:2] != (2, n_bands(settings)):
-        raise ParameterError(f"image must have shape (2, {n_bands(settings)}, n_frames), got {image.shape}")
+    bands, detail = split(image, settings)
     pr = reconstructor(settings)
     M = pr.stft(mid)  # (frames, bins)
-    _, to_bins = _band_matrices(settings)
-    frames = np.arange(len(M)) % image.shape[-1]
-    g_left, g_right, theta = channel_gains(np.einsum("fb,cbt->cft", to_bins, image[:, :, frames]))
+    frames = np.arange(len(M)) % bands.shape[-1]
+    g_left, g_right, theta = channel_gains(_per_bin(bands, settings, frames))
     turn = unit_phasors(_signs(settings) * theta)
-    left = pr.istft((g_left * turn).T * M, len(mid))
-    right = pr.istft((g_right * np.conj(turn)).T * M, len(mid))
-    return np.stack([left, right])
+    if detail is None or not np.any(detail):
+        left = pr.istft((g_left * turn).T * M, len(mid))
+        right = pr.istft((g_right * np.conj(turn)).T * M, len(mid))
+        return np.stack([left, right])
+    level = 10.0 ** (detail[:, :, frames] / 20.0)
+    phase = np.angle(M).T
+    return np.stack([
+        _consistent(np.abs(M).T * g * level[c], phase + way * _signs(settings) * theta, len(mid), settings)
+        for c, (g, way) in enumerate(((g_left, 1.0), (g_right, -1.0)))
+    ])
+
+
+def _consistent(S, phase, n, settings):
+    """A channel of magnitude ``S`` [shape=(n_bins, n_frames)] from ``phase``, after
+    ``CHANNEL_ITERATIONS`` of Griffin-Lim, ``n`` samples long."""
+    y = griffin_lim(S, settings, n_iter=CHANNEL_ITERATIONS, init=phase)
+    return np.pad(y, (0, max(0, n - len(y))))[:n]

@@ -49,7 +49,6 @@ from ..model.folder import (
 from ..model.morphmodel import load_model
 from ..model.recipes import pick_precision
 from ..model.vae import build_vae
-from ..sound.stereo import image_shape
 from ..progress import format_duration
 from .budget import Clock
 from .engine import EpochProgress, FolderKeeper, LearningRateSchedule, epoch_estimate, fit_loop
@@ -330,7 +329,7 @@ class AddKeeper(FolderKeeper):
         self.preset, self.precision, self.steps_per_epoch = preset, precision, steps_per_epoch
         self._old_rows, self._old_clock = rows, (old or {}).get("clock")
         self.before, self.kept_latents, self.kept_images, self.seconds, self.epochs, self._logs = None, {}, {}, 0.0, 0, {}
-        self.image_shape = image_shape(folder.meta["settings"])
+        self.settings = folder.meta["settings"]
 
     @property
     def steps(self):
@@ -365,7 +364,7 @@ class AddKeeper(FolderKeeper):
         except ModelFolderError:
             self.kept_latents = {}
         try:
-            self.kept_images = read_images(self.model_dir, self.image_shape)
+            self.kept_images = read_images(self.model_dir, self.settings)
         except ModelFolderError:  # a damaged stereo.npz costs the old loops their images, not their latents
             self.kept_images = {}
         self.before = _keep_before(self.model_dir)
@@ -409,4 +408,4 @@ def _write_latents(model_dir, model, loops, kept, kept_images):
     images = {**{n: v for n, v in kept_images.items() if n in kept}, **loops.stereo_images()}
     z = model.encode(loops.S)
     write_latents(model_dir, [*kept, *loops.names], np.concatenate([np.asarray(list(kept.values())).reshape(-1, z.shape[1]), z]),
-                  images=images)
+                  images=images, settings=loops.settings)

@@ -367,7 +367,7 @@ def _best_model(model_dir, vae, loops, preset, history, *, interrupted):
     if os.path.exists(os.path.join(model_dir, BEST)):
         model = load_model(model_dir)
         model.history = list(history)
-        model.bytes_written = write_latents(model_dir, loops.names, model.encode(loops.S), images=loops.stereo_images())
+        model.bytes_written = write_latents(model_dir, loops.names, model.encode(loops.S), images=loops.stereo_images(), settings=loops.settings)
     else:  # stopped before the first epoch finished
         model = MorphModel(vae, loops.settings, preset=preset, model_dir=model_dir, history=history)
     model.interrupted = interrupted

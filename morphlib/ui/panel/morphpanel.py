@@ -377,7 +377,7 @@ class MorphPanel:
     def _image(self, idx, weights):
         """The stereo image of a blend of loops ``idx`` with ``weights``, None when all are mono."""
         images = self._images(idx)
-        return blend_images(images, weights) if images else None
+        return blend_images(images, weights, settings=self.model.settings) if images else None
 
     def _resynthesise(self, S, state, meta, *, image, draft):
         """Phase-reconstruct ``S`` (in stereo with ``image``, ``stereo.render``) and send it to
