@@ -96,7 +96,8 @@ def loop_figures(model, loops, k):
              "image_alone": stereo.render(np.asarray(loops.y[k]), loops.image(k), s)}
     n = heard["stereo"].shape[-1]
     out = {"name": loops.names[k], "width_db": stereo.side_to_mid_db(original[:, :n]),
-           "correlation": stereo.channel_correlation(original[:, :n])}
+           "correlation": stereo.channel_correlation(original[:, :n]),
+           "mid_lsd_db": audible_lsd(magnitude(original.mean(axis=0), s), heard["mono"], s)}  # the floor: the model's mid
     for kind, y in heard.items():
         channels = y if y.ndim == 2 else np.stack([y, y])
         out[f"{kind}_lsd_db"] = float(np.mean([audible_lsd(refs[c], channels[c], s) for c in range(2)]))
@@ -140,6 +141,14 @@ def render_cost(model, loops, pairs, n_iter):
     return float(np.median(times["stereo"])), float(np.median(times["mono"]))
 
 
+def images_mb(model_dir):
+    """The size of the folder's images of its stereo loops (bands and details), in MB."""
+    from morphlib.model.folder import IMAGES
+
+    path = os.path.join(model_dir, IMAGES)
+    return os.path.getsize(path) / 1e6 if os.path.isfile(path) else 0.0
+
+
 def summary(rows, morphs, sizes, seconds, epoch_seconds, render_ms):
     med = lambda key, f=lambda v: v: float(np.median([f(r[key]) for r in rows]))  # noqa: E731
     out = {
@@ -147,6 +156,7 @@ def summary(rows, morphs, sizes, seconds, epoch_seconds, render_ms):
         **{f"{kind}_width_error_db": med(f"{kind}_width_error_db", abs) for kind in ("stereo", "mono", "image_alone")},
         **{f"{kind}_correlation_error": med(f"{kind}_correlation_error", abs) for kind in ("stereo", "mono", "image_alone")},
         "corpus_width_db": med("width_db"), "corpus_correlation_min": float(min(r["correlation"] for r in rows)),
+        "mid_lsd_db": med("mid_lsd_db"),
         "mid_width_error_db": float(np.median([abs(m["mid_width_error_db"]) for m in morphs])),
         "mid_width_error_db_max": float(max(abs(m["mid_width_error_db"]) for m in morphs)),
         **sizes, "train_seconds_stereo": seconds[0], "train_seconds_mono": seconds[1],
@@ -169,13 +179,14 @@ def print_table(result):
     s = result["summary"]
     print(f"\nstereo, {result['preset']}, {result['n_loops']} loops ({result['cpu']})")
     print(f"corpus: median side {s['corpus_width_db']:.1f} dB under the mid, lowest correlation {s['corpus_correlation_min']:.2f}")
-    print("| | stereo (image) | mono (as before) | the original's mid with its image |")
+    print("| | stereo (the image: bands and details) | mono (as before) | the original's mid with its image |")
     print("| --- | --- | --- | --- |")
     for label, key, fmt in (("audible LSD per channel", "lsd_db", "{:.2f} dB"), ("side-to-mid, median |error|", "width_error_db", "{:.2f} dB"),
                             ("correlation, median |error|", "correlation_error", "{:.3f}")):
         print(f"| {label} | " + " | ".join(fmt.format(s[f"{kind}_{key}"]) for kind in ("stereo", "mono", "image_alone")) + " |")
+    print(f"the model's mid against the original's mid (what a channel's LSD rests on): {s['mid_lsd_db']:.2f} dB")
     print(f"mid-morphs' side-to-mid against their ends' mean: median |error| {s['mid_width_error_db']:.2f} dB, largest {s['mid_width_error_db_max']:.2f} dB")
-    print(f"model file {s['model_mb']:.1f} MB, checkpoint {s['checkpoint_mb']:.1f} MB; training {s['train_seconds_stereo']:.0f} s stereo, "
+    print(f"model file {s['model_mb']:.1f} MB, checkpoint {s['checkpoint_mb']:.1f} MB, the loops' images (stereo.npz) {s['images_mb']:.1f} MB; training {s['train_seconds_stereo']:.0f} s stereo, "
           f"{s['train_seconds_mono']:.0f} s mono ({s['train_ratio']:.2f}x; in its epochs {s['epochs_ratio']:.2f}x); a render {s['render_ms_stereo']:.1f} ms stereo, "
           f"{s['render_ms_mono']:.1f} ms mono")
     for name, ok in s["verdicts"].items():
@@ -217,7 +228,7 @@ def main(argv=None):
     morphs = mid_morph_widths(model, loops, pairs)
     render_ms = render_cost(model, loops, pairs, n_iter=32)
     result = {"preset": preset.name, "kits": "demo" if args.quick else args.kits, "seed": args.seed, "n_loops": len(loops), "cpu": cpu_description(), "date": time.strftime("%Y-%m-%d"),
-              "summary": summary(rows, morphs, sizes(model.model_dir, model, epochs), (seconds, mono_seconds),
+              "summary": summary(rows, morphs, {**sizes(model.model_dir, model, epochs), "images_mb": images_mb(model.model_dir)}, (seconds, mono_seconds),
                                  (epoch_seconds, mono_epoch_seconds), render_ms),
               "loops": rows, "morphs": morphs}
     print_table(result)

@@ -57,6 +57,10 @@ TURN_RUN_HZ = 350.0
 TURN_SEED = 7
 #: The largest detail, in dB either way: a channel's level over what the bands give it.
 MAX_DETAIL_DB = 20.0
+#: Bins quieter than this share of the mid's mean magnitude count as that quiet when a
+#: detail is taken, so that a model's mid, which holds a little where the original held
+#: nothing, is not given a channel's level there.
+DETAIL_FLOOR = 1e-2
 #: Griffin-Lim iterations that bring each channel's phase to its detailed magnitude. More
 #: fit the levels closer and lose more of the turn between the channels (on recorded drums
 #: in rooms: 2 to 4 keep the side's level within 1 dB; docs/sound.md).
@@ -240,7 +244,7 @@ def _detail(M, channels, bands, settings):
     """Each channel's level over the mid's at its bands' level, in dB per bin and frame
     [shape=(2, n_bins, n_frames)]: what ``render`` gives back on top of the bands."""
     g_left, g_right, _ = channel_gains(_per_bin(bands, settings))
-    floor = QUIET_FLOOR * float(np.mean(np.abs(M))) + 1e-12
+    floor = DETAIL_FLOOR * float(np.mean(np.abs(M))) + 1e-12
     mid = np.abs(M) + floor
     detail = [20 * np.log10((np.abs(X) + floor) / (mid * np.maximum(g, 1e-6))) for X, g in zip(channels, (g_left, g_right))]
     return np.clip(np.stack(detail), -MAX_DETAIL_DB, MAX_DETAIL_DB).astype(np.float32)
