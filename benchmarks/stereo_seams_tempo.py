@@ -153,8 +153,9 @@ def stereo_rows(results):
             continue
         s, k = r["summary"], f"stereo {kits}"
         part = f"1 stereo, {label}"
+        floor = f"; the model's mid against the original's mid {s['mid_lsd_db']:.2f}" if "mid_lsd_db" in s else ""
         out += [row(part, "audible LSD per channel, dB", "<= 2.5", f"{k} lsd", s["stereo_lsd_db"], s["stereo_lsd_db"] <= 2.5,
-                    f"mono {s['mono_lsd_db']:.2f}; the original's mid with its image {s['image_alone_lsd_db']:.2f}"),
+                    f"mono {s['mono_lsd_db']:.2f}; the original's mid with its image {s['image_alone_lsd_db']:.2f}{floor}"),
                 row(part, "side-to-mid, median abs. error, dB", "<= 1.5", f"{k} width", s["stereo_width_error_db"],
                     s["stereo_width_error_db"] <= 1.5),
                 row(part, "channel correlation, median abs. error", "<= 0.05", f"{k} correlation", s["stereo_correlation_error"],
@@ -163,6 +164,8 @@ def stereo_rows(results):
                     s["mid_width_error_db"], s["mid_width_error_db"] <= 1.5, f"largest {s['mid_width_error_db_max']:.2f}"),
                 row(part, "model file, MB", "<= 60", f"{k} model", s["model_mb"], s["model_mb"] <= 60),
                 row(part, "checkpoint, MB", "<= 120", f"{k} checkpoint", s["checkpoint_mb"], s["checkpoint_mb"] <= 120),
+                *([row(part, "the loops' images (stereo.npz, beside the model file), MB", "", f"{k} images", s["images_mb"], None,
+                       f"{s['images_mb'] / r['n_loops']:.2f} MB a loop")] if "images_mb" in s else []),
                 row(part, "training, stereo over mono", "<= 1.5x", f"{k} training", s["train_ratio"], s["train_ratio"] <= 1.5,
                     f"its epochs {s['epochs_ratio']:.2f}x")]
     panel = (results.get("panel") or {}).get("runs", {}).get("morphlib alpha")

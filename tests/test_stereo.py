@@ -43,7 +43,7 @@ def test_the_image_rebuilds_a_loops_width_and_pans_from_its_mid():
     image = stereo.image_of(y, settings)
     assert image.shape == (2, stereo.n_bands(settings) + settings.n_bins, settings.n_frames) == stereo.image_shape(settings)
     bands, detail = stereo.split(image, settings)
-    assert bands.shape == stereo.band_image_shape(settings) and np.abs(detail).max() <= stereo.MAX_DETAIL_DB
+    assert bands.shape == stereo.band_image_shape(settings) and np.abs(detail).max() <= stereo.MAX_DETAIL_DB + 1e-4
     mid, _ = stereo.mid_side(y)
     out = stereo.render(mid, image, settings)
     assert out.shape == y.shape
@@ -205,14 +205,12 @@ def test_the_model_folder_keeps_the_images_so_morphs_by_name_are_stereo(stereo_m
     assert os.path.isfile(os.path.join(stereo_model.model_dir, IMAGES))
     by_name = morph(stereo_model, "Stereo C", "Stereo D", 0.5, n_iter=2)  # no loops: the folder's images
     with_loops = morph(stereo_model, "Stereo C", "Stereo D", 0.5, loops=stereo_loops, n_iter=2)
-    # the folder keeps the details in 4 bits, the store in 16: near, not equal
-    assert np.linalg.norm(by_name.y - with_loops.y) < 0.05 * np.linalg.norm(with_loops.y)
+    # the folder keeps the details in the 4 bits the analysis gave them, the bands in float16 as the store
+    np.testing.assert_allclose(by_name.y, with_loops.y, atol=2e-3)
     assert morph(stereo_model, "Mono E", "Dual F", 0.5, n_iter=2).y.ndim == 1
     kept, k = read_images(stereo_model.model_dir, TINY)["Stereo C"], stereo.n_bands(TINY)
     original = stereo_loops.image(stereo_loops.index("Stereo C"))
-    np.testing.assert_allclose(kept[:, :k], original[:, :k], rtol=1e-3, atol=1e-3)  # the bands in float16
-    step = np.ptp(original[:, k:], axis=1, keepdims=True) / 15  # each frame's bins in 4 bits
-    assert np.all(np.abs(kept[:, k:] - original[:, k:]) <= step / 2 + 1e-2)
+    np.testing.assert_allclose(kept, original, rtol=1e-3, atol=1e-3)
     import shutil
 
     damaged = shutil.copytree(stereo_model.model_dir, tmp_path / "damaged")
@@ -387,3 +385,23 @@ def test_a_model_loaded_mono_plays_stereo_loops_in_one_channel_in_the_panel(ster
                            a="Stereo A", b="Stereo D", n_iter=2)
     assert panel.player.n_channels == 1 and panel.morph.y.ndim == 1
     assert sf.info(panel.save()).channels == 1
+
+
+def test_a_detail_is_kept_in_6_bits_a_frame_and_codes_pack_tight():
+    from morphlib.codes import code_bins, decode_bins, pack_codes, packed_size, unpack_codes
+
+    y = drums(TINY.n_samples, TINY.sr, room=0.6)
+    _, detail = stereo.split(stereo.image_of(y, TINY), TINY)
+    frames = detail.transpose(0, 2, 1)  # channels, frames, bins
+    codes, low, step = code_bins(frames, bits=stereo.DETAIL_BITS)
+    assert codes.dtype == np.uint8 and codes.shape == (2, TINY.n_frames, packed_size(TINY.n_bins, 6)) == (2, TINY.n_frames, 99)
+    np.testing.assert_allclose(decode_bins(codes, low, step, TINY.n_bins, bits=6), frames, atol=1e-4)  # on the grid already
+    assert all(len(np.unique(f)) <= 64 for f in frames.reshape(-1, TINY.n_bins))
+    raw = np.random.default_rng(0).normal(0, 5, (3, 7, 9)).astype(np.float32)
+    codes, low, step = code_bins(raw, bits=6)
+    assert np.all(np.abs(decode_bins(codes, low, step, 9, bits=6) - raw) <= step[..., None] / 2 + 1e-5)
+    for bits in (2, 3, 4, 6, 8):
+        x = np.random.default_rng(bits).integers(0, 2**bits, (2, 11)).astype(np.uint8)
+        assert pack_codes(x, bits).shape == (2, packed_size(11, bits)) and np.array_equal(unpack_codes(pack_codes(x, bits), bits, 11), x)
+    with pytest.raises(ParameterError, match="bits must be one of"):
+        pack_codes(x, 5)

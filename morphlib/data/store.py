@@ -6,8 +6,8 @@ A store is one folder per set of analysis settings inside the cache folder::
         meta.json     format version and settings (a mismatch rebuilds the store, saying so)
         records.bin   fixed-size records: 16-byte key, CRC-32 of |STFT|, of the signal and of
                       the stereo image, |STFT| as float16, signal (the mid) as float32,
-                      stereo image (``sound.stereo``: bands and each channel's detail;
-                      zeros for a mono loop) as float16
+                      stereo image (``sound.stereo``; zeros for a mono loop): its bands as
+                      float16, each channel's detail in the 6 bits it has
         index.json    content key -> record slot and file facts; path -> (size, mtime, key)
         lock          taken while a process writes
 
@@ -38,13 +38,14 @@ import zlib
 import numpy as np
 
 from ..sound.audio import INFO_FIELDS, MAX_FILE_BYTES, AudioInfo
-from ..sound.stereo import image_shape
+from ..codes import code_bins, decode_bins, packed_size
+from ..sound.stereo import DETAIL_BITS, band_image_shape, image_shape, split, with_detail
 from ..errors import StoreError
 from ..files import atomic_write_text, discard, open_for_writing
 from .tempo import bpm_from_name
 
 #: Bump when the layout of records or index changes: older stores are rebuilt.
-VERSION = 4  # 4: images hold each channel's detail, as float16
+VERSION = 4  # 4: images hold each channel's detail
 FLOAT16_MAX = 65504.0
 KEY_BYTES = 16
 #: A record's parts, in order, each with its CRC-32 in the head after the key.
@@ -81,7 +82,7 @@ class LoopStore:
         self.settings = settings
         self.folder = os.path.join(os.fspath(cache), f"store-{settings_hash(settings)}")
         self.n_mag = settings.n_bins * settings.n_frames
-        self.sizes = {"S": 2 * self.n_mag, "y": 4 * settings.n_samples, "image": 2 * int(np.prod(image_shape(settings)))}
+        self.sizes = {"S": 2 * self.n_mag, "y": 4 * settings.n_samples, "image": _image_bytes(settings)}
         self.record = HEAD_BYTES + sum(self.sizes.values())
         os.makedirs(self.folder, exist_ok=True)  # OSError: the caller works without a store
         self._check_meta(log)
@@ -259,7 +260,7 @@ class LoopStore:
     def _pack(self, key, y, S, image):
         image = np.zeros(image_shape(self.settings), np.float32) if image is None else image
         parts = [np.asarray(S, np.float32).astype(np.float16).tobytes(), np.asarray(y, np.float32).tobytes(),
-                 np.asarray(image, np.float32).astype(np.float16).tobytes()]
+                 _image_record(image, self.settings)]
         return b"".join([bytes.fromhex(key), *map(_crc, parts), *parts])
 
     def commit(self, folders=(), seen_paths=()):
@@ -354,7 +355,7 @@ class LoopStore:
         """The stereo image stored under ``key`` (``sound.stereo.image_of``), None for a mono loop."""
         if not self.entries[key]["info"].get("stereo"):
             return None
-        return np.frombuffer(self._read(key, "image"), np.float16).reshape(image_shape(self.settings)).astype(np.float32)
+        return _image_from_record(self._read(key, "image"), self.settings)
 
     def close(self):
         if self._fd is not None:
@@ -375,6 +376,34 @@ def _pwrite_all(fd, data, offset):
     while view:
         n = os.pwrite(fd, view, offset)
         view, offset = view[n:], offset + n
+
+
+def _image_parts(settings):
+    """(name, dtype, shape) of an image's parts in a record: its bands, and its details as
+    ``stereo`` codes them (``DETAIL_BITS``, each frame's bins from their lowest to their highest)."""
+    bands, frames = band_image_shape(settings), (2, settings.n_frames)
+    return (("bands", np.float16, bands), ("codes", np.uint8, (*frames, packed_size(settings.n_bins, DETAIL_BITS))),
+            ("low", np.float32, frames), ("step", np.float32, frames))
+
+
+def _image_bytes(settings):
+    return sum(np.dtype(dtype).itemsize * int(np.prod(shape)) for _, dtype, shape in _image_parts(settings))
+
+
+def _image_record(image, settings):
+    bands, detail = split(with_detail(image, settings), settings)
+    codes, low, step = code_bins(detail.transpose(0, 2, 1), bits=DETAIL_BITS)
+    values = {"bands": bands, "codes": codes, "low": low, "step": step}
+    return b"".join(np.asarray(values[name]).astype(dtype).tobytes() for name, dtype, _ in _image_parts(settings))
+
+
+def _image_from_record(data, settings):
+    values, at = {}, 0
+    for name, dtype, shape in _image_parts(settings):
+        n = np.dtype(dtype).itemsize * int(np.prod(shape))
+        values[name], at = np.frombuffer(data[at : at + n], dtype).reshape(shape), at + n
+    detail = decode_bins(values["codes"], values["low"], values["step"], settings.n_bins, bits=DETAIL_BITS)
+    return np.concatenate([values["bands"].astype(np.float32), detail.transpose(0, 2, 1)], axis=1)
 
 
 class StoredArray:

@@ -44,10 +44,10 @@ from ..files import (
     replace_keeping_old,
     write_in_place,
 )
-from .codes import dequantise_rows, pack_nibbles, quantise_rows, unpack_nibbles
+from ..codes import code_bins, decode_bins, packed_size
 from .recipes import recipe_from_dict
 from ..progress import format_duration
-from ..sound.stereo import band_image_shape, split, with_detail
+from ..sound.stereo import DETAIL_BITS, band_image_shape, split, with_detail
 
 FORMAT = "morphlib-model"
 FORMAT_VERSION = 1
@@ -604,11 +604,10 @@ def write_latents(model_dir, names, z, images=None, *, settings=None):
 
 
 #: The training loops' stereo images: names, the model's stamp, their bands as float16
-#: (``images``) and their channels' details in DETAIL_BITS bits, two to a byte, each frame's
+#: (``images``) and their channels' details in their 6 bits, four to three bytes, each frame's
 #: bins coded from their lowest to their highest value (``detail_codes``, ``detail_low``,
 #: ``detail_step``). A folder of morphlib before details has ``images`` alone.
 IMAGES = "stereo.npz"
-DETAIL_BITS = 4
 #: The most a folder's images may unpack to (about 3,000 loops at 44.1 kHz).
 MAX_IMAGES_BYTES = 1024 * 2**20
 
@@ -620,13 +619,10 @@ def _write_images(model_dir, images, stamp, settings):
             discard(path, root=model_dir)
         return 0
     parts = [split(with_detail(im, settings), settings) for im in images.values()]
-    detail = np.stack([d for _, d in parts]).transpose(0, 1, 3, 2)  # loops, channels, frames, bins
-    codes, low, step = quantise_rows(detail.reshape(-1, detail.shape[-1]), bits=DETAIL_BITS)
+    codes, low, step = code_bins(np.stack([d for _, d in parts]).transpose(0, 1, 3, 2), bits=DETAIL_BITS)  # loops, channels, frames, bins
     buf = io.BytesIO()
     np.savez(buf, names=np.array(list(images), dtype=str), stamp=np.array(stamp),
-             images=np.stack([np.asarray(b, np.float16) for b, _ in parts]),
-             detail_codes=pack_nibbles(codes).reshape(*detail.shape[:3], -1),
-             detail_low=low.reshape(detail.shape[:3]), detail_step=step.reshape(detail.shape[:3]))
+             images=np.stack([np.asarray(b, np.float16) for b, _ in parts]), detail_codes=codes, detail_low=low, detail_step=step)
     return atomic_write_bytes(path, buf.getvalue(), root=model_dir)
 
 
@@ -671,7 +667,7 @@ def _codes_fit(coded, n, settings):
     if len(coded) != 3:
         return False
     rows = (n, 2, settings.n_frames)
-    return (coded["detail_codes"].dtype == np.uint8 and coded["detail_codes"].shape == (*rows, (settings.n_bins + 1) // 2)
+    return (coded["detail_codes"].dtype == np.uint8 and coded["detail_codes"].shape == (*rows, packed_size(settings.n_bins, DETAIL_BITS))
             and all(coded[k].dtype == np.float32 and coded[k].shape == rows for k in ("detail_low", "detail_step")))
 
 
@@ -688,10 +684,8 @@ class FolderImages(collections.abc.Mapping):
         bands = self._bands[k].astype(np.float32)
         if not self._coded:  # a folder of morphlib before details: bands only
             return bands
-        codes = unpack_nibbles(self._coded["detail_codes"][k], self._n_bins)  # channels, frames, bins
-        detail = dequantise_rows(codes.reshape(-1, self._n_bins), self._coded["detail_low"][k].reshape(-1, 1),
-                                 self._coded["detail_step"][k].reshape(-1, 1))
-        return np.concatenate([bands, detail.reshape(codes.shape).transpose(0, 2, 1)], axis=1)
+        detail = decode_bins(*(self._coded[f"detail_{part}"][k] for part in ("codes", "low", "step")), self._n_bins, bits=DETAIL_BITS)
+        return np.concatenate([bands, detail.transpose(0, 2, 1)], axis=1)  # channels, bins, frames
 
     def __iter__(self):
         return iter(self._index)

@@ -27,7 +27,7 @@ few hundredths of a dB), which makes a studio model a quarter of the size on Dri
 import numpy as np
 
 from .backend import keras_tf_tfp
-from .codes import dequantise_rows, quantise_rows
+from ..codes import dequantise_rows, quantise_rows
 from ..config import check_int
 
 keras, tf, _ = keras_tf_tfp()

@@ -32,6 +32,7 @@ import functools
 
 import numpy as np
 
+from ..codes import code_bins, decode_bins
 from ..config import AnalysisSettings
 from ..errors import ParameterError
 from .spectral import griffin_lim, reconstructor, unit_phasors
@@ -57,6 +58,11 @@ TURN_RUN_HZ = 350.0
 TURN_SEED = 7
 #: The largest detail, in dB either way: a channel's level over what the bands give it.
 MAX_DETAIL_DB = 20.0
+#: A detail's resolution: each frame's bins from their lowest to their highest value in 64
+#: steps, as the store and a model folder keep it (``morphlib.codes``), so that every path
+#: hears the same detail. On recorded drums in rooms (FluidR3's kits, 20 loops) 6 bits gave
+#: 2.86 dB per channel against 2.85 at 8; 4 bits 2.96, and the side 1.6 dB off.
+DETAIL_BITS = 6
 #: Bins quieter than this share of the mid's mean magnitude count as that quiet when a
 #: detail is taken, so that a model's mid, which holds a little where the original held
 #: nothing, is not given a channel's level there.
@@ -247,7 +253,8 @@ def _detail(M, channels, bands, settings):
     floor = DETAIL_FLOOR * float(np.mean(np.abs(M))) + 1e-12
     mid = np.abs(M) + floor
     detail = [20 * np.log10((np.abs(X) + floor) / (mid * np.maximum(g, 1e-6))) for X, g in zip(channels, (g_left, g_right))]
-    return np.clip(np.stack(detail), -MAX_DETAIL_DB, MAX_DETAIL_DB).astype(np.float32)
+    frames_of_bins = np.clip(np.stack(detail), -MAX_DETAIL_DB, MAX_DETAIL_DB).transpose(0, 2, 1)
+    return decode_bins(*code_bins(frames_of_bins, bits=DETAIL_BITS), settings.n_bins, bits=DETAIL_BITS).transpose(0, 2, 1)
 
 
 def _per_bin(bands, settings, frames=None):
