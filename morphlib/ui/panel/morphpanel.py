@@ -42,6 +42,8 @@ CORNERS = "abcd"
 
 #: Libraries with more loops than this get sound pickers that filter as you type.
 SEARCH_ABOVE = 200
+#: Loops whose stereo images the panel keeps decoded: the pad's four corners and a few more.
+IMAGES_KEPT = 8
 
 
 class MorphPanel:
@@ -109,6 +111,7 @@ class MorphPanel:
         self._strip = None
         self._phase = None
         self._shown = None  # (state, S) of the morph on display while it is a draft
+        self._image_cache = {}  # loop index -> its stereo image (``_loop_image``)
         self._rendered = None  # the state of the morph on display
         self.path = None  # the path the live player holds (path.Path)
         self._path_what = None
@@ -371,8 +374,16 @@ class MorphPanel:
         or the model was loaded with ``mono=True``."""
         if self.model.mono:
             return []
-        images = [self.loops.image(i) for i in idx]
+        images = [self._loop_image(i) for i in idx]
         return images if any(im is not None for im in images) else []
+
+    def _loop_image(self, i):
+        """Loop ``i``'s image, kept for the next moves (a store decodes it on each read)."""
+        if i not in self._image_cache:
+            if len(self._image_cache) >= IMAGES_KEPT:
+                self._image_cache.pop(next(iter(self._image_cache)))
+            self._image_cache[i] = self.loops.image(i)
+        return self._image_cache[i]
 
     def _image(self, idx, weights):
         """The stereo image of a blend of loops ``idx`` with ``weights``, None when all are mono."""
