@@ -405,3 +405,29 @@ def test_a_detail_is_kept_in_6_bits_a_frame_and_codes_pack_tight():
         assert pack_codes(x, bits).shape == (2, packed_size(11, bits)) and np.array_equal(unpack_codes(pack_codes(x, bits), bits, 11), x)
     with pytest.raises(ParameterError, match="bits must be one of"):
         pack_codes(x, 5)
+
+
+def test_the_details_benchmark_tries_each_choice_and_puts_the_defaults_back(stereo_model, stereo_folder, tmp_path):
+    import json
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    from stereo_details import main
+
+    defaults = (stereo.CHANNEL_ITERATIONS, stereo.DETAIL_FLOOR, stereo.DETAIL_BITS)
+    main([stereo_model.model_dir, str(stereo_folder), "--loops", "2", "--iterations", "0", "--floors", "0.1", "--bits", "8",
+          "--json", str(tmp_path / "details.json")])
+    rows = json.loads((tmp_path / "details.json").read_text())["rows"]
+    assert [r["choice"] for r in rows] == ["the defaults", "bands only (before details)", "CHANNEL_ITERATIONS = 0",
+                                           "DETAIL_FLOOR = 0.1", "DETAIL_BITS = 8"]
+    assert all(np.isfinite(r["lsd_db"]) and r["render_ms"] > 0 for r in rows)
+    assert rows[0]["lsd_db"] != rows[1]["lsd_db"]  # the details change what is heard
+    assert (stereo.CHANNEL_ITERATIONS, stereo.DETAIL_FLOOR, stereo.DETAIL_BITS) == defaults
+
+
+def test_a_channel_gets_fewer_iterations_after_fewer_for_the_mid_and_none_lays_the_levels_on():
+    assert stereo.channel_iterations(32) == stereo.CHANNEL_ITERATIONS == stereo.channel_iterations(200)
+    assert stereo.channel_iterations(16) == stereo.CHANNEL_ITERATIONS // 2 and stereo.channel_iterations(2) == 0
+    y = drums(TINY.n_samples, TINY.sr, room=0.6)
+    image, mid = stereo.image_of(y, TINY), stereo.mid_side(y)[0]
+    assert not np.allclose(stereo.render(mid, image, TINY, iterations=0), stereo.render(mid, image, TINY, iterations=4))

@@ -14,7 +14,7 @@ from ..errors import ModelFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import griffin_lim
 from ..data.store import chunks, is_stored
 from ..sound.hits import fine_bins_for, keep_hits as follow_ends
-from ..sound.stereo import render
+from ..sound.stereo import channel_iterations, render
 from .folder import BEST, META, ModelFolder, check_settings, read_history, read_images, read_latents, read_meta, recover_best
 from .latentfit import FIT_STEPS, fit_latents, latent_gradient
 from .weightsfile import architecture_from_meta, read_weights
@@ -398,7 +398,7 @@ class MorphModel:
         ``stereo.blend``): the mid is made stereo with it [shape=(2, n)]; None: mono [shape=(n,)].
         """
         mid = griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init)
-        return prevent_clipping(render(mid, image, self.settings))
+        return prevent_clipping(render(mid, image, self.settings, iterations=channel_iterations(n_iter)))
 
 
 def _known_names(model_dir):

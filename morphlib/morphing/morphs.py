@@ -10,7 +10,7 @@ from ..sound.audio import prevent_clipping, safe_filename
 from ..config import check_int
 from ..errors import ParameterError
 from ..sound.spectral import griffin_lim
-from ..sound.stereo import blend as blend_images, render
+from ..sound.stereo import blend as blend_images, channel_iterations, render
 from ..model.morphmodel import METHODS, check_alpha, check_unit
 from ..data.tempo import nearest_bars, time_stretch
 from ..model.latentfit import FIT_STEPS
@@ -283,7 +283,8 @@ def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):
     for al in alphas:
         S = (1 - al) * loops.S[i] + al * loops.S[j]
         mid = griffin_lim(S, loops.settings, n_iter=n_iter, seed=seed)
-        y = prevent_clipping(render(mid, blend_images([loops.image(i), loops.image(j)], [1 - al, al], settings=loops.settings), loops.settings))
+        image = blend_images([loops.image(i), loops.image(j)], [1 - al, al], settings=loops.settings)
+        y = prevent_clipping(render(mid, image, loops.settings, iterations=channel_iterations(n_iter)))
         out.append(Morph(loops.names[i], loops.names[j], al, "crossfade", S, y, loops.settings.sr))
     return out[0] if single else out
 

@@ -363,7 +363,14 @@ def channel_gains(image):
     return g_left, g_right, 0.5 * np.arccos(coherence)
 
 
-def render(mid, image, settings=None):
+def channel_iterations(n_iter):
+    """The Griffin-Lim iterations each channel gets after a mid's ``n_iter``:
+    ``CHANNEL_ITERATIONS`` after the tutorial's 32, proportionally fewer after fewer (a
+    panel's quick draft, 16: 2)."""
+    return int(round(CHANNEL_ITERATIONS * min(int(n_iter), 32) / 32))
+
+
+def render(mid, image, settings=None, *, iterations=None):
     """A stereo loop from its mid and an image (``image_of``'s inverse).
 
     Each channel is the mid at its level in each band and frame, its phase turned one way
@@ -383,6 +390,9 @@ def render(mid, image, settings=None):
         zero details: rendered as morphlib did before details. Fewer frames than ``mid``
         has (a sweep of several loops): the image repeats, loop after loop.
     settings : AnalysisSettings or None
+    iterations : int >= 0 or None
+        Griffin-Lim iterations per channel where there are details (0: the levels laid on
+        the mid's spectrum as they are); None: ``CHANNEL_ITERATIONS``.
 
     Returns
     -------
@@ -404,14 +414,15 @@ def render(mid, image, settings=None):
         return np.stack([left, right])
     level = 10.0 ** (detail[:, :, frames] / 20.0)
     phase = np.angle(M).T
+    iterations = CHANNEL_ITERATIONS if iterations is None else iterations
     return np.stack([
-        _consistent(np.abs(M).T * g * level[c], phase + way * _signs(settings) * theta, len(mid), settings)
+        _consistent(np.abs(M).T * g * level[c], phase + way * _signs(settings) * theta, len(mid), settings, iterations)
         for c, (g, way) in enumerate(((g_left, 1.0), (g_right, -1.0)))
     ])
 
 
-def _consistent(S, phase, n, settings):
+def _consistent(S, phase, n, settings, iterations):
     """A channel of magnitude ``S`` [shape=(n_bins, n_frames)] from ``phase``, after
-    ``CHANNEL_ITERATIONS`` of Griffin-Lim, ``n`` samples long."""
-    y = griffin_lim(S, settings, n_iter=CHANNEL_ITERATIONS, init=phase)
+    ``iterations`` of Griffin-Lim, ``n`` samples long."""
+    y = griffin_lim(S, settings, n_iter=iterations, init=phase)
     return np.pad(y, (0, max(0, n - len(y))))[:n]

@@ -27,7 +27,7 @@ from ...sound.audio import prevent_clipping, safe_filename, unique_path, write_w
 from ...model.morphmodel import METHODS, blend_latents, closest
 from ...morphing.morphs import Morph, at_tempo, bilinear_weights, fitted_bars
 from ...sound.spectral import griffin_lim, phase_of
-from ...sound.stereo import blend as blend_images, render
+from ...sound.stereo import blend as blend_images, channel_iterations, render
 from . import delivery
 from ...errors import MorphlibError
 from ..export import morph_path, save_html
@@ -458,7 +458,7 @@ class MorphPanel:
 
         S = np.tensordot(weights.astype(np.float32), self.loops.S[idx], axes=1)
         mid = griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed)
-        y = prevent_clipping(render(mid, self._image(idx, weights), self.loops.settings))
+        y = prevent_clipping(render(mid, self._image(idx, weights), self.loops.settings, iterations=channel_iterations(state["n_iter"])))
         self.baseline = Morph(S=S, y=y, sr=self.loops.settings.sr, **{**_meta(morph), "method": "crossfade"})
         fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: no figure left open per move
         specplot(S, self.loops.settings, ax=fig.subplots(), title=f"naive crossfade, same blend ({_describe(morph)})")
