@@ -390,15 +390,18 @@ class MorphModel:
             self._images = read_images(self.model_dir, self.settings) if self.model_dir else {}
         return self._images.get(os.path.splitext(str(name))[0])
 
-    def to_audio(self, S, *, n_iter=32, seed=0, init=None, image=None):
+    def to_audio(self, S, *, n_iter=32, seed=0, init=None, image=None, channel_iter=None):
         """Griffin-Lim waveform of one magnitude, scaled down if it would clip.
 
         ``init``: ``"random"`` (None), ``"pghi"`` or a starting phase (see ``spectral.griffin_lim``).
         ``image``: a stereo image (``morphlib.sound.stereo``; a morph's is its ends' blended,
         ``stereo.blend``): the mid is made stereo with it [shape=(2, n)]; None: mono [shape=(n,)].
+        ``channel_iter``: Griffin-Lim iterations per channel for an image's details (0: the
+        levels laid on the mid, as a quick draft does); None: ``stereo.channel_iterations(n_iter)``.
         """
         mid = griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init)
-        return prevent_clipping(render(mid, image, self.settings, iterations=channel_iterations(n_iter)))
+        channel_iter = channel_iterations(n_iter) if channel_iter is None else channel_iter
+        return prevent_clipping(render(mid, image, self.settings, iterations=channel_iter))
 
 
 def _known_names(model_dir):

@@ -394,11 +394,12 @@ class MorphPanel:
         """Phase-reconstruct ``S`` (in stereo with ``image``, ``stereo.render``) and send it to
         the player: a draft from the last phase with half the iterations, or at full quality
         with the chosen start."""
-        if draft:
-            init, n_iter = self._phase, state["n_iter"] // 2
+        if draft:  # the channels' details laid on as they are: the refined morph iterates them
+            init, n_iter, channel_iter = self._phase, state["n_iter"] // 2, 0
         else:
             init, n_iter = (self._phase if state["phase_start"] == "previous" else state["phase_start"]), state["n_iter"]
-        y = self.model.to_audio(S, n_iter=n_iter, seed=self.seed, init=init, image=image)
+            channel_iter = None
+        y = self.model.to_audio(S, n_iter=n_iter, seed=self.seed, init=init, image=image, channel_iter=channel_iter)
         self._phase = phase_of(y if y.ndim == 1 else y.mean(axis=0), self.model.settings)  # the mid's phase
         morph = Morph(S=S, y=y, sr=self.model.settings.sr, **meta)
         self.player.show(y, morph.sr, label=_describe(morph), draft=draft)
