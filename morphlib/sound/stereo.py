@@ -408,16 +408,19 @@ def render(mid, image, settings=None, *, iterations=None):
     frames = np.arange(len(M)) % bands.shape[-1]
     g_left, g_right, theta = channel_gains(_per_bin(bands, settings, frames))
     turn = unit_phasors(_signs(settings) * theta)
-    if detail is None or not np.any(detail):
+    iterations = CHANNEL_ITERATIONS if iterations is None else iterations
+    has_detail = detail is not None and np.any(detail)
+    if has_detail:
+        level = np.exp(detail[:, :, frames] * np.float32(np.log(10) / 20))
+        g_left, g_right = g_left * level[0], g_right * level[1]
+    if not has_detail or iterations == 0:  # the levels laid on the mid's spectrum as they are
         left = pr.istft((g_left * turn).T * M, len(mid))
         right = pr.istft((g_right * np.conj(turn)).T * M, len(mid))
         return np.stack([left, right])
-    level = 10.0 ** (detail[:, :, frames] / 20.0)
     phase = np.angle(M).T
-    iterations = CHANNEL_ITERATIONS if iterations is None else iterations
     return np.stack([
-        _consistent(np.abs(M).T * g * level[c], phase + way * _signs(settings) * theta, len(mid), settings, iterations)
-        for c, (g, way) in enumerate(((g_left, 1.0), (g_right, -1.0)))
+        _consistent(np.abs(M).T * g, phase + way * _signs(settings) * theta, len(mid), settings, iterations)
+        for g, way in ((g_left, 1.0), (g_right, -1.0))
     ])
 
 
