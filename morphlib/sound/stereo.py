@@ -61,15 +61,16 @@ MAX_DETAIL_DB = 20.0
 #: A detail's resolution: each frame's bins from their lowest to their highest value in 64
 #: steps, as the store and a model folder keep it (``morphlib.codes``), so that every path
 #: hears the same detail. On recorded drums in rooms (FluidR3's kits, 20 loops) 6 bits gave
-#: 2.86 dB per channel against 2.85 at 8; 4 bits 2.96, and the side 1.6 dB off.
+#: 2.83 dB per channel, as 8 did; 4 bits 2.98, and the side 1.6 dB off
+#: (``benchmarks/stereo_details.py``, docs/sound.md).
 DETAIL_BITS = 6
 #: Bins quieter than this share of the mid's mean magnitude count as that quiet when a
 #: detail is taken, so that a model's mid, which holds a little where the original held
 #: nothing, is not given a channel's level there.
 DETAIL_FLOOR = 1e-2
-#: Griffin-Lim iterations that bring each channel's phase to its detailed magnitude. More
-#: fit the levels closer and lose more of the turn between the channels (on recorded drums
-#: in rooms: 2 to 4 keep the side's level within 1 dB; docs/sound.md).
+#: Griffin-Lim iterations that bring each channel's phase to its detailed magnitude, after
+#: a mid's 32 (``channel_iterations``). More fit the levels closer and lose more of the turn
+#: between the channels (FluidR3's kits: 6 put the correlation 0.046 off, 4 0.037).
 CHANNEL_ITERATIONS = 4
 #: Downmix weights of surround channels into left and right (ITU-R BS.775: -3 dB for the
 #: centre and the surrounds; the LFE is left out), by channel count in WAV's order.
