@@ -431,3 +431,13 @@ def test_a_channel_gets_fewer_iterations_after_fewer_for_the_mid_and_none_lays_t
     y = drums(TINY.n_samples, TINY.sr, room=0.6)
     image, mid = stereo.image_of(y, TINY), stereo.mid_side(y)[0]
     assert not np.allclose(stereo.render(mid, image, TINY, iterations=0), stereo.render(mid, image, TINY, iterations=4))
+
+
+def test_a_nearly_mono_loop_keeps_no_details_and_its_faint_side_stays_as_faint():
+    y = drums(TINY.n_samples, TINY.sr, pan=0.02, room=0.005)
+    assert stereo.side_to_mid_db(y) < stereo.DETAIL_MIN_SIDE_DB
+    image = stereo.image_of(y, TINY)
+    bands, detail = stereo.split(image, TINY)
+    assert not np.any(detail)
+    out = stereo.render(stereo.mid_side(y)[0], image, TINY)
+    assert stereo.side_to_mid_db(out) == pytest.approx(stereo.side_to_mid_db(y), abs=1.5)

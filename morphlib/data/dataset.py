@@ -1,5 +1,6 @@
 """Folders of loops → magnitude spectrograms of one shape, with a report of every skip."""
 
+import collections.abc
 import dataclasses
 import difflib
 import itertools
@@ -18,6 +19,22 @@ from ..sound.stereo import image_of, is_stereo, mid_side, render, side_to_mid_db
 from .store import FLOAT16_MAX, LoopStore, StoredArray, StoredImages
 from ..progress import progress_bar
 from .tempo import STRETCH_LIMITS, STRETCHERS, bars_in, find_tempo, fit_to_window, stretcher, why_no_tempo
+
+
+class _ImagesByName(collections.abc.Mapping):
+    """``{name: image}`` whose images are read by ``image(index)`` when asked for."""
+
+    def __init__(self, index, image):
+        self._index, self._image = index, image
+
+    def __getitem__(self, name):
+        return self._image(self._index[name])
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self):
+        return len(self._index)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,10 +92,12 @@ class LoopSet:
         return bool(self.images) and any(info.stereo for info in self.infos)
 
     def stereo_images(self):
-        """``{name: image}`` of the stereo loops (what a model folder keeps for morphs by name)."""
+        """``{name: image}`` of the stereo loops (what a model folder keeps for morphs by
+        name), each image read when asked for: a library's images, decoded, may not fit in
+        memory at once."""
         if not self.images:
             return {}
-        return {self.names[i]: self.image(i) for i in range(len(self)) if self.infos[i].stereo}
+        return _ImagesByName({self.names[i]: i for i in range(len(self)) if self.infos[i].stereo}, self.image)
 
     def stereo_y(self, i):
         """Loop ``i`` as it sounds: its mid with its image rebuilt (``stereo.render``), or the

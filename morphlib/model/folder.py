@@ -618,11 +618,15 @@ def _write_images(model_dir, images, stamp, settings):
         if os.path.lexists(path):
             discard(path, root=model_dir)
         return 0
-    parts = [split(with_detail(im, settings), settings) for im in images.values()]
-    codes, low, step = code_bins(np.stack([d for _, d in parts]).transpose(0, 1, 3, 2), bits=DETAIL_BITS)  # loops, channels, frames, bins
+    bands, coded = [], []
+    for image in images.values():  # one loop at a time: a library's details decoded at once would not fit
+        b, detail = split(with_detail(image, settings), settings)
+        bands.append(np.asarray(b, np.float16))
+        coded.append(code_bins(detail.transpose(0, 2, 1), bits=DETAIL_BITS))  # channels, frames, bins
+    codes, low, step = (np.stack(part) for part in zip(*coded))
     buf = io.BytesIO()
-    np.savez(buf, names=np.array(list(images), dtype=str), stamp=np.array(stamp),
-             images=np.stack([np.asarray(b, np.float16) for b, _ in parts]), detail_codes=codes, detail_low=low, detail_step=step)
+    np.savez(buf, names=np.array(list(images), dtype=str), stamp=np.array(stamp), images=np.stack(bands),
+             detail_codes=codes, detail_low=low, detail_step=step)
     return atomic_write_bytes(path, buf.getvalue(), root=model_dir)
 
 

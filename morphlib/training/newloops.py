@@ -18,6 +18,7 @@ schedule on a ``budget.Clock``, the folder's keeper and checkpoint writer); what
 only its policy: the clock of its own seconds, the mixed batches, and :class:`AddKeeper`.
 """
 
+import collections
 import dataclasses
 import math
 import os
@@ -405,7 +406,9 @@ def _write_latents(model_dir, model, loops, kept, kept_images):
     """``latents.json`` (and the stereo images) of the added model: the folder's loops, and
     the known ones not in it."""
     kept = {n: v for n, v in kept.items() if n not in set(loops.names)}
-    images = {**{n: v for n, v in kept_images.items() if n in kept}, **loops.stereo_images()}
+    # the folder's loops' images read one at a time as they are written; the known ones
+    # not in it (few) as they were
+    images = collections.ChainMap(loops.stereo_images(), {n: kept_images[n] for n in kept if n in kept_images})
     z = model.encode(loops.S)
     write_latents(model_dir, [*kept, *loops.names], np.concatenate([np.asarray(list(kept.values())).reshape(-1, z.shape[1]), z]),
                   images=images, settings=loops.settings)
