@@ -38,8 +38,7 @@ import zlib
 import numpy as np
 
 from ..sound.audio import INFO_FIELDS, MAX_FILE_BYTES, AudioInfo
-from ..codes import code_bins, decode_bins, packed_size
-from ..sound.stereo import DETAIL_BITS, band_image_shape, image_shape, split, with_detail
+from ..sound.stereo import band_image_shape, coded, detail_codes_shape, from_codes, image_shape
 from ..errors import StoreError
 from ..files import atomic_write_text, discard, open_for_writing
 from .tempo import bpm_from_name
@@ -379,10 +378,9 @@ def _pwrite_all(fd, data, offset):
 
 
 def _image_parts(settings):
-    """(name, dtype, shape) of an image's parts in a record: its bands, and its details as
-    ``stereo`` codes them (``DETAIL_BITS``, each frame's bins from their lowest to their highest)."""
-    bands, frames = band_image_shape(settings), (2, settings.n_frames)
-    return (("bands", np.float16, bands), ("codes", np.uint8, (*frames, packed_size(settings.n_bins, DETAIL_BITS))),
+    """(name, dtype, shape) of an image's parts in a record, as ``stereo.coded`` keeps them."""
+    frames = (2, settings.n_frames)
+    return (("bands", np.float16, band_image_shape(settings)), ("codes", np.uint8, detail_codes_shape(settings)),
             ("low", np.float32, frames), ("step", np.float32, frames))
 
 
@@ -391,19 +389,17 @@ def _image_bytes(settings):
 
 
 def _image_record(image, settings):
-    bands, detail = split(with_detail(image, settings), settings)
-    codes, low, step = code_bins(detail.transpose(0, 2, 1), bits=DETAIL_BITS)
-    values = {"bands": bands, "codes": codes, "low": low, "step": step}
-    return b"".join(np.asarray(values[name]).astype(dtype).tobytes() for name, dtype, _ in _image_parts(settings))
+    parts = coded(image, settings)
+    return b"".join(np.asarray(part).astype(dtype).tobytes() for part, (_, dtype, _shape) in zip(parts, _image_parts(settings)))
 
 
 def _image_from_record(data, settings):
-    values, at = {}, 0
-    for name, dtype, shape in _image_parts(settings):
+    parts, at = [], 0
+    for _, dtype, shape in _image_parts(settings):
         n = np.dtype(dtype).itemsize * int(np.prod(shape))
-        values[name], at = np.frombuffer(data[at : at + n], dtype).reshape(shape), at + n
-    detail = decode_bins(values["codes"], values["low"], values["step"], settings.n_bins, bits=DETAIL_BITS)
-    return np.concatenate([values["bands"].astype(np.float32), detail.transpose(0, 2, 1)], axis=1)
+        parts.append(np.frombuffer(data[at : at + n], dtype).reshape(shape))
+        at += n
+    return from_codes(*parts, settings)
 
 
 class StoredArray:

@@ -44,10 +44,9 @@ from ..files import (
     replace_keeping_old,
     write_in_place,
 )
-from ..codes import code_bins, decode_bins, packed_size
 from .recipes import recipe_from_dict
 from ..progress import format_duration
-from ..sound.stereo import DETAIL_BITS, band_image_shape, split, with_detail
+from ..sound.stereo import band_image_shape, coded, detail_codes_shape, from_codes
 
 FORMAT = "morphlib-model"
 FORMAT_VERSION = 1
@@ -618,14 +617,10 @@ def _write_images(model_dir, images, stamp, settings):
         if os.path.lexists(path):
             discard(path, root=model_dir)
         return 0
-    bands, coded = [], []
-    for image in images.values():  # one loop at a time: a library's details decoded at once would not fit
-        b, detail = split(with_detail(image, settings), settings)
-        bands.append(np.asarray(b, np.float16))
-        coded.append(code_bins(detail.transpose(0, 2, 1), bits=DETAIL_BITS))  # channels, frames, bins
-    codes, low, step = (np.stack(part) for part in zip(*coded))
+    # one loop at a time: a library's details decoded at once would not fit in memory
+    bands, codes, low, step = (np.stack(part) for part in zip(*(coded(image, settings) for image in images.values())))
     buf = io.BytesIO()
-    np.savez(buf, names=np.array(list(images), dtype=str), stamp=np.array(stamp), images=np.stack(bands),
+    np.savez(buf, names=np.array(list(images), dtype=str), stamp=np.array(stamp), images=bands.astype(np.float16),
              detail_codes=codes, detail_low=low, detail_step=step)
     return atomic_write_bytes(path, buf.getvalue(), root=model_dir)
 
@@ -651,9 +646,9 @@ def read_images(model_dir, settings):
                                    "a folder's images may take: not a morphlib folder's file; pass the data folder (--data) instead")
         with np.load(path, allow_pickle=False) as f:
             names, stamp, bands = f["names"], str(f["stamp"]), f["images"]
-            coded = {k: f[k] for k in ("detail_codes", "detail_low", "detail_step") if k in f.files}
+            details = {k: f[k] for k in ("detail_codes", "detail_low", "detail_step") if k in f.files}
         shape = band_image_shape(settings)
-        ok = names.ndim == 1 and bands.dtype == np.float16 and bands.shape == (len(names), *shape) and _codes_fit(coded, len(names), settings)
+        ok = names.ndim == 1 and bands.dtype == np.float16 and bands.shape == (len(names), *shape) and _codes_fit(details, len(names), settings)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelFolderError(f"{path} is damaged ({type(exc).__name__}); pass the data folder (--data) instead") from None
     if not ok:
@@ -661,35 +656,33 @@ def read_images(model_dir, settings):
                                "with their details: pass the data folder (--data) instead")
     if stamp != _stamp(os.path.join(os.fspath(model_dir), BEST)):
         raise ModelFolderError(f"{path} belongs to an older {BEST} (training was interrupted); pass the data folder (--data)")
-    return FolderImages([str(n) for n in names], bands, coded, settings.n_bins)
+    return FolderImages([str(n) for n in names], bands, details, settings)
 
 
-def _codes_fit(coded, n, settings):
+def _codes_fit(details, n, settings):
     """Whether the details' codes are those of ``n`` loops' images for ``settings`` (or absent)."""
-    if not coded:
+    if not details:
         return True
-    if len(coded) != 3:
+    if len(details) != 3:
         return False
     rows = (n, 2, settings.n_frames)
-    return (coded["detail_codes"].dtype == np.uint8 and coded["detail_codes"].shape == (*rows, packed_size(settings.n_bins, DETAIL_BITS))
-            and all(coded[k].dtype == np.float32 and coded[k].shape == rows for k in ("detail_low", "detail_step")))
+    return (details["detail_codes"].dtype == np.uint8 and details["detail_codes"].shape == (n, *detail_codes_shape(settings))
+            and all(details[k].dtype == np.float32 and details[k].shape == rows for k in ("detail_low", "detail_step")))
 
 
 class FolderImages(collections.abc.Mapping):
     """``{name: image}`` of a folder's images, each decoded when asked for (a library's
-    images take 8 times as much memory decoded as coded)."""
+    details take five times as much memory decoded as coded)."""
 
-    def __init__(self, names, bands, coded, n_bins):
+    def __init__(self, names, bands, details, settings):
         self._index = {n: k for k, n in enumerate(names)}
-        self._bands, self._coded, self._n_bins = bands, coded, n_bins
+        self._bands, self._details, self._settings = bands, details, settings
 
     def __getitem__(self, name):
         k = self._index[name]
-        bands = self._bands[k].astype(np.float32)
-        if not self._coded:  # a folder of morphlib before details: bands only
-            return bands
-        detail = decode_bins(*(self._coded[f"detail_{part}"][k] for part in ("codes", "low", "step")), self._n_bins, bits=DETAIL_BITS)
-        return np.concatenate([bands, detail.transpose(0, 2, 1)], axis=1)  # channels, bins, frames
+        if not self._details:  # a folder of morphlib before details: bands only
+            return self._bands[k].astype(np.float32)
+        return from_codes(self._bands[k], *(self._details[f"detail_{part}"][k] for part in ("codes", "low", "step")), self._settings)
 
     def __iter__(self):
         return iter(self._index)

@@ -32,7 +32,7 @@ import functools
 
 import numpy as np
 
-from ..codes import code_bins, decode_bins
+from ..codes import code_bins, decode_bins, packed_size
 from ..config import AnalysisSettings
 from ..errors import ParameterError
 from .spectral import griffin_lim, reconstructor, unit_phasors
@@ -260,8 +260,36 @@ def _detail(M, channels, bands, settings):
     floor = DETAIL_FLOOR * float(np.mean(np.abs(M))) + 1e-12
     mid = np.abs(M) + floor
     detail = [20 * np.log10((np.abs(X) + floor) / (mid * np.maximum(g, 1e-6))) for X, g in zip(channels, (g_left, g_right))]
-    frames_of_bins = np.clip(np.stack(detail), -MAX_DETAIL_DB, MAX_DETAIL_DB).transpose(0, 2, 1)
-    return decode_bins(*code_bins(frames_of_bins, bits=DETAIL_BITS), settings.n_bins, bits=DETAIL_BITS).transpose(0, 2, 1)
+    detail = np.clip(np.stack(detail), -MAX_DETAIL_DB, MAX_DETAIL_DB)
+    return _decode_detail(*_code_detail(detail), settings)
+
+
+def coded(image, settings):
+    """An image as it is kept (the store, a model folder): ``(bands, codes, low, step)``, its
+    bands [shape=(2, n_bands, n_frames)] and its details in ``DETAIL_BITS`` bits, each
+    frame's bins from their lowest to their highest value (``morphlib.codes``; codes
+    [shape=detail_codes_shape(settings)], low and step [shape=(2, n_frames)]). An image of
+    bands only is kept with zero details."""
+    bands, detail = split(with_detail(image, settings), settings)
+    return (bands, *_code_detail(detail))
+
+
+def from_codes(bands, codes, low, step, settings):
+    """``coded``'s inverse: the image [shape=image_shape(settings)], float32."""
+    return np.concatenate([np.asarray(bands, np.float32), _decode_detail(codes, low, step, settings)], axis=1)
+
+
+def detail_codes_shape(settings):
+    """``(2, n_frames, bytes)``: the shape of an image's coded details (``coded``)."""
+    return (2, settings.n_frames, packed_size(settings.n_bins, DETAIL_BITS))
+
+
+def _code_detail(detail):
+    return code_bins(np.asarray(detail, np.float32).transpose(0, 2, 1), bits=DETAIL_BITS)  # channels, frames, bins
+
+
+def _decode_detail(codes, low, step, settings):
+    return decode_bins(codes, low, step, settings.n_bins, bits=DETAIL_BITS).transpose(0, 2, 1)  # channels, bins, frames
 
 
 def _per_bin(bands, settings, frames=None):
