@@ -10,8 +10,10 @@ tried on a trained model's reconstructions, one at a time, the others at their d
 made stereo with the image taken from the fitted original, and heard against the original
 channel by channel: audible LSD per channel, side-to-mid level and channel correlation
 (median |error|), and the milliseconds of the render. The choices: ``CHANNEL_ITERATIONS``
-(0 with details: the mid's STFT times the levels, no iterations), ``DETAIL_FLOOR``,
-``DETAIL_BITS``, and the image of bands only (details off), as before details.
+(0 with details: the mid's STFT times the levels, no iterations), ``CHANNEL_COUPLING``,
+``DETAIL_FLOOR``, ``DETAIL_BITS``, the channels' levels taken from the mid's own spectrum
+instead of the model's magnitude (as before), and the image of bands only (details off), as
+before details.
 """
 
 import argparse
@@ -28,14 +30,14 @@ sys.path.insert(0, HERE)
 from common import cpu_description, report  # noqa: E402
 
 
-def heard(original, mid, image, settings):
+def heard(original, mid, image, settings, made_from=None):
     """(audible LSD per channel, side-to-mid error in dB, correlation error, render ms)."""
     from morphlib.sound import stereo
     from morphlib.sound.audiometrics import audible_lsd
     from morphlib.sound.spectral import magnitude
 
     start = time.perf_counter()
-    y = stereo.render(mid, image, settings)
+    y = stereo.render(mid, image, settings, magnitude=made_from)
     ms = 1000 * (time.perf_counter() - start)
     n = y.shape[1]
     lsd = float(np.mean([audible_lsd(magnitude(original[c], settings), y[c], settings) for c in range(2)]))
@@ -45,8 +47,10 @@ def heard(original, mid, image, settings):
 
 def variants(args):
     """(label, {constant of stereo: value}, details on) of each choice tried."""
-    out = [("the defaults", {}, True), ("bands only (before details)", {}, False)]
+    out = [("the defaults", {}, True), ("bands only (before details)", {}, False),
+           ("levels from the mid's own spectrum", {}, "mid")]
     out += [(f"CHANNEL_ITERATIONS = {n}", {"CHANNEL_ITERATIONS": n}, True) for n in args.iterations]
+    out += [(f"CHANNEL_COUPLING = {c:g}", {"CHANNEL_COUPLING": c}, True) for c in args.couplings]
     out += [(f"DETAIL_FLOOR = {f:g}", {"DETAIL_FLOOR": f}, True) for f in args.floors]
     out += [(f"DETAIL_BITS = {b}", {"DETAIL_BITS": b}, True) for b in args.bits]
     return out
@@ -60,9 +64,10 @@ def run(label, changes, details, cases, settings):
         for name, value in changes.items():
             setattr(stereo, name, value)
         rows = []
-        for original, mid in cases:
+        for original, mid, made_from in cases:
             image = stereo.image_of(original, settings)
-            rows.append(heard(original, mid, image if details else stereo.split(image, settings)[0], settings))
+            rows.append(heard(original, mid, image if details else stereo.split(image, settings)[0], settings,
+                              None if details == "mid" else made_from))
     finally:
         for name, value in before.items():
             setattr(stereo, name, value)
@@ -79,7 +84,8 @@ def main(argv=None):
     p.add_argument("model_dir")
     p.add_argument("loops_dir")
     p.add_argument("--loops", type=int, default=20, help="the first N stereo loops")
-    p.add_argument("--iterations", nargs="*", type=int, default=[0, 2, 3, 6])
+    p.add_argument("--iterations", nargs="*", type=int, default=[0, 4, 6, 12])
+    p.add_argument("--couplings", nargs="*", type=float, default=[0.0, 0.05, 0.2])
     p.add_argument("--floors", nargs="*", type=float, default=[0.001, 0.03])
     p.add_argument("--bits", nargs="*", type=int, default=[4, 8])
     p.add_argument("--json")
@@ -92,8 +98,8 @@ def main(argv=None):
     stereo_ones = [k for k in range(len(loops)) if loops.image(k) is not None][: args.loops]
     if not stereo_ones:
         sys.exit(f"{args.loops_dir} holds no stereo loop")
-    mids = [model.to_audio(R) for R in model.reconstruct(np.asarray(loops.S[stereo_ones], np.float32))]
-    cases = [(fitted_audio(loops.infos[k].path, model.settings)[0], mid) for k, mid in zip(stereo_ones, mids)]
+    R = model.reconstruct(np.asarray(loops.S[stereo_ones], np.float32))
+    cases = [(fitted_audio(loops.infos[k].path, model.settings)[0], model.to_audio(r), r) for k, r in zip(stereo_ones, R)]
     print(f"\n{len(cases)} stereo loops of {args.loops_dir}, {model.settings.sr} Hz ({cpu_description()})")
     print("| choice | audible LSD per channel, dB | side-to-mid, median abs. error, dB | correlation, median abs. error | a render, ms |")
     print("| --- | --- | --- | --- | --- |")

@@ -414,15 +414,16 @@ def test_the_details_benchmark_tries_each_choice_and_puts_the_defaults_back(ster
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
     from stereo_details import main
 
-    defaults = (stereo.CHANNEL_ITERATIONS, stereo.DETAIL_FLOOR, stereo.DETAIL_BITS)
-    main([stereo_model.model_dir, str(stereo_folder), "--loops", "2", "--iterations", "0", "--floors", "0.1", "--bits", "8",
-          "--json", str(tmp_path / "details.json")])
+    defaults = (stereo.CHANNEL_ITERATIONS, stereo.CHANNEL_COUPLING, stereo.DETAIL_FLOOR, stereo.DETAIL_BITS)
+    main([stereo_model.model_dir, str(stereo_folder), "--loops", "2", "--iterations", "0", "--couplings", "1", "--floors", "0.1",
+          "--bits", "8", "--json", str(tmp_path / "details.json")])
     rows = json.loads((tmp_path / "details.json").read_text())["rows"]
-    assert [r["choice"] for r in rows] == ["the defaults", "bands only (before details)", "CHANNEL_ITERATIONS = 0",
-                                           "DETAIL_FLOOR = 0.1", "DETAIL_BITS = 8"]
+    assert [r["choice"] for r in rows] == ["the defaults", "bands only (before details)", "levels from the mid's own spectrum",
+                                           "CHANNEL_ITERATIONS = 0", "CHANNEL_COUPLING = 1", "DETAIL_FLOOR = 0.1", "DETAIL_BITS = 8"]
     assert all(np.isfinite(r["lsd_db"]) and r["render_ms"] > 0 for r in rows)
     assert rows[0]["lsd_db"] != rows[1]["lsd_db"]  # the details change what is heard
-    assert (stereo.CHANNEL_ITERATIONS, stereo.DETAIL_FLOOR, stereo.DETAIL_BITS) == defaults
+    assert rows[0]["lsd_db"] != rows[2]["lsd_db"] != rows[4]["lsd_db"]  # so do where the levels come from and the coupling
+    assert (stereo.CHANNEL_ITERATIONS, stereo.CHANNEL_COUPLING, stereo.DETAIL_FLOOR, stereo.DETAIL_BITS) == defaults
 
 
 def test_a_channel_gets_fewer_iterations_after_fewer_for_the_mid_and_none_lays_the_levels_on():
@@ -441,3 +442,28 @@ def test_a_nearly_mono_loop_keeps_no_details_and_its_faint_side_stays_as_faint()
     assert not np.any(detail)
     out = stereo.render(stereo.mid_side(y)[0], image, TINY)
     assert stereo.side_to_mid_db(out) == pytest.approx(stereo.side_to_mid_db(y), abs=1.5)
+
+
+def test_the_channels_take_their_levels_from_the_magnitude_the_mid_was_rebuilt_from():
+    y = drums(TINY.n_samples, TINY.sr, room=0.6)
+    image, mid = stereo.image_of(y, TINY), stereo.mid_side(y)[0]
+    own, twice = stereo.render(mid, image, TINY), stereo.render(mid, image, TINY, magnitude=2 * magnitude(mid, TINY))
+    assert np.sqrt(np.mean(twice**2) / np.mean(own**2)) == pytest.approx(2.0, rel=0.01)
+    with pytest.raises(ParameterError, match=r"magnitude must have shape \(129, 16\)"):
+        stereo.render(mid, image, TINY, magnitude=magnitude(mid, TINY)[:, :8])
+
+
+def test_coupled_channels_stay_as_alike_and_as_wide_as_the_image_says(monkeypatch):
+    def errors():
+        corr = side = 0.0
+        for seed in range(3):
+            y = drums(TINY.n_samples, TINY.sr, room=0.6, seed=seed)
+            out = stereo.render(stereo.mid_side(y)[0], stereo.image_of(y, TINY), TINY)
+            corr += abs(stereo.channel_correlation(out) - stereo.channel_correlation(y[:, : out.shape[1]]))
+            side += abs(stereo.side_to_mid_db(out) - stereo.side_to_mid_db(y))
+        return corr, side
+
+    coupled = errors()
+    monkeypatch.setattr(stereo, "CHANNEL_COUPLING", 0.0)  # each channel iterating alone drifts from the other
+    alone = errors()
+    assert coupled[0] < 0.7 * alone[0] and coupled[1] < 0.7 * alone[1]

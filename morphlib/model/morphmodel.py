@@ -401,7 +401,7 @@ class MorphModel:
         """
         mid = griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init)
         channel_iter = channel_iterations(n_iter) if channel_iter is None else channel_iter
-        return prevent_clipping(render(mid, image, self.settings, iterations=channel_iter))
+        return prevent_clipping(render(mid, image, self.settings, iterations=channel_iter, magnitude=S))
 
 
 def _known_names(model_dir):

@@ -284,7 +284,7 @@ def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):
         S = (1 - al) * loops.S[i] + al * loops.S[j]
         mid = griffin_lim(S, loops.settings, n_iter=n_iter, seed=seed)
         image = blend_images([loops.image(i), loops.image(j)], [1 - al, al], settings=loops.settings)
-        y = prevent_clipping(render(mid, image, loops.settings, iterations=channel_iterations(n_iter)))
+        y = prevent_clipping(render(mid, image, loops.settings, iterations=channel_iterations(n_iter), magnitude=S))
         out.append(Morph(loops.names[i], loops.names[j], al, "crossfade", S, y, loops.settings.sr))
     return out[0] if single else out
 

@@ -152,7 +152,7 @@ def _resynthesise(S, settings, n_iter, seed, phase="random", *, images=(), weigh
     whole = dataclasses.replace(settings, n_frames=S.shape[1], fit="crop")
     mid = griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase)
     image = blend_images(images, weights, frames=np.arange(S.shape[1]) % (settings.n_frames - 1), settings=settings) if images else None
-    return prevent_clipping(render(mid, image, whole, iterations=channel_iterations(n_iter)))
+    return prevent_clipping(render(mid, image, whole, iterations=channel_iterations(n_iter), magnitude=S))
 
 
 def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", n_levels=33, n_iter=32, seed=0, phase="random",

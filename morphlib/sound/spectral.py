@@ -250,6 +250,13 @@ class PhaseReconstructor:
         start = self.settings.n_fft // 2
         return y[start : start + length]
 
+    def project(self, X, length):
+        """``stft(istft(X, length))``: the STFT of the signal nearest ``X`` [shape=(n_frames,
+        n_bins)], as one Griffin-Lim iteration takes it."""
+        if self.circular:
+            return self.stft(self.istft(X, length))
+        return self._round_trip(X, self._inverse_envelope(len(X), length))
+
     def _inverse_envelope(self, n_frames, length):
         """1 / the overlap-add envelope inside the centred signal, 0 in the padding around it:
         one multiplication both normalises an overlap-added signal and pads it for ``stft``."""
@@ -292,11 +299,10 @@ class PhaseReconstructor:
         else:
             angle = np.asarray(init, np.float32).T
         X = S * unit_phasors(angle)
-        inverse_envelope = self._inverse_envelope(len(S), length)
         previous, scale = None, np.empty(S.shape, np.float32)
         step = np.float32(momentum / (1 + momentum))
         for _ in range(n_iter):
-            rebuilt = self.stft(self.istft(X, length)) if self.circular else self._round_trip(X, inverse_envelope)
+            rebuilt = self.project(X, length)
             if previous is None:
                 X = rebuilt.copy()
             else:  # X = rebuilt - step * previous, in the buffer of previous

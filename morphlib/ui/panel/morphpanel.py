@@ -459,7 +459,8 @@ class MorphPanel:
 
         S = np.tensordot(weights.astype(np.float32), self.loops.S[idx], axes=1)
         mid = griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed)
-        y = prevent_clipping(render(mid, self._image(idx, weights), self.loops.settings, iterations=channel_iterations(state["n_iter"])))
+        y = prevent_clipping(render(mid, self._image(idx, weights), self.loops.settings, iterations=channel_iterations(state["n_iter"]),
+                                     magnitude=S))
         self.baseline = Morph(S=S, y=y, sr=self.loops.settings.sr, **{**_meta(morph), "method": "crossfade"})
         fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: no figure left open per move
         specplot(S, self.loops.settings, ax=fig.subplots(), title=f"naive crossfade, same blend ({_describe(morph)})")
