@@ -488,6 +488,9 @@ def _coupled_channels(targets, start, turn, n, settings, iterations):
     pulled ``CHANNEL_COUPLING`` of the way to the two's common phase, turned."""
     pr = reconstructor(settings)
     ways = (turn, np.conj(turn))
+    # the common phase: each channel's turned back and weighted by its level, summed
+    back = (ways[1] * targets[0], ways[0] * targets[1])
+    pulls = [np.complex64(CHANNEL_COUPLING) * w for w in ways]
     X = [a * start * w for a, w in zip(targets, ways)]
     previous = [None, None]
     step = np.float32(CHANNEL_MOMENTUM / (1 + CHANNEL_MOMENTUM))
@@ -495,14 +498,23 @@ def _coupled_channels(targets, start, turn, n, settings, iterations):
         moved = []
         for c in range(2):
             rebuilt = pr.project(X[c], n)
-            moved.append(rebuilt if previous[c] is None else rebuilt - step * previous[c])
+            moved.append(rebuilt.copy() if previous[c] is None else rebuilt - step * previous[c])  # (changed in place below)
             previous[c] = rebuilt
-        common = _unit(moved[0] * ways[1] * targets[0] + moved[1] * ways[0] * targets[1])
-        X = [a * _unit(CHANNEL_COUPLING * common * w + (1 - CHANNEL_COUPLING) * _unit(m))
-             for a, w, m in zip(targets, ways, moved)]
+        common = _unit(moved[0] * back[0] + moved[1] * back[1])
+        X = [_at_level(pull * common + _at_level(m, np.float32(1 - CHANNEL_COUPLING)), a)
+             for a, pull, m in zip(targets, pulls, moved)]
     return np.stack([pr.istft(x, n) for x in X])
 
 
+def _at_level(X, level):
+    """Complex ``X`` with its phase at magnitude ``level`` (a number or an array)."""
+    scale = np.abs(X)
+    np.maximum(scale, np.float32(1e-12), out=scale)
+    np.divide(level, scale, out=scale)
+    X *= scale
+    return X
+
+
 def _unit(X):
-    """Complex ``X`` at unit magnitude (its phase)."""
-    return X / np.maximum(np.abs(X), np.float32(1e-12))
+    """Complex ``X`` at unit magnitude (its phase), in place."""
+    return _at_level(X, np.float32(1.0))
