@@ -467,3 +467,52 @@ def test_coupled_channels_stay_as_alike_and_as_wide_as_the_image_says(monkeypatc
     monkeypatch.setattr(stereo, "CHANNEL_COUPLING", 0.0)  # each channel iterating alone drifts from the other
     alone = errors()
     assert coupled[0] < 0.7 * alone[0] and coupled[1] < 0.7 * alone[1]
+
+
+def _flat_image(pan, width, n_frames=16):
+    """An image of TINY's shape with the same pan and width in every band and frame, no details."""
+    image = np.zeros(stereo.image_shape(TINY)[:2] + (n_frames,), np.float32)
+    k = stereo.n_bands(TINY)
+    image[0, :k], image[1, :k] = pan, width
+    return image
+
+
+def test_a_blend_weighs_each_end_by_its_level_where_levels_are_given():
+    k = stereo.n_bands(TINY)
+    narrow, wide = _flat_image(0.0, 0.1), _flat_image(0.0, 1.0)
+    loud = np.ones((k, 16), np.float32)
+    quiet_late = loud.copy()
+    quiet_late[:, 8:] = 0.0  # the narrow end is silent in its last 8 frames (the wide one's tail rings on)
+    plain = stereo.blend([narrow, wide], [0.5, 0.5], settings=TINY)
+    weighed = stereo.blend([narrow, wide], [0.5, 0.5], settings=TINY, levels=[quiet_late, loud])
+    np.testing.assert_allclose(plain[1, :k], np.sqrt(0.1), rtol=1e-5)  # the widths' mean in dB, everywhere
+    np.testing.assert_allclose(weighed[1, :k, :8], np.sqrt(0.1), rtol=1e-5)  # both as loud: as before
+    np.testing.assert_allclose(weighed[1, :k, 8:], 1.0, rtol=1e-4)  # only the wide end sounds: its width
+    silent = np.zeros_like(loud)
+    np.testing.assert_allclose(stereo.blend([narrow, wide], [0.5, 0.5], settings=TINY, levels=[silent, silent]), plain, rtol=1e-5)
+    per_frame = stereo.blend([narrow, wide], np.full((32, 2), 0.5, np.float32), settings=TINY, levels=[quiet_late, loud])
+    np.testing.assert_allclose(per_frame[1, :k], np.tile(weighed[1, :k], 2), rtol=1e-5)  # a sweep's frames go round the loop
+    bands_only = [stereo.split(im, TINY)[0] for im in (narrow, wide)]  # a model folder of before details: blended as then
+    np.testing.assert_array_equal(stereo.blend(bands_only, [0.5, 0.5], settings=TINY, levels=[quiet_late, loud]),
+                                  stereo.blend(bands_only, [0.5, 0.5], settings=TINY))
+
+
+def test_band_levels_are_a_mids_band_energies_over_their_mean():
+    S = np.ones((TINY.n_bins, 16), np.float32)
+    S[:, 8:] = 0.0
+    levels = stereo.band_levels(np.stack([S, 3 * S]), TINY)
+    assert levels.shape == (2, stereo.n_bands(TINY), 16)
+    np.testing.assert_allclose(levels[0], levels[1], rtol=1e-5)  # a level over the loop's own mean
+    assert np.all(levels[0][:, 8:] == 0) and np.all(levels[0][:, :8] > 0)
+
+
+def test_a_morph_weighs_its_ends_images_by_the_ends_decoded_levels(stereo_model, stereo_loops, monkeypatch):
+    from morphlib.morphing import morphs
+
+    seen = []
+    original = morphs.blend_images
+    monkeypatch.setattr(morphs, "blend_images", lambda *a, **kw: seen.append(kw.get("levels")) or original(*a, **kw))
+    morph(stereo_model, "Stereo A", "Stereo B", 0.5, loops=stereo_loops, n_iter=2)
+    ends = [stereo_loops.index(name) for name in ("Stereo A", "Stereo B")]
+    z = np.stack([stereo_model.encode(stereo_loops.S[i], fit=0)[0] for i in ends])  # as morph takes them
+    np.testing.assert_allclose(seen[0], stereo.band_levels(stereo_model.decode(z), TINY), rtol=1e-4, atol=1e-6)

@@ -14,7 +14,7 @@ from ..errors import ModelFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import griffin_lim
 from ..data.store import chunks, is_stored
 from ..sound.hits import fine_bins_for, keep_hits as follow_ends
-from ..sound.stereo import channel_iterations, render
+from ..sound.stereo import band_levels, channel_iterations, render
 from .folder import BEST, META, ModelFolder, check_settings, read_history, read_images, read_latents, read_meta, recover_best
 from .latentfit import FIT_STEPS, fit_latents, latent_gradient
 from .weightsfile import architecture_from_meta, read_weights
@@ -99,6 +99,10 @@ def blend_latents(z_ends, weights, *, method="linear"):
     return (weights @ z_ends).astype(np.float32)
 
 
+#: Sets of ends whose decodes (and levels) a model keeps for the next call (a panel's moves).
+ENDS_KEPT = 64
+
+
 class MorphModel:
     """A trained VAE with the analysis settings it was trained on.
 
@@ -127,7 +131,7 @@ class MorphModel:
         #: no folder to say (then every loop counts as its own). Read now, with the weights:
         #: ``add_loops`` later rewrites the folder, and this object stays the model it loaded.
         self.known_names = _known_names(model_dir)
-        self._ends = {}
+        self._ends, self._levels = {}, {}
         self._fitted = {}
         self._images = None
 
@@ -313,14 +317,16 @@ class MorphModel:
 
         return follow_ends(S, self._decoded_ends(z_ends), weights, fine_bins=fine_bins_for(self.settings))
 
+    def end_levels(self, z_ends):
+        """Each end's mid level by the stereo image's band and frame (``stereo.band_levels`` of
+        its decode) [shape=(k, n_bands, n_frames)]: what a morph's image weighs its ends by
+        (``stereo.blend``)."""
+        z_ends = np.atleast_2d(np.asarray(z_ends, np.float32))
+        return _kept(self._levels, z_ends.tobytes(), lambda: band_levels(self._decoded_ends(z_ends), self.settings))
+
     def _decoded_ends(self, z_ends):
         """The ends decoded, kept for the next call (a panel renders many blends of the same ends)."""
-        key = z_ends.tobytes()
-        if key not in self._ends:
-            if len(self._ends) >= 64:
-                self._ends.pop(next(iter(self._ends)))
-            self._ends[key] = self.decode(z_ends)
-        return self._ends[key]
+        return _kept(self._ends, z_ends.tobytes(), lambda: self.decode(z_ends))
 
     @functools.cached_property
     def _graph_decode(self):
@@ -402,6 +408,15 @@ class MorphModel:
         mid = griffin_lim(S, self.settings, n_iter=n_iter, seed=seed, init=init)
         channel_iter = channel_iterations(n_iter) if channel_iter is None else channel_iter
         return prevent_clipping(render(mid, image, self.settings, iterations=channel_iter, magnitude=S))
+
+
+def _kept(cache, key, make):
+    """``cache[key]``, made by ``make()`` the first time; the oldest of ``ENDS_KEPT`` goes first."""
+    if key not in cache:
+        if len(cache) >= ENDS_KEPT:
+            cache.pop(next(iter(cache)))
+        cache[key] = make()
+    return cache[key]
 
 
 def _known_names(model_dir):

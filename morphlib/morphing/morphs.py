@@ -10,7 +10,7 @@ from ..sound.audio import prevent_clipping, safe_filename
 from ..config import check_int
 from ..errors import ParameterError
 from ..sound.spectral import griffin_lim
-from ..sound.stereo import blend as blend_images, channel_iterations, render
+from ..sound.stereo import band_levels, blend as blend_images, channel_iterations, render
 from ..model.morphmodel import METHODS, check_alpha, check_unit
 from ..data.tempo import nearest_bars, time_stretch
 from ..model.latentfit import FIT_STEPS
@@ -158,9 +158,11 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
     name_a, z_a, image_a = resolve_sound(model, a, loops=loops)
     name_b, z_b, image_b = resolve_sound(model, b, loops=loops)
     S = model.blend(np.stack([z_a, z_b]), [[1 - al, al] for al in alphas], method=method, keep_hits=keep_hits)
+    levels = model.end_levels(np.stack([z_a, z_b])) if image_a is not None or image_b is not None else None
     out = []
     for al, s in zip(alphas, S):
-        y = model.to_audio(s, n_iter=n_iter, seed=seed, init=phase, image=blend_images([image_a, image_b], [1 - al, al], settings=model.settings))
+        image = blend_images([image_a, image_b], [1 - al, al], settings=model.settings, levels=levels)
+        y = model.to_audio(s, n_iter=n_iter, seed=seed, init=phase, image=image)
         out.append(Morph(name_a, name_b, al, method, s, y, model.settings.sr))
     if bpm is not None:
         bars = bars or fitted_bars(loops, a if np.mean(alphas) < 0.5 else b)  # the nearer end's bars
@@ -267,7 +269,8 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="rand
     names, z, images = resolve_corners(model, corners, loops=loops)
     weights = bilinear_weights(x, y)
     S = model.blend(z, weights, keep_hits=keep_hits)[0]
-    y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase, image=blend_images(images, weights, settings=model.settings))
+    levels = model.end_levels(z) if any(im is not None for im in images) else None
+    y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase, image=blend_images(images, weights, settings=model.settings, levels=levels))
     return Morph(names[0], names[1], x, "xy", S, y_out, model.settings.sr, corners=names, xy=(x, y))
 
 
@@ -283,7 +286,8 @@ def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):
     for al in alphas:
         S = (1 - al) * loops.S[i] + al * loops.S[j]
         mid = griffin_lim(S, loops.settings, n_iter=n_iter, seed=seed)
-        image = blend_images([loops.image(i), loops.image(j)], [1 - al, al], settings=loops.settings)
+        image = blend_images([loops.image(i), loops.image(j)], [1 - al, al], settings=loops.settings,
+                             levels=band_levels(loops.S[[i, j]], loops.settings))
         y = prevent_clipping(render(mid, image, loops.settings, iterations=channel_iterations(n_iter), magnitude=S))
         out.append(Morph(loops.names[i], loops.names[j], al, "crossfade", S, y, loops.settings.sr))
     return out[0] if single else out

@@ -113,6 +113,12 @@ def parse_path(path):
     return points
 
 
+def _end_levels(model, z_ends, images):
+    """The ends' levels that their images are weighed by (``MorphModel.end_levels``), None
+    when every end is mono."""
+    return model.end_levels(np.stack(z_ends)) if any(im is not None for im in images) else None
+
+
 def frame_times(settings, n_loops):
     """Time of every STFT frame of an ``n_loops``-loop sweep, in loops from the start.
 
@@ -145,13 +151,15 @@ def _frames(decoded, anchors, weights, settings, n_loops):
     return np.einsum("fm,fmb->bf", weights.astype(np.float32), picked)
 
 
-def _resynthesise(S, settings, n_iter, seed, phase="random", *, images=(), weights=None):
+def _resynthesise(S, settings, n_iter, seed, phase="random", *, images=(), weights=None, levels=None):
     """Griffin-Lim over the whole sweep at once, so that the phase runs on across the seams;
-    stereo when an end has an image (``images``, blended with the ``weights`` at each frame)."""
+    stereo when an end has an image (``images``, blended with the ``weights`` at each frame,
+    each end weighed by its ``levels`` too: ``stereo.blend``)."""
     # a sweep runs from its start to its end: it is not one loop, so it does not wrap around
     whole = dataclasses.replace(settings, n_frames=S.shape[1], fit="crop")
     mid = griffin_lim(S, whole, n_iter=n_iter, seed=seed, init=phase)
-    image = blend_images(images, weights, frames=np.arange(S.shape[1]) % (settings.n_frames - 1), settings=settings) if images else None
+    image = blend_images(images, weights, frames=np.arange(S.shape[1]) % (settings.n_frames - 1), settings=settings,
+                         levels=levels) if images else None
     return prevent_clipping(render(mid, image, whole, iterations=channel_iterations(n_iter), magnitude=S))
 
 
@@ -207,7 +215,8 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     lo = np.minimum(np.floor(pos).astype(int), n_levels - 2)
     frac = pos - lo
     S = _frames(decoded, np.stack([lo, lo + 1], 1), np.stack([1 - frac, frac], 1), settings, n_loops)
-    y = _resynthesise(S, settings, n_iter, seed, phase, images=[image_a, image_b], weights=np.stack([1 - alphas, alphas], 1))
+    y = _resynthesise(S, settings, n_iter, seed, phase, images=[image_a, image_b], weights=np.stack([1 - alphas, alphas], 1),
+                      levels=_end_levels(model, [z_a, z_b], [image_a, image_b]))
     label = curve if isinstance(curve, str) else ",".join(f"{p:g}:{q:g}" for p, q in points)
     out = Morph(name_a, name_b, float(alphas.mean()), method, S, y, settings.sr, path=alphas, curve=label)
     if bpm is not None:
@@ -258,7 +267,8 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     fx, fy = px - ix, py - iy
     anchors = np.stack([iy * grid + ix, iy * grid + ix + 1, (iy + 1) * grid + ix, (iy + 1) * grid + ix + 1], 1)
     S = _frames(decoded, anchors, bilinear_weights(fx, fy), settings, n_loops)
-    y_out = _resynthesise(S, settings, n_iter, seed, phase, images=images, weights=bilinear_weights(x, y))
+    y_out = _resynthesise(S, settings, n_iter, seed, phase, images=images, weights=bilinear_weights(x, y),
+                          levels=_end_levels(model, z, images))
     label = path if isinstance(path, str) else ",".join(f"{p:g}:{q:g}/{r:g}" for p, q, r in points)
     xy = np.stack([x, y], 1)
     out = Morph(names[0], names[1], float(x.mean()), "xy", S, y_out, settings.sr, corners=names,

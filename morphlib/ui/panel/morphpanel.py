@@ -27,7 +27,7 @@ from ...sound.audio import prevent_clipping, safe_filename, unique_path, write_w
 from ...model.morphmodel import METHODS, blend_latents, closest
 from ...morphing.morphs import Morph, at_tempo, bilinear_weights, fitted_bars
 from ...sound.spectral import griffin_lim, phase_of
-from ...sound.stereo import blend as blend_images, channel_iterations, render
+from ...sound.stereo import band_levels, blend as blend_images, channel_iterations, render
 from . import delivery
 from ...errors import MorphlibError
 from ..export import morph_path, save_html
@@ -385,10 +385,16 @@ class MorphPanel:
             self._image_cache[i] = self.loops.image(i)
         return self._image_cache[i]
 
-    def _image(self, idx, weights):
-        """The stereo image of a blend of loops ``idx`` with ``weights``, None when all are mono."""
+    def _image(self, idx, weights, *, of_loops=False):
+        """The stereo image of a blend of loops ``idx`` with ``weights``, None when all are mono:
+        each end weighed by its decode's levels, or by its own magnitude's (``of_loops``, the
+        crossfade's)."""
         images = self._images(idx)
-        return blend_images(images, weights, settings=self.model.settings) if images else None
+        if not images:
+            return None
+        idx = list(idx)
+        levels = band_levels(self.loops.S[idx], self.model.settings) if of_loops else self.model.end_levels(self.z[idx])
+        return blend_images(images, weights, settings=self.model.settings, levels=levels)
 
     def _resynthesise(self, S, state, meta, *, image, draft):
         """Phase-reconstruct ``S`` (in stereo with ``image``, ``stereo.render``) and send it to
@@ -459,8 +465,8 @@ class MorphPanel:
 
         S = np.tensordot(weights.astype(np.float32), self.loops.S[idx], axes=1)
         mid = griffin_lim(S, self.loops.settings, n_iter=state["n_iter"], seed=self.seed)
-        y = prevent_clipping(render(mid, self._image(idx, weights), self.loops.settings, iterations=channel_iterations(state["n_iter"]),
-                                     magnitude=S))
+        image = self._image(idx, weights, of_loops=True)
+        y = prevent_clipping(render(mid, image, self.loops.settings, iterations=channel_iterations(state["n_iter"]), magnitude=S))
         self.baseline = Morph(S=S, y=y, sr=self.loops.settings.sr, **{**_meta(morph), "method": "crossfade"})
         fig = Figure(figsize=(5, 2.8), layout="constrained")  # no pyplot: no figure left open per move
         specplot(S, self.loops.settings, ax=fig.subplots(), title=f"naive crossfade, same blend ({_describe(morph)})")

@@ -146,7 +146,8 @@ class Path:
             weights = self.weights([k])
             S = model.blend(self.ends, weights, method=self.method if self.kind == "ab" else "linear",
                             keep_hits=self.keep_hits)[0]
-            image = blend_images(self.images, np.atleast_2d(weights)[0], settings=model.settings) if self.images else None
+            image = blend_images(self.images, np.atleast_2d(weights)[0], settings=model.settings,
+                                 levels=model.end_levels(self.ends)) if self.images else None
             out.append((k, [round(float(v), 4) for v in self.points[k]], model.to_audio(S, n_iter=self.n_iter, seed=seed, image=image)))
             self.sent += 1
         return out
