@@ -45,13 +45,13 @@ from common import cpu_description  # noqa: E402
 #: these figures, copied from those tables.
 DOCS_DATE = "2026-12-06 (stereo, the panel) and 2026-12-05 (the rest)"
 DOCUMENTED = {
-    "stereo fluidr3 lsd": 2.78, "stereo fluidr3 width": 0.86, "stereo fluidr3 correlation": 0.032,
-    "stereo fluidr3 mid width": 0.60, "stereo fluidr3 model": 36.8, "stereo fluidr3 checkpoint": 82.1,
-    "stereo fluidr3 images": 34.6, "stereo fluidr3 training": 1.01,
-    "stereo timgm6mb lsd": 2.09, "stereo timgm6mb width": 1.00, "stereo timgm6mb correlation": 0.022,
-    "stereo timgm6mb mid width": 1.39, "stereo timgm6mb model": 36.8, "stereo timgm6mb checkpoint": 82.1,
-    "stereo timgm6mb images": 18.7, "stereo timgm6mb training": 1.01,
-    "panel ready": 80.0,
+    "stereo fluidr3 lsd": 2.31, "stereo fluidr3 width": 0.58, "stereo fluidr3 correlation": 0.018,
+    "stereo fluidr3 mid width": 0.41, "stereo fluidr3 model": 36.8, "stereo fluidr3 checkpoint": 82.1,
+    "stereo fluidr3 images": 34.6, "stereo fluidr3 training": 1.00,
+    "stereo timgm6mb lsd": 1.79, "stereo timgm6mb width": 0.79, "stereo timgm6mb correlation": 0.015,
+    "stereo timgm6mb mid width": 1.22, "stereo timgm6mb model": 36.8, "stereo timgm6mb checkpoint": 82.1,
+    "stereo timgm6mb images": 18.7, "stereo timgm6mb training": 1.13,
+    "panel ready": 82.0,
     "seams fluidr3 low": 1.8, "seams fluidr3 high": 0.9, "seams fluidr3 sharpness": 1.01,
     "seams timgm6mb low": 2.9, "seams timgm6mb high": 1.0, "seams timgm6mb sharpness": 1.03,
     "seams avl low": 1.9, "seams avl high": 1.6, "seams avl sharpness": 1.11,

@@ -20,7 +20,9 @@ frame, in dB. An image is one array, ``(2, n_bands + n_bins, n_frames)``: rows u
 (``image[0]``) and the right's (``image[1]``) detail by bin (``split``). ``render`` then
 makes each channel's magnitude the mid's at its detailed level and brings its phase to it
 with a few Griffin-Lim iterations (``CHANNEL_ITERATIONS``) from the mid's phase turned as
-the bands say; a morph blends its ends' details with its weights. An image of morphlib
+the bands say, each channel held a little to the other (``CHANNEL_COUPLING``); a morph
+blends its ends' details with its weights, and their bands weighing each end by its level
+too (``band_levels``). An image of morphlib
 before details (bands only) is rendered as then.
 
 So training and the model stay the mono ones (same time, same size), every loop's width
