@@ -158,7 +158,7 @@ def morph(model, a, b, alpha=0.5, *, loops=None, method="linear", n_iter=32, see
     name_a, z_a, image_a = resolve_sound(model, a, loops=loops)
     name_b, z_b, image_b = resolve_sound(model, b, loops=loops)
     S = model.blend(np.stack([z_a, z_b]), [[1 - al, al] for al in alphas], method=method, keep_hits=keep_hits)
-    levels = model.end_levels(np.stack([z_a, z_b])) if image_a is not None or image_b is not None else None
+    levels = end_levels(model, [z_a, z_b], [image_a, image_b])
     out = []
     for al, s in zip(alphas, S):
         image = blend_images([image_a, image_b], [1 - al, al], settings=model.settings, levels=levels)
@@ -269,9 +269,15 @@ def morph_xy(model, corners, x, y, *, loops=None, n_iter=32, seed=0, phase="rand
     names, z, images = resolve_corners(model, corners, loops=loops)
     weights = bilinear_weights(x, y)
     S = model.blend(z, weights, keep_hits=keep_hits)[0]
-    levels = model.end_levels(z) if any(im is not None for im in images) else None
+    levels = end_levels(model, z, images)
     y_out = model.to_audio(S, n_iter=n_iter, seed=seed, init=phase, image=blend_images(images, weights, settings=model.settings, levels=levels))
     return Morph(names[0], names[1], x, "xy", S, y_out, model.settings.sr, corners=names, xy=(x, y))
+
+
+def end_levels(model, z_ends, images):
+    """The ends' levels that their images are weighed by (``MorphModel.end_levels``), None
+    when every end is mono (nothing to weigh, no decode)."""
+    return model.end_levels(np.stack(z_ends)) if any(im is not None for im in images) else None
 
 
 def crossfade(loops, a, b, alpha=0.5, *, n_iter=32, seed=0):

@@ -14,7 +14,7 @@ from ..sound.audio import prevent_clipping
 from ..config import check_int
 from ..errors import ParameterError
 from ..model.morphmodel import METHODS
-from .morphs import Morph, at_tempo, bilinear_weights, check_unit, fitted_bars, resolve_corners, resolve_sound
+from .morphs import Morph, at_tempo, bilinear_weights, check_unit, end_levels, fitted_bars, resolve_corners, resolve_sound
 from ..sound.spectral import griffin_lim
 from ..sound.stereo import blend as blend_images, channel_iterations, render
 
@@ -111,12 +111,6 @@ def parse_path(path):
     if [p[0] for p in points] != sorted(p[0] for p in points):
         raise ParameterError(f"path {path!r}: breakpoints must be in order of loop position")
     return points
-
-
-def _end_levels(model, z_ends, images):
-    """The ends' levels that their images are weighed by (``MorphModel.end_levels``), None
-    when every end is mono."""
-    return model.end_levels(np.stack(z_ends)) if any(im is not None for im in images) else None
 
 
 def frame_times(settings, n_loops):
@@ -216,7 +210,7 @@ def sweep(model, a, b, *, curve="ramp", n_loops=4, loops=None, method="linear", 
     frac = pos - lo
     S = _frames(decoded, np.stack([lo, lo + 1], 1), np.stack([1 - frac, frac], 1), settings, n_loops)
     y = _resynthesise(S, settings, n_iter, seed, phase, images=[image_a, image_b], weights=np.stack([1 - alphas, alphas], 1),
-                      levels=_end_levels(model, [z_a, z_b], [image_a, image_b]))
+                      levels=end_levels(model, [z_a, z_b], [image_a, image_b]))
     label = curve if isinstance(curve, str) else ",".join(f"{p:g}:{q:g}" for p, q in points)
     out = Morph(name_a, name_b, float(alphas.mean()), method, S, y, settings.sr, path=alphas, curve=label)
     if bpm is not None:
@@ -268,7 +262,7 @@ def sweep_xy(model, corners, path, *, n_loops=None, loops=None, grid=9, n_iter=3
     anchors = np.stack([iy * grid + ix, iy * grid + ix + 1, (iy + 1) * grid + ix, (iy + 1) * grid + ix + 1], 1)
     S = _frames(decoded, anchors, bilinear_weights(fx, fy), settings, n_loops)
     y_out = _resynthesise(S, settings, n_iter, seed, phase, images=images, weights=bilinear_weights(x, y),
-                          levels=_end_levels(model, z, images))
+                          levels=end_levels(model, z, images))
     label = path if isinstance(path, str) else ",".join(f"{p:g}:{q:g}/{r:g}" for p, q, r in points)
     xy = np.stack([x, y], 1)
     out = Morph(names[0], names[1], float(x.mean()), "xy", S, y_out, settings.sr, corners=names,
