@@ -11,6 +11,9 @@ from .errors import MorphlibError, ParameterError
 DEMO_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: The demo's training budget in minutes (with --fast): what it buys is in the README.
 DEMO_MINUTES, DEMO_MINUTES_FAST = 4.0, 0.5
+#: Pairs of loops whose morphs the demo measures (with --fast: as notebooks/03 in fast mode;
+#: each pair is 10 Griffin-Lim renders, most of a quick demo's time at 20).
+DEMO_MORPH_PAIRS, DEMO_MORPH_PAIRS_FAST = 20, 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -438,7 +441,7 @@ def cmd_demo(args):
     model = train(loops, model_dir, epochs=args.epochs, preset=preset, seed=args.seed, **schedule)
     if getattr(model, "interrupted", False) or getattr(model, "timed_out", False) or getattr(model, "unreachable", False):
         return 130
-    ev = evaluate(model, loops)
+    ev = evaluate(model, loops, morph_pairs=DEMO_MORPH_PAIRS_FAST if fast else DEMO_MORPH_PAIRS)
     atomic_write_text(os.path.join(out, "evaluation.json"), json.dumps(ev.to_dict(loops), indent=2, ensure_ascii=False))
     print(f"{model.n_params:,} parameters; {ev.summary()}")
 

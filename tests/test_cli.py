@@ -165,6 +165,7 @@ def test_demo_end_to_end_on_a_budget(tmp_path, capsys):
     assert (out / "morph_strip.png").stat().st_size > 10_000
     report = json.loads((out / "evaluation.json").read_text())
     assert report["n_files"] == 16 and report["n_params"] > 0
+    assert report["morphs"]["n_pairs"] == 4  # a quick demo measures the morphs of 4 pairs, as notebooks/03 does
     # a demo made by an earlier version, whose preset of that name was defined otherwise, plays as it was made
     meta_path = out / "model" / "morphlib.json"
     meta = json.loads(meta_path.read_text())
