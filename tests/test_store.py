@@ -66,6 +66,20 @@ def test_a_streamed_set_reads_like_an_array(folder):
         disk.S[6]
 
 
+def test_training_streams_the_stored_magnitudes_as_memory_holds_them(folder):
+    from morphlib.training.pipeline import training_dataset
+
+    data, cache = folder
+    ram = load_folder(data, TINY, progress=False, cache=cache)
+    disk = load_folder(data, TINY, progress=False, cache=cache, in_memory=False)
+    assert disk.S.read([3, 0], dtype=np.float16).dtype == np.float16  # as stored: the stream converts them
+    np.testing.assert_array_equal(disk.S.read([3, 0], dtype=np.float16).astype(np.float32), ram.S[[3, 0]])
+    streamed, held = (list(training_dataset(loops.S, batch_size=4, seed=3)) for loops in (disk, ram))
+    assert [b.dtype.name for b in streamed] == ["float32", "float32"]
+    for a, b in zip(streamed, held, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_float16_keeps_every_magnitude_within_its_rounding(folder):
     data, cache = folder
     stored, ref = load_folder(data, TINY, progress=False, cache=cache).S, exact(data).S

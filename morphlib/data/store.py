@@ -339,7 +339,8 @@ class LoopStore:
                 os.close(fd)
 
     def magnitude(self, key, out=None):
-        """|STFT| stored under ``key`` as float32 [shape=(n_bins, n_frames)]."""
+        """|STFT| stored under ``key`` as float32 [shape=(n_bins, n_frames)]; into ``out``
+        (float32 or float16, the stored values as they are) where given."""
         S = np.frombuffer(self._read(key, "S"), np.float16).reshape(self.settings.shape)
         if out is None:
             return S.astype(np.float32)
@@ -450,10 +451,14 @@ class StoredArray:
         """The same loops with a trailing axis of 1."""
         return StoredArray(self.store, self.keys, self.part, channel=True)
 
-    def read(self, indices):
-        """float32 [shape=(len(indices), ...)]: the loops at ``indices``, in that order."""
+    def read(self, indices, *, dtype=np.float32):
+        """The loops at ``indices``, in that order [shape=(len(indices), ...)].
+
+        ``dtype=np.float16``: the magnitudes as stored, for a reader that converts them
+        itself (training's stream does so in its graph, cheaper than NumPy's conversion).
+        """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        out = np.empty((len(indices), *self.shape[1:]), np.float32)
+        out = np.empty((len(indices), *self.shape[1:]), dtype)
         for k, i in enumerate(indices):
             self._one(int(i), out[k])
         return out
