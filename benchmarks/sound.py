@@ -76,8 +76,9 @@ def make_corpus(kind, folder, n, *, kits="fluidr3", seed=0):
         synth_drums(folder, n=n, progress=False)
 
 
-# --hits: as the model plays them, kept from the ends, the decoder's own, the ends blended bin by bin
-HITS = {"model": None, "keep": True, "decoder": False, "ends": True}
+# --hits: as the model plays them, kept from the ends, the decoder's own, the ends blended bin by bin,
+# kept in bands without the ends' floors (the library before keep_floors)
+HITS = {"model": None, "keep": True, "decoder": False, "ends": True, "bands": True}
 #: Levels below each loop's peak, in dB, that ``--by-level`` splits the error by.
 LEVELS = ((0, 20), (20, 40), (40, 60), (60, 80))
 
@@ -137,6 +138,20 @@ def ends_bin_by_bin():
         morphmodel.follow_ends = follow
 
 
+@contextlib.contextmanager
+def bands_alone():
+    """Morphs that keep their ends' hits in bands but not their floors (``keep_hits(...,
+    floors=False)``, the library before), inside the block."""
+    import morphlib.model.morphmodel as morphmodel
+
+    follow = morphmodel.follow_ends
+    morphmodel.follow_ends = functools.partial(follow, floors=False)
+    try:
+        yield
+    finally:
+        morphmodel.follow_ends = follow
+
+
 def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("linear",), full_band=None, hits=("model",),
             hit_bands=(), by_level=False, crossovers=(), fine_below=()):
     """The preset trained and measured; one row per latent path in ``methods`` and way of
@@ -158,7 +173,7 @@ def run_one(loops, preset, model_dir, epochs, pairs, recipe=None, methods=("line
         extra["error_by_level"] = error_by_level(model, loops)
     rows = {}
     for h in hits:
-        with (ends_bin_by_bin() if h == "ends" else contextlib.nullcontext()):
+        with (ends_bin_by_bin() if h == "ends" else bands_alone() if h == "bands" else contextlib.nullcontext()):
             rows.update({(method, h): {**morph_row(model, loops, ev, pairs, preset, recipe, seconds, method, HITS[h]), **extra}
                          for method in methods})
     for n in hit_bands:
@@ -241,7 +256,8 @@ def main(argv=None):
     p.add_argument("--hits", nargs="+", choices=tuple(HITS), default=["model"],
                    help="how the middle of each morph is heard: as the model plays it (its preset's keep_hits), with the "
                         "ends' hits kept, the decoder's own, or the decoded ends blended in dB bin by bin (ends: no band "
-                        "edge anywhere, what the seam measure reads on a morph with no seam); a row for each")
+                        "edge anywhere, what the seam measure reads on a morph with no seam), or kept in bands without "
+                        "the ends' floors (bands: the library before keep_floors); a row for each")
     p.add_argument("--hit-bands", nargs="+", type=int, default=[], metavar="N",
                    help="also a row for each N: the ends' hits kept in N bands (the library keeps 8)")
     p.add_argument("--hit-crossovers", nargs="+", type=float, default=[], metavar="OCTAVES",

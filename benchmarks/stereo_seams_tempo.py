@@ -14,8 +14,9 @@ and with the options its table in docs/ names, and reads their JSON:
 - ``panel_latency.py --preset studio44``: the panel's render, stereo demo loops;
 - ``sound.py`` with the studio preset on three corpora, FluidR3 (chosen on), TimGM6mb (seen)
   and AVL (kept aside): the seams at each band edge, of the morphs as the model plays them,
-  of the decoded ends blended in dB bin by bin (``--hits ends``: a morph with no band edge,
-  what the measure reads where there is no seam) and of the decoder's own morphs;
+  of the same without their ends' floors (``--hits bands``, the library before
+  ``keep_floors``), of the decoded ends blended in dB bin by bin (``--hits ends``: a morph
+  with no band edge) and of the decoder's own morphs;
 - ``tempo.py --tempo-only`` on the three kit sets' mixed, fast and 1-bar corpora, draws 13
   and 14; ``tempo.py --quick``: the stretchers;
 - ``python -m morphlib morph --export-sr`` from the FluidR3 studio model (22,050 Hz) at 44.1
@@ -73,8 +74,8 @@ def stages(work, quick):
             "stereo-timgm6mb.json"),
            ("panel", "panel", ["panel_latency.py", *q, "--preset", "studio44"], "panel.json")]
     for kits, extra in SEAM_CORPORA.items():
-        out.append(("seams", f"seams {kits}", ["sound.py", *q, "--corpus", "gm", "--presets", "studio", "--hits", "model", "ends",
-                                               "decoder", *extra], f"seams-{kits}.json"))
+        out.append(("seams", f"seams {kits}", ["sound.py", *q, "--corpus", "gm", "--presets", "studio", "--hits", "model", "bands",
+                                               "ends", "decoder", *extra], f"seams-{kits}.json"))
     tempo = ["--n", "6"] if quick else []
     out.append(("tempo", "tempo", ["tempo.py", "--tempo-only", *tempo, "--kits", "fluidr3", *KEPT_ASIDE_TEMPO, "--corpora",
                                    "mixed", "fast", "slow1", "--seeds", "13", *([] if quick else ["14"])], "tempo/tempo.json"))
@@ -183,6 +184,7 @@ def seam_rows(results):
         if r is None:
             continue
         played, ends, decoder = r["gm studio"], r["gm studio ~ends hits"], r["gm studio ~decoder hits"]
+        bands = r.get("gm studio ~bands hits")  # the hits kept in bands without the ends' floors: before keep_floors
         hz = seam_edges_hz(played)
 
         def largest(res, low):
@@ -193,7 +195,8 @@ def seam_rows(results):
         for low, name in ((True, "under 500 Hz"), (False, "818 Hz and up")):
             today = largest(played, low)
             out.append(row(part, f"largest step beyond the ends', {name}, dB", "<= +1", f"seams {kits} {'low' if low else 'high'}",
-                           today, today <= 1.0, f"no band edge (ends bin by bin) {largest(ends, low):+.1f}; the decoder's "
+                           today, today <= 1.0, (f"without the floors {largest(bands, low):+.1f}; " if bands else "")
+                           + f"no band edge (ends bin by bin) {largest(ends, low):+.1f}; the decoder's "
                            f"own {largest(decoder, low):+.1f}; crossfade "
                            f"{max(v for v, f in zip(played['crossfade seam_excess_db_by_edge_max'], hz) if (f < 500) == low):+.1f}"))
         sharp = [played[f"vae sharpness_{a}_mean"] for a in ("0.25", "0.5", "0.75")]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.sound.hits import MAX_GAIN_DB, band_edges, band_envelopes, crossovers, gain_edges, keep_hits
+from morphlib.sound.hits import (FLOOR_WIDTH_DB, MAX_GAIN_DB, band_edges, band_envelopes, crossovers, gain_edges, keep_floors,
+                                 keep_hits)
 
 N_BINS, N_FRAMES = 64, 40
 
@@ -64,7 +65,7 @@ def test_the_level_of_each_band_follows_the_ends_blended_in_db():
     blend = rng.random((1, N_BINS, N_FRAMES)).astype(np.float32) + 0.1
     alpha = 0.3
     edges = band_edges(N_BINS)
-    kept = keep_hits(blend, ends, [[1 - alpha, alpha]])[0]
+    kept = keep_hits(blend, ends, [[1 - alpha, alpha]], floors=False)[0]  # the bands' part alone
     target = np.exp((1 - alpha) * np.log(band_envelopes(ends[0], edges)) + alpha * np.log(band_envelopes(ends[1], edges)))
     np.testing.assert_allclose(band_envelopes(kept, edges), target, rtol=1e-3)
     # the blend's own spectral shape within a band is kept: one gain per band and frame,
@@ -86,7 +87,7 @@ def test_band_gains_slide_into_each_other_without_a_step_at_the_edges():
     edges = band_edges(n_bins)
     levels = np.where(np.arange(len(edges) - 1) % 2, 4.0, 1.0)  # 12 dB up, down, up, ...
     ends = np.repeat(np.repeat(levels, np.diff(edges))[None, :, None], 4, axis=2).astype(np.float32)
-    kept = keep_hits(flat, np.stack([ends[0], ends[0]]), [[0.5, 0.5]])[0, :, 0]
+    kept = keep_hits(flat, np.stack([ends[0], ends[0]]), [[0.5, 0.5]], floors=False)[0, :, 0]
     db = 20 * np.log10(kept)
     for e in edges[1:-1]:
         if e >= 20:
@@ -98,7 +99,7 @@ def test_band_gains_slide_into_each_other_without_a_step_at_the_edges():
 def test_the_change_in_level_is_limited():
     ends = np.stack([hits([5], slice(0, 64), level=10.0, floor=1e-6)] * 2)
     quiet = np.full((1, N_BINS, N_FRAMES), 1e-6, np.float32)
-    gain = keep_hits(quiet, ends, [[0.5, 0.5]]) / quiet
+    gain = keep_hits(quiet, ends, [[0.5, 0.5]], floors=False) / quiet
     assert gain.max() == pytest.approx(10 ** (MAX_GAIN_DB / 20), rel=1e-4)
     assert gain.min() >= 10 ** (-MAX_GAIN_DB / 20) * (1 - 1e-4)
 
@@ -244,8 +245,8 @@ def test_a_kick_put_back_under_100_hz_leaves_no_step_at_the_band_edge_above_it()
     alphas = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
     weights = np.stack([1 - alphas, alphas], 1)
     blends = np.stack([end, middle, middle, middle, end])
-    one_gain = keep_hits(blends, np.stack([end, end]), weights)
-    per_bin = keep_hits(blends, np.stack([end, end]), weights, fine_bins=13)
+    one_gain = keep_hits(blends, np.stack([end, end]), weights, floors=False)  # the bands' part alone
+    per_bin = keep_hits(blends, np.stack([end, end]), weights, fine_bins=13, floors=False)
     assert seam_excess(one_gain, alphas) > 6.0
     assert seam_excess(per_bin, alphas) < 1.0
 
@@ -259,3 +260,59 @@ def test_a_morphs_seam_is_measured_beyond_its_ends():
     assert seam_excess(path, alphas) == pytest.approx(0.0, abs=0.3)
     path[2, edges[6]:] *= 2.0  # the middle alone steps 6 dB at an edge
     assert seam_excess(path, alphas) == pytest.approx(6.0, abs=0.5)
+
+
+def _steady_with_hits(db, hit_frames, n_frames=16, hit_db=20.0):
+    """A spectrum of ``db`` (per bin) in every frame, ``hit_db`` louder at ``hit_frames``."""
+    S = np.repeat((10 ** (np.asarray(db) / 20))[:, None], n_frames, axis=1)
+    S[:, hit_frames] *= 10 ** (hit_db / 20)
+    return S.astype(np.float32)
+
+
+def test_a_blends_floor_is_its_ends_blended_bin_by_bin_and_its_hits_keep_their_level():
+    rng = np.random.default_rng(4)
+    n_bins = 257
+    a = _steady_with_hits(-30 + 6 * rng.standard_normal(n_bins), [0, 8], n_frames=17)
+    b = _steady_with_hits(-40 + 6 * rng.standard_normal(n_bins), [4, 12], n_frames=17)
+    blend = np.stack([_steady_with_hits(-35 + 6 * rng.standard_normal(n_bins), [0, 4, 8, 12], n_frames=17, hit_db=30.0)
+                      for _ in range(2)])
+    weights = np.array([[0.7, 0.3], [0.25, 0.75]])
+    out = keep_floors(blend, np.stack([a, b]), weights)
+    want = weights @ (20 * np.log10(np.median(np.stack([a, b]), axis=-1)))
+    shift = want - 20 * np.log10(np.median(blend, axis=-1))
+    inside = np.abs(shift) < MAX_GAIN_DB  # the rest moves as far as the limit
+    assert inside.mean() > 0.9
+    np.testing.assert_allclose(20 * np.log10(np.median(out, axis=-1))[inside], want[inside], atol=1e-3)
+    change = 20 * np.log10(out / blend)
+    quiet = np.setdiff1d(np.arange(17), [0, 4, 8, 12])
+    np.testing.assert_allclose(change[:, :, quiet][inside], np.repeat(shift[inside][:, None], len(quiet), 1), atol=1e-3)
+    hits = change[:, :, [0, 4, 8, 12]]  # 30 dB over the floor: as the band gains left them, where the floor moved less than that
+    assert np.all(np.abs(hits[np.abs(shift) < 30 - 1e-3]) < 1e-3)
+    # each bin's values keep their order over time
+    assert np.array_equal(np.argsort(out, axis=-1, kind="stable"), np.argsort(blend, axis=-1, kind="stable"))
+
+
+def test_a_middle_that_steps_at_a_band_edge_where_its_ends_do_not_leaves_no_seam():
+    from morphlib.morphing.evaluation import seam_excess
+
+    n_bins, alphas = 1025, np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    edge = band_edges(n_bins)[5]
+    slope = -0.03 * np.arange(n_bins)
+    a, b = _steady_with_hits(slope, [2, 10]), _steady_with_hits(slope - 6, [6, 14])
+    middle = _steady_with_hits(np.where(np.arange(n_bins) < edge, slope - 3, slope - 12), [2, 6, 10, 14], hit_db=10.0)
+    blends = np.stack([a, middle, middle, middle, b])
+    weights = np.stack([1 - alphas, alphas], 1)
+    bands_only = keep_hits(blends, np.stack([a, b]), weights, floors=False)
+    assert seam_excess(bands_only, alphas) > 1.0  # the slides spread the step, the measure still reads it
+    assert seam_excess(keep_hits(blends, np.stack([a, b]), weights), alphas) < 0.1
+    assert FLOOR_WIDTH_DB < 20  # the ends' hits, 20 dB over their floor, keep their level
+
+
+def test_bins_silent_most_of_the_time_are_left_as_they_are():
+    a = _steady_with_hits(np.full(64, -20.0), [3])
+    blend = a[None].copy()
+    blend[0, 10:20, :] = 0.0
+    blend[0, 10:20, 5] = 1.0  # a hit in bins that are silent in every other frame: no gain lifts a median of 0
+    out = keep_floors(blend, np.stack([a, a]), [[0.5, 0.5]])
+    np.testing.assert_array_equal(out[0, 10:20], blend[0, 10:20])
+    np.testing.assert_allclose(out[0, :10], a[:10], rtol=1e-5)

@@ -16,7 +16,10 @@ band's gain slides into the next one's across their edge (``CROSSOVER_OCTAVES``)
 than stepping there, which left a seam in the middle of the spectrum (``band_edge_steps``;
 ``benchmarks/sound.py --hit-crossovers``). Under ``FINE_BELOW_HZ`` every bin has a gain of
 its own: the bands there are a few bins wide, and a kick the decoder's middle lost, put back
-by one gain per band, lifted the band's top with its bottom and stepped at its edge.
+by one gain per band, lifted the band's top with its bottom and stepped at its edge. Last,
+each bin's floor, its median over the frames, is moved to its ends' blended in decibels,
+the hits above it kept (``keep_floors``): the decoder's middle smears the floor, and what a
+step at a band edge was left in the morph's steady spectrum, its median frame, goes with it.
 """
 
 import math
@@ -41,6 +44,12 @@ CROSSOVER_OCTAVES = 0.5
 #: ends' shape inside them (a step of up to 10 dB at 140 Hz on recorded drums;
 #: ``benchmarks/sound.py --hit-fine-below``).
 FINE_BELOW_HZ = 100.0
+#: Where a blend's median over the frames lies this far under its loudest bin (dB), the bin
+#: is silence most of the time and no gain can give it its ends' median: left as it is.
+MEDIAN_FLOOR_DB = 80.0
+#: How far above its bin's median a value keeps its level when ``keep_floors`` moves the
+#: median (dB): hits stand 20 dB and more above a drum loop's floor.
+FLOOR_WIDTH_DB = 12.0
 #: Rounds that set each band's gain again, so that with the slides in place its level is
 #: still the ends' blend (each round takes the level's remaining error off the band's gain).
 LEVEL_ROUNDS = 5
@@ -100,8 +109,10 @@ def band_envelopes(S, edges):
     return np.sqrt(power / np.diff(edges)[:, None])
 
 
-def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, crossover_octaves=CROSSOVER_OCTAVES, fine_bins=0):
-    """Give decoded blends the band envelopes of their ends, blended in decibels.
+def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, crossover_octaves=CROSSOVER_OCTAVES, fine_bins=0,
+              floors=True):
+    """Give decoded blends the band envelopes of their ends, blended in decibels, and (with
+    ``floors``) each bin the floor of its ends, its median over the frames, blended in dB.
 
     Parameters
     ----------
@@ -120,6 +131,10 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
     fine_bins : int >= 0
         The lowest bins that each get a gain of their own (``gain_edges``; a model passes
         ``fine_bins_for(settings)``).
+    floors : bool
+        Then move each bin's median over the frames to its ends' medians blended in dB, the
+        hits above it kept (``keep_floors``): the morph's median frame steps at a band edge
+        no more than its ends' do, and its hits stand as far above its floor as theirs.
 
     Returns
     -------
@@ -146,7 +161,61 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
     log_gain = np.clip(target - np.log(level(np.zeros_like(target)) + tiny), -limit, limit)
     for _ in range(LEVEL_ROUNDS):
         log_gain = np.clip(log_gain + target - np.log(level(log_gain) + tiny), -limit, limit)
-    return (S * np.exp(spread_gains(log_gain, edges, slides))).astype(np.float32)
+    kept = (S * np.exp(spread_gains(log_gain, edges, slides))).astype(np.float32)
+    return keep_floors(kept, ends, weights, max_gain_db=max_gain_db) if floors else kept
+
+
+def keep_floors(S, ends, weights, *, max_gain_db=MAX_GAIN_DB, width_db=FLOOR_WIDTH_DB):
+    """Give each bin of decoded blends the floor of its ends: its median over the frames
+    moves to the ends' medians blended in decibels, and what stands above it moves less the
+    higher it stands, so that the hits keep the levels the band gains gave them.
+
+    A blend's median frame is the loop's steady spectrum between its hits. The decoder's
+    middle smears it (a floor above the ends', often, which dulls the hits), and gains per
+    band, however smoothly they slide into each other, leave it a step at a band edge where
+    the decoder's middle has a slope its ends do not; under a few hundred Hz, where bands are
+    a few bins wide, even the ends blended frame by frame step there, since the median of a
+    blend is not the blend of the medians. With each bin's median set to its ends', the
+    blend's median frame steps at any bin by no more than its ends' steps blended.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(m, n_bins, n_frames)]
+        Blends (linear magnitudes).
+    ends : np.ndarray [shape=(k, n_bins, n_frames)]
+    weights : np.ndarray [shape=(m, k)]
+        As for ``keep_hits``.
+    max_gain_db : float > 0
+        Limit of the change of a bin's median, up or down.
+    width_db : float > 0
+        A value this far above its bin's median (or as far as the median moves, where that
+        is more) keeps its level; in between, the change fades in dB. The order of a bin's
+        values over time is kept, so its median lands where it is sent.
+
+    Returns
+    -------
+    S_kept : np.ndarray [shape=(m, n_bins, n_frames), dtype=float32]
+        Bins whose median is silence (``MEDIAN_FLOOR_DB`` under the blend's loudest) are
+        left as they are.
+    """
+    S = np.asarray(S, np.float32)
+    limit = check_positive("max_gain_db", max_gain_db, unit="dB") * np.log(10) / 20
+    width = check_positive("width_db", width_db, unit="dB") * np.log(10) / 20
+    median, floor = _median_and_floor(S)  # (m, n_bins), (m, 1)
+    ends_median, ends_floor = _median_and_floor(ends)
+    target = np.asarray(weights, np.float64) @ np.log(np.maximum(ends_median, ends_floor))
+    log_median = np.log(np.maximum(median, floor))
+    shift = np.where(median > floor, np.clip(target - log_median, -limit, limit), 0.0)[..., None]
+    above = np.log(np.maximum(S, 1e-30)) - log_median[..., None]  # each value's height over its median (log)
+    fade = np.clip(1.0 - np.maximum(above, 0.0) / np.maximum(np.abs(shift), width), 0.0, 1.0)
+    return (S * np.exp(shift * fade)).astype(np.float32)
+
+
+def _median_and_floor(S):
+    """Each bin's median over the frames, and ``MEDIAN_FLOOR_DB`` under each row's loudest."""
+    S = np.asarray(S, np.float32)
+    floor = S.max(axis=(-2, -1))[:, None].astype(np.float64) * 10 ** (-MEDIAN_FLOOR_DB / 20) + 1e-30
+    return np.median(S, axis=-1).astype(np.float64), floor
 
 
 def _level_with_slides(S, edges, slides):
