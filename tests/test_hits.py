@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from morphlib.errors import ParameterError
-from morphlib.sound.hits import (FLOOR_WIDTH_DB, MAX_GAIN_DB, band_edges, band_envelopes, crossovers, gain_edges, keep_floors,
-                                 keep_hits)
+from morphlib.sound.hits import (FLOOR_WIDTH_DB, MAX_GAIN_DB, band_edges, band_envelopes, crossovers, floors_of, gain_edges,
+                                 keep_floors, keep_hits)
 
 N_BINS, N_FRAMES = 64, 40
 
@@ -278,6 +278,7 @@ def test_a_blends_floor_is_its_ends_blended_bin_by_bin_and_its_hits_keep_their_l
                       for _ in range(2)])
     weights = np.array([[0.7, 0.3], [0.25, 0.75]])
     out = keep_floors(blend, np.stack([a, b]), weights)
+    np.testing.assert_array_equal(keep_floors(blend, np.stack([a, b]), weights, end_floors=floors_of(np.stack([a, b]))), out)
     want = weights @ (20 * np.log10(np.median(np.stack([a, b]), axis=-1)))
     shift = want - 20 * np.log10(np.median(blend, axis=-1))
     inside = np.abs(shift) < MAX_GAIN_DB  # the rest moves as far as the limit

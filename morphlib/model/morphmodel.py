@@ -13,7 +13,7 @@ from ..config import AnalysisSettings, check_int
 from ..errors import ModelFolderError, ParameterError, UnknownSoundError
 from ..sound.spectral import griffin_lim
 from ..data.store import chunks, is_stored
-from ..sound.hits import fine_bins_for, keep_hits as follow_ends
+from ..sound.hits import fine_bins_for, floors_of, keep_hits as follow_ends
 from ..sound.stereo import band_levels, channel_iterations, render
 from .folder import BEST, META, ModelFolder, check_settings, read_history, read_images, read_latents, read_meta, recover_best
 from .latentfit import FIT_STEPS, fit_latents, latent_gradient
@@ -131,7 +131,7 @@ class MorphModel:
         #: no folder to say (then every loop counts as its own). Read now, with the weights:
         #: ``add_loops`` later rewrites the folder, and this object stays the model it loaded.
         self.known_names = _known_names(model_dir)
-        self._ends, self._levels = {}, {}
+        self._ends, self._levels, self._floors = {}, {}, {}
         self._fitted = {}
         self._images = None
 
@@ -315,7 +315,9 @@ class MorphModel:
         if not (self.keep_hits if keep_hits is None else keep_hits):
             return S
 
-        return follow_ends(S, self._decoded_ends(z_ends), weights, fine_bins=fine_bins_for(self.settings))
+        ends = self._decoded_ends(z_ends)
+        floors = _kept(self._floors, z_ends.tobytes(), lambda: floors_of(ends))
+        return follow_ends(S, ends, weights, fine_bins=fine_bins_for(self.settings), end_floors=floors)
 
     def end_levels(self, z_ends):
         """Each end's mid level by the stereo image's band and frame (``stereo.band_levels`` of

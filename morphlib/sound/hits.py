@@ -110,7 +110,7 @@ def band_envelopes(S, edges):
 
 
 def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, crossover_octaves=CROSSOVER_OCTAVES, fine_bins=0,
-              floors=True):
+              floors=True, end_floors=None):
     """Give decoded blends the band envelopes of their ends, blended in decibels, and (with
     ``floors``) each bin the floor of its ends, its median over the frames, blended in dB.
 
@@ -135,6 +135,8 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
         Then move each bin's median over the frames to its ends' medians blended in dB, the
         hits above it kept (``keep_floors``): the morph's median frame steps at a band edge
         no more than its ends' do, and its hits stand as far above its floor as theirs.
+    end_floors : np.ndarray [shape=(k, n_bins)] or None
+        ``floors_of(ends)`` where already known (a panel blends the same ends again and again).
 
     Returns
     -------
@@ -162,10 +164,10 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
     for _ in range(LEVEL_ROUNDS):
         log_gain = np.clip(log_gain + target - np.log(level(log_gain) + tiny), -limit, limit)
     kept = (S * np.exp(spread_gains(log_gain, edges, slides))).astype(np.float32)
-    return keep_floors(kept, ends, weights, max_gain_db=max_gain_db) if floors else kept
+    return keep_floors(kept, ends, weights, max_gain_db=max_gain_db, end_floors=end_floors) if floors else kept
 
 
-def keep_floors(S, ends, weights, *, max_gain_db=MAX_GAIN_DB, width_db=FLOOR_WIDTH_DB):
+def keep_floors(S, ends, weights, *, max_gain_db=MAX_GAIN_DB, width_db=FLOOR_WIDTH_DB, end_floors=None):
     """Give each bin of decoded blends the floor of its ends: its median over the frames
     moves to the ends' medians blended in decibels, and what stands above it moves less the
     higher it stands, so that the hits keep the levels the band gains gave them.
@@ -191,6 +193,8 @@ def keep_floors(S, ends, weights, *, max_gain_db=MAX_GAIN_DB, width_db=FLOOR_WID
         A value this far above its bin's median (or as far as the median moves, where that
         is more) keeps its level; in between, the change fades in dB. The order of a bin's
         values over time is kept, so its median lands where it is sent.
+    end_floors : np.ndarray [shape=(k, n_bins)] or None
+        ``floors_of(ends)`` where already known.
 
     Returns
     -------
@@ -202,13 +206,29 @@ def keep_floors(S, ends, weights, *, max_gain_db=MAX_GAIN_DB, width_db=FLOOR_WID
     limit = check_positive("max_gain_db", max_gain_db, unit="dB") * np.log(10) / 20
     width = check_positive("width_db", width_db, unit="dB") * np.log(10) / 20
     median, floor = _median_and_floor(S)  # (m, n_bins), (m, 1)
-    ends_median, ends_floor = _median_and_floor(ends)
-    target = np.asarray(weights, np.float64) @ np.log(np.maximum(ends_median, ends_floor))
+    target = np.asarray(weights, np.float64) @ (floors_of(ends) if end_floors is None else np.asarray(end_floors, np.float64))
     log_median = np.log(np.maximum(median, floor))
-    shift = np.where(median > floor, np.clip(target - log_median, -limit, limit), 0.0)[..., None]
-    above = np.log(np.maximum(S, 1e-30)) - log_median[..., None]  # each value's height over its median (log)
-    fade = np.clip(1.0 - np.maximum(above, 0.0) / np.maximum(np.abs(shift), width), 0.0, 1.0)
+    shift = np.where(median > floor, np.clip(target - log_median, -limit, limit), 0.0)[..., None].astype(np.float32)
+    above = np.log(np.maximum(S, 1e-30)) - log_median[..., None].astype(np.float32)  # each value's height over its median
+    fade = np.clip(1.0 - np.maximum(above, 0.0) / np.maximum(np.abs(shift), np.float32(width)), 0.0, 1.0)
     return (S * np.exp(shift * fade)).astype(np.float32)
+
+
+def floors_of(S):
+    """Each bin's floor: its median over the frames, natural log of the magnitude, no lower
+    than ``MEDIAN_FLOOR_DB`` under the loudest value of its row.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(k, n_bins, n_frames)]
+        Linear magnitudes (a morph's ends).
+
+    Returns
+    -------
+    floors : np.ndarray [shape=(k, n_bins), dtype=float64]
+    """
+    median, floor = _median_and_floor(S)
+    return np.log(np.maximum(median, floor))
 
 
 def _median_and_floor(S):
