@@ -44,7 +44,7 @@ from common import cpu_description  # noqa: E402
 
 #: Where each figure of docs/ comes from: its page and date. The "docs" column below is
 #: these figures, copied from those tables.
-DOCS_DATE = "2026-12-06 (stereo, the panel) and 2026-12-05 (the rest)"
+DOCS_DATE = "2026-12-06 (stereo, the panel, the seams) and 2026-12-05 (the rest)"
 DOCUMENTED = {
     "stereo fluidr3 lsd": 2.31, "stereo fluidr3 width": 0.58, "stereo fluidr3 correlation": 0.018,
     "stereo fluidr3 mid width": 0.41, "stereo fluidr3 model": 36.8, "stereo fluidr3 checkpoint": 82.1,
@@ -53,9 +53,9 @@ DOCUMENTED = {
     "stereo timgm6mb mid width": 1.22, "stereo timgm6mb model": 36.8, "stereo timgm6mb checkpoint": 82.1,
     "stereo timgm6mb images": 18.7, "stereo timgm6mb training": 1.13,
     "panel ready": 82.0,
-    "seams fluidr3 low": 1.8, "seams fluidr3 high": 0.9, "seams fluidr3 sharpness": 1.01,
-    "seams timgm6mb low": 2.9, "seams timgm6mb high": 1.0, "seams timgm6mb sharpness": 1.03,
-    "seams avl low": 1.9, "seams avl high": 1.6, "seams avl sharpness": 1.11,
+    "seams fluidr3 low": 0.04, "seams fluidr3 high": 0.02, "seams fluidr3 sharpness": 1.04,
+    "seams timgm6mb low": 0.03, "seams timgm6mb high": 0.07, "seams timgm6mb sharpness": 1.10,
+    "seams avl low": 0.03, "seams avl high": 0.02, "seams avl sharpness": 1.19,
     "tempo mixed": 98.8, "tempo fast": 96.3, "tempo slow1": 97.5,
     "stretcher onset": 0.974, "stretcher lsd": 6.90,
 }
