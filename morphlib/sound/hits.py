@@ -142,7 +142,8 @@ def keep_hits(S, ends, weights, *, n_bands=N_BANDS, max_gain_db=MAX_GAIN_DB, cro
     -------
     S_kept : np.ndarray [shape=(m, n_bins, n_frames), dtype=float32]
         Row ``i`` is ``S[i]`` with each band scaled, frame by frame, to the geometric mean
-        of the ends' band envelopes weighted by ``weights[i]``.
+        of the ends' band envelopes weighted by ``weights[i]``; with ``floors``, each bin's
+        median over the frames then the geometric mean of the ends' medians.
     """
     S = np.asarray(S, np.float32)
     ends = np.asarray(ends, np.float32)
@@ -334,8 +335,7 @@ def band_edge_steps(S, *, n_bands=N_BANDS, lowest_bin=4):
         bin index (at least 2 bins) on each side, at each inner edge at or above
         ``lowest_bin``.
     """
-    S = np.asarray(S, np.float64)
-    median = np.median(S, axis=-1)
+    median = _median(np.asarray(S, np.float64))
     db = 20 * np.log10(median + 1e-9 * max(float(median.max()), 1e-30))
     steps = []
     for e in measured_edges(S.shape[-2], n_bands=n_bands, lowest_bin=lowest_bin):
