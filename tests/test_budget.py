@@ -5,10 +5,11 @@ import json
 import os
 import time
 
+import keras
 import pytest
 
 from morphlib.training.budget import Clock, plan
-from morphlib.training.engine import epoch_estimate
+from morphlib.training.engine import LearningRateSchedule, epoch_estimate
 from morphlib.config import get_preset
 from morphlib.errors import ParameterError
 from morphlib.model.folder import read_state
@@ -151,6 +152,35 @@ def test_the_first_epoch_of_a_run_does_not_set_the_estimate(prior, epochs, expec
     for s in epochs:
         clock.note_epoch(s)
     assert clock.epoch_estimate() == pytest.approx(expected)
+
+
+class _Optimizer:
+    def __init__(self):
+        self.learning_rate = keras.Variable(0.0)
+
+
+class _Model:
+    def __init__(self):
+        self.optimizer = _Optimizer()
+
+
+@pytest.mark.parametrize("used_s, last", [(4.6, True), (2.0, False), (0.0, False)])
+def test_the_last_epoch_that_fits_runs_at_the_floor_however_long_an_epoch_is(used_s, last):
+    # Epochs of 1 s against a 6 s budget (a slow machine): the one that ends the cycle runs at
+    # the floor, not at the rate of its middle (8 % of the peak in CI).
+    clock = Clock(6.0, used_s)
+    clock.reserve_s = 0.3
+    clock.start()
+    for s in (1.0, 1.0):
+        clock.note_epoch(s)
+    assert clock.coming_epoch_is_last() is last
+    schedule = LearningRateSchedule(ONECYCLE, TINY_PRESET, 1, clock=clock)
+    schedule.set_model(_Model())
+    schedule.on_epoch_begin(0)
+    rate = float(schedule.model.optimizer.learning_rate.numpy())
+    expected = ONECYCLE.learning_rate_at(TINY_PRESET, 1.0 if last else (used_s + 0.5) / 6)
+    assert rate == pytest.approx(expected, rel=0.01)
+    assert last or rate > 10 * ONECYCLE.learning_rate_at(TINY_PRESET, 1.0)
 
 
 def test_progress_on_the_clock_shows_time_of_time_given_epochs_and_rate_never_an_epoch_total(tiny_loops, tmp_path, capsys):

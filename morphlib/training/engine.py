@@ -157,7 +157,6 @@ class FolderKeeper(Callback):
         super().__init__()
         self.model_dir = model_dir
         self.clock = clock
-        self._save_s = 0.0
         self.history = list(history)
         self.checkpoint_every = checkpoint_every
         self.max_minutes = max_minutes
@@ -209,7 +208,7 @@ class FolderKeeper(Callback):
         if self.clock is not None:
             self.clock.note_epoch(now - self._epoch_end)  # the epoch and what came after the last one
             self._epoch_end = now
-            if not self.clock.next_epoch_fits(reserve=self._save_s):
+            if not self.clock.next_epoch_fits():
                 self.clock.finish()  # the cycle ends here, and the same budget is done
                 self.cycle_ended = True
                 self.model.stop_training = True
@@ -241,7 +240,8 @@ class FolderKeeper(Callback):
             self._failed(exc)
             return False
         self.saved_epoch, self._saved_at = self.last_epoch, time.monotonic()
-        self._save_s = self._saved_at - self._tried_at  # what the last epoch of a budget must leave room for
+        if self.clock is not None:  # what the last epoch of a budget must leave room for
+            self.clock.reserve_s = self._saved_at - self._tried_at
         self.n_checkpoints += 1
         return True
 
@@ -330,7 +330,8 @@ class FolderKeeper(Callback):
 class LearningRateSchedule(Callback):
     """Sets Adam's learning rate at the start of every epoch from the recipe: a function of
     the epoch (so that a resumed run continues on the same curve), or, on the clock, of the
-    fraction of the budget used by the middle of the coming epoch."""
+    fraction of the budget used by the middle of the coming epoch (the floor for the last
+    epoch that fits)."""
 
     def __init__(self, recipe, preset, epochs, *, clock=None):
         super().__init__()
@@ -340,7 +341,8 @@ class LearningRateSchedule(Callback):
         if self.clock is None:
             rate = self.recipe.learning_rate(self.preset, epoch, self.epochs)
         else:
-            where = self.clock.fraction(ahead=self.clock.epoch_estimate() / 2)
+            last = self.clock.coming_epoch_is_last()
+            where = 1.0 if last else self.clock.fraction(ahead=self.clock.epoch_estimate() / 2)
             rate = self.recipe.learning_rate_at(self.preset, where, restart=self.clock.cycle > 1)
         self.model.optimizer.learning_rate.assign(rate)
 
