@@ -3,7 +3,8 @@
 A Jupyter server serves a copy of ``notebooks/04_morph.ipynb`` on localhost (fast mode,
 five demo loops, a small model trained here), headless Chromium opens it, runs all cells
 from the menu, presses play in the live player, drags the α slider with the mouse several
-times, steps it with the arrow key, presses "save morph as WAV", clicks a loop on the latent
+times, steps it with the arrow key, presses "save morph as WAV" (once more right after two
+key presses, before their morph is back), clicks a loop on the latent
 map and drags the XY pad's point several times. The test checks what reaches the page: the
 spectrogram image and the sound in the live player change with each move, the player keeps
 playing throughout (its audio context runs, each new morph is swapped into the same
@@ -622,6 +623,27 @@ def _press_save(panel, export_dir, presses=2):
     return written
 
 
+def _save_right_after_keys(page, panel, export_dir, key="ArrowLeft", times=2):
+    """Press ``key`` on α ``times`` times and "save morph as WAV" at once, not waiting for the
+    morph: the page holds α's newer values until the kernel has handled the last one, and
+    the click goes at once. Return the α the page showed and the file the click wrote."""
+    from playwright.sync_api import expect
+
+    _alpha(panel).focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+    shown = panel.evaluate(PANEL_STATE)["readout"]
+    earlier = _wavs(export_dir)
+    panel.get_by_role("button", name="save morph as WAV").click()
+    expect(panel.locator(".widget-html").last).to_contain_text("saved ", timeout=30_000)
+    deadline = time.monotonic() + 30
+    while len(_wavs(export_dir) - earlier) < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    new = sorted(_wavs(export_dir) - earlier)
+    assert len(new) == 1, f"a click on 'save morph as WAV' right after {key} wrote {new} in {export_dir}"
+    return shown, new[0]
+
+
 def _still_playing(front_end, before, after, action):
     """The live player kept playing through ``action``: one player, its context running, and
     the new morph taken over by the same player (more swaps), not a restart or a new one."""
@@ -790,6 +812,9 @@ def _drive_panel(page, front_end, server, artifacts):
         assert f"a={after['readout']}" in name, (name, after["readout"])
         y, sr = sf.read(os.path.join(server.export_dir, name))
         assert sr == SETTINGS.sr and len(y) == SETTINGS.n_samples and abs(y).max() > 0
+    # A click right after two key presses saves the α the page shows, not the one before.
+    shown, name = _save_right_after_keys(page, panel, server.export_dir)
+    assert float(shown) == pytest.approx(float(after["readout"]) - 0.02) and f"a={shown}" in name, (shown, name)
 
     # The α path in the page: a drag plays it with no message to the kernel.
     _with_path(page)

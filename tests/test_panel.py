@@ -188,6 +188,27 @@ def test_save_writes_the_current_morph_and_never_overwrites(page, panel):
         assert f.read() == before
 
 
+@pytest.mark.parametrize("mode, shown, name", [
+    ("ab", {"alpha": 0.3}, "a=0.30"),        # the page showed 0.30; its message with it had not arrived
+    ("ab", {"alpha": 7}, "a=1.00"),          # clipped to the slider's range
+    ("ab", {"alpha": float("nan")}, "a=0.25"),  # not a number: the kernel's α
+    ("ab", {"alpha": "0.3"}, "a=0.25"),
+    ("ab", {}, "a=0.25"),                    # a click from a page that shows nothing (ipywidgets' button)
+    ("xy", {"xy": [0.2, 0.9]}, "xy x=0.20 y=0.90"),
+    ("xy", {"xy": [0.2]}, "xy x=0.50 y=0.50"),
+])
+def test_a_click_on_save_saves_what_the_page_shows(page, panel, mode, shown, name):
+    # A click goes to the kernel at once, while the page holds α's newer value back until the
+    # kernel has handled the last one: a click just after a key press carries what the page shows.
+    move(page, panel, "alpha", 0.25)
+    if mode == "xy":
+        move(page, panel, "mode", "xy")
+    page.send(panel.save_button, {"event": "click", **shown})
+    saved = panel.status.value.split("<code>")[1].split("</code>")[0]
+    assert name in os.path.basename(saved), (saved, shown)
+    assert panel.morph.filename() == os.path.basename(saved)
+
+
 @pytest.mark.parametrize("a, b, error", [("Loop A", "Lop Q", UnknownSoundError), (0, 99, UnknownSoundError)])
 def test_unknown_sounds_are_refused_by_name(page, tiny_model, tiny_loops, tmp_path, a, b, error):
     with pytest.raises(error, match=str(b)):

@@ -157,7 +157,7 @@ class MorphPanel:
                                                 "where it keeps them; off: the decode of the blend as it is)")
         self.compare = w.ToggleButton(value=False, description="compare with crossfade", icon="balance-scale",
                                       tooltip="also hear and see the naive crossfade of the spectrograms (slower)")
-        self.save_button = w.Button(description="save morph as WAV", icon="save", layout=w.Layout(width="auto"))
+        self.save_button = _make_save()
         self.save_bpm = w.BoundedFloatText(value=0.0, min=0.0, max=400.0, step=1.0, description="at BPM",
                                            layout=w.Layout(width="160px"), style={"description_width": "initial"},
                                            tooltip="save at your project's tempo: the loop stretched to whole bars "
@@ -169,7 +169,7 @@ class MorphPanel:
         self.compare_out = w.Output()
         self.pad, self.map = _make_pad(xy), _make_map(self.model, self.loops, self.z)
         channel = uuid.uuid4().hex  # the page's controls find the live player by it
-        for widget in (self.player, self.alpha, self.pad):
+        for widget in (self.player, self.alpha, self.pad, self.save_button):
             if getattr(widget, "has_trait", lambda _name: False)("channel"):
                 widget.channel = channel
         self.map_target = w.ToggleButtons(options=["A", "B"], value="A", description="click sets")
@@ -485,7 +485,14 @@ class MorphPanel:
 
     # --- saving ----------------------------------------------------------------------
 
-    def _on_save(self, _button=None):
+    def _on_save(self, _button=None, *, shown=None):
+        """A click on "save": first to the α (or the pad's point) the page showed, if the
+        page's newer value has not reached the kernel yet, then ``save``."""
+        shown = shown or {}
+        if self.mode.value == "xy" and "xy" in shown and shown["xy"] != self.xy:
+            self.set_xy(*shown["xy"])
+        elif self.mode.value != "xy" and "alpha" in shown and shown["alpha"] != self.alpha.value:
+            self.alpha.value = shown["alpha"]
         try:
             path = self.save()
         except (MorphlibError, OSError) as exc:  # a full disk or a dropped Drive mount too
@@ -562,6 +569,19 @@ def _make_alpha(alpha):
 
         return w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.01, description="α (A→B)", continuous_update=True,
                              readout_format=".2f", layout=w.Layout(width="90%"))
+
+
+def _make_save():
+    """The "save morph as WAV" button (anywidget: its click carries the α the page shows), or ipywidgets'."""
+    description = "save morph as WAV"
+    try:
+        from .controls import save_class
+
+        return save_class()(description=description, tooltip="write the morph you hear as a new WAV file")
+    except ImportError:
+        import ipywidgets as w
+
+        return w.Button(description=description, icon="save", layout=w.Layout(width="auto"))
 
 
 def _make_pad(xy):

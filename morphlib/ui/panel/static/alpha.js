@@ -6,6 +6,12 @@
 // sends only the newest value once the kernel has handled the last).
 
 const playerOf = (model) => globalThis.__morphlibPlayers?.get(model.get("channel"));
+// What the controls of a channel show, for its save button (save.js).
+const shownOf = (model) => {
+  const all = (globalThis.__morphlibShown ??= new Map());
+  if (!all.has(model.get("channel"))) all.set(model.get("channel"), {});
+  return all.get(model.get("channel"));
+};
 
 function render({ model, el }) {
   el.classList.add("morphlib-alpha");
@@ -19,6 +25,7 @@ function render({ model, el }) {
     input.step = String(model.get("step"));
     if (Number(input.value) !== value && document.activeElement !== input) input.value = String(value);
     readout.textContent = Number(value).toFixed(2);
+    shownOf(model).alpha = Number(value);
     el.dataset.value = Number(value).toFixed(3);
   };
   const send = () => {

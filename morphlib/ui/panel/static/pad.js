@@ -7,6 +7,12 @@
 // latest point only.
 
 const playerOf = (model) => globalThis.__morphlibPlayers?.get(model.get("channel"));
+// What the controls of a channel show, for its save button (save.js).
+const shownOf = (model) => {
+  const all = (globalThis.__morphlibShown ??= new Map());
+  if (!all.has(model.get("channel"))) all.set(model.get("channel"), {});
+  return all.get(model.get("channel"));
+};
 
 function render({ model, el }) {
   el.classList.add("morphlib-pad");
@@ -26,6 +32,7 @@ function render({ model, el }) {
     readout.textContent = `x ${x.toFixed(2)}   y ${y.toFixed(2)}`;
     el.dataset.x = x.toFixed(3);
     el.dataset.y = y.toFixed(3);
+    shownOf(model).xy = [x, y];
   };
 
   const clamp = (v) => Math.min(1, Math.max(0, v));
