@@ -80,6 +80,7 @@ def tiny_model(tiny_model_dir):
     return load_model(tiny_model_dir)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """With pytest-xdist (``-n 2 --dist loadgroup``), a module's tests run on one worker, so
     its module fixtures (a Jupyter server, the notebooks run once) are made once; the

@@ -377,6 +377,16 @@ class KernelMessages:
         self.page.wait_for_timeout(250)
         return self.n
 
+    def wait_quiet(self, quiet_ms=1000, timeout_s=30):
+        """Wait until the page has sent nothing for ``quiet_ms`` (a value it held back has gone)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            n = self.n
+            self.page.wait_for_timeout(quiet_ms)
+            if self.n == n:
+                return
+        raise AssertionError(f"the page kept sending the kernel messages for {timeout_s} s")
+
 
 # --- fixtures ---------------------------------------------------------------------------
 
@@ -625,10 +635,11 @@ def _press_save(panel, export_dir, presses=2):
     return written
 
 
-def _save_right_after_keys(page, panel, export_dir, key="ArrowLeft", times=2):
+def _save_right_after_keys(page, panel, kernel, export_dir, key="ArrowLeft", times=2):
     """Press ``key`` on α ``times`` times and "save morph as WAV" at once, not waiting for the
     morph: the page holds α's newer values until the kernel has handled the last one, and
-    the click goes at once. Return the α the page showed and the file the click wrote."""
+    the click goes at once. Return the α the page showed and the file the click wrote, once
+    the value held back has gone too (else it would reach the kernel during the next drag)."""
     from playwright.sync_api import expect
 
     _alpha(panel).focus()
@@ -643,6 +654,8 @@ def _save_right_after_keys(page, panel, export_dir, key="ArrowLeft", times=2):
         time.sleep(0.2)
     new = sorted(_wavs(export_dir) - earlier)
     assert len(new) == 1, f"a click on 'save morph as WAV' right after {key} wrote {new} in {export_dir}"
+    kernel.wait_quiet()
+    page.wait_for_function("panel => panel.querySelector('.morphlib-player').dataset.draft === 'false'", arg=panel.element_handle())
     return shown, new[0]
 
 
@@ -820,7 +833,7 @@ def _drive_panel(page, front_end, server, artifacts):
         y, sr = sf.read(os.path.join(server.export_dir, name))
         assert sr == SETTINGS.sr and len(y) == SETTINGS.n_samples and abs(y).max() > 0
     # A click right after two key presses saves the α the page shows, not the one before.
-    shown, name = _save_right_after_keys(page, panel, server.export_dir)
+    shown, name = _save_right_after_keys(page, panel, kernel, server.export_dir)
     assert float(shown) == pytest.approx(float(after["readout"]) - 0.02) and f"a={shown}" in name, (shown, name)
 
     # The α path in the page: a drag plays it with no message to the kernel.
