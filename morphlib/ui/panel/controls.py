@@ -113,10 +113,7 @@ def shown_values(content):
         ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         return min(1.0, max(0.0, float(v))) if ok else None
 
-    shown = {}
-    if unit(content.get("alpha")) is not None:
-        shown["alpha"] = unit(content["alpha"])
     xy = content.get("xy")
-    if isinstance(xy, (list, tuple)) and len(xy) == 2 and None not in (unit(xy[0]), unit(xy[1])):
-        shown["xy"] = (unit(xy[0]), unit(xy[1]))
-    return shown
+    point = tuple(unit(v) for v in xy) if isinstance(xy, (list, tuple)) and len(xy) == 2 else (None,)
+    shown = {"alpha": unit(content.get("alpha")), "xy": None if None in point else point}
+    return {k: v for k, v in shown.items() if v is not None}
